@@ -1,0 +1,47 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+func jsonResponse(status int, body any, headers map[string]string) events.APIGatewayV2HTTPResponse {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal error: could not encode the response"}`)
+	}
+	h := map[string]string{
+		"Content-Type":  "application/json",
+		"Cache-Control": "no-store",
+	}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: h, Body: string(b)}
+}
+
+func errorResponse(status int, msg string) events.APIGatewayV2HTTPResponse {
+	return jsonResponse(status, Error{Error: msg}, nil)
+}
+
+func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPResponse {
+	return jsonResponse(http.StatusMethodNotAllowed,
+		Error{Error: "method " + method + " is not allowed here; use " + allow},
+		map[string]string{"Allow": allow})
+}
+
+// unavailable answers when the store or the queue did not; nothing was
+// accepted and the client may retry.
+func unavailable() events.APIGatewayV2HTTPResponse {
+	return jsonResponse(http.StatusServiceUnavailable,
+		Error{Error: "the service is temporarily unavailable; nothing was recorded, retry in a few seconds"},
+		map[string]string{"Retry-After": "1"})
+}

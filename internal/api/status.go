@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// Getter reads a task.
+type Getter interface {
+	Get(ctx context.Context, id string) (task.Task, error)
+}
+
+// Status handles GET /{task_id}: it reports a task's state and result.
+type Status struct {
+	Store  Getter
+	Now    func() time.Time // time.Now if nil
+	Logger *slog.Logger     // slog.Default() if nil
+}
+
+// StatusResponse is the body of a 200 from GET /{task_id}.
+type StatusResponse struct {
+	TaskID     string      `json:"task_id"`
+	Status     task.Status `json:"status"`
+	Result     *Result     `json:"result"`
+	Error      string      `json:"error,omitempty"`
+	Attempts   int         `json:"attempts"`
+	CreatedAt  *time.Time  `json:"created_at"`
+	StartedAt  *time.Time  `json:"started_at"`
+	FinishedAt *time.Time  `json:"finished_at"`
+}
+
+// Result is a finished check, as the tutorial's API returns it.
+type Result struct {
+	Number  task.Number `json:"number"`
+	IsPrime bool        `json:"is_prime"`
+}
+
+const allowStatus = "GET, HEAD"
+
+// Handle is the Lambda handler.
+func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	id, routed := req.PathParameters["task_id"]
+	if !routed {
+		return errorResponse(http.StatusNotFound,
+			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
+	}
+	if m := req.RequestContext.HTTP.Method; m != http.MethodGet && m != http.MethodHead {
+		return methodNotAllowed(m, allowStatus), nil
+	}
+	notFound := errorResponse(http.StatusNotFound,
+		"no task with id "+task.Excerpt(id)+"; use the task_id that POST / returned (results are kept for a limited time)")
+	if !task.ValidID(id) {
+		return notFound, nil
+	}
+	t, err := h.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, task.ErrNotFound):
+		return notFound, nil
+	case err != nil:
+		logger(h.Logger).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
+		return unavailable(), nil
+	}
+	if t.Expired(h.now()) {
+		return notFound, nil
+	}
+	return jsonResponse(http.StatusOK, NewStatusResponse(t), nil), nil
+}
+
+// NewStatusResponse renders a task for the API.
+func NewStatusResponse(t task.Task) StatusResponse {
+	r := StatusResponse{
+		TaskID:     t.ID,
+		Status:     t.Status,
+		Attempts:   t.Attempts,
+		CreatedAt:  timestamp(t.CreatedAt),
+		StartedAt:  timestamp(t.StartedAt),
+		FinishedAt: timestamp(t.FinishedAt),
+	}
+	switch t.Status {
+	case task.StatusSuccess:
+		r.Result = &Result{Number: t.Number, IsPrime: t.IsPrime}
+	case task.StatusFailure:
+		r.Error = t.Error
+	}
+	return r
+}
+
+func timestamp(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (h *Status) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,7 @@
+// Package local runs the Lambda handlers on one machine, the way AWS would
+// call them: an HTTP server turns each request into the API Gateway HTTP API
+// (payload 2.0) event that the submit and status handlers take, and a poller
+// plays Lambda's SQS event source mapping, feeding events.SQSEvent batches to
+// the worker handler and deleting only the records it did not report as
+// failures.
+package local

@@ -1,0 +1,180 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+)
+
+// HTTPFunc is the signature of an API Gateway HTTP API Lambda handler.
+type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// API serves the HTTP API locally, routing as the template's HTTP API does:
+// POST / and ANY / to submit, GET /{task_id}, ANY /{task_id} and $default to
+// status.
+type API struct {
+	Submit HTTPFunc
+	Status HTTPFunc
+	// MaxBodyBytes bounds what is read of a request body; a longer body is
+	// passed on cut at one byte past the bound, so that the handler answers
+	// 413 without the server reading it all. api.MaxBodyBytes if zero.
+	MaxBodyBytes int
+	Logger       *slog.Logger
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	limit := a.MaxBodyBytes
+	if limit <= 0 {
+		limit = api.MaxBodyBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	routeKey, params, fn := a.route(r.Method, r.URL.Path)
+	ev := Event(r, body, routeKey, params)
+	resp, err := fn(r.Context(), ev)
+	if err != nil {
+		// Lambda reports a handler error to API Gateway, which answers 500.
+		a.logger().ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))
+		writeJSONError(w, http.StatusInternalServerError, "internal server error")
+		return
+	}
+	writeResponse(w, resp)
+}
+
+func (a *API) route(method, path string) (string, map[string]string, HTTPFunc) {
+	switch {
+	case path == "/" && method == http.MethodPost:
+		return api.RouteSubmit, nil, a.Submit
+	case path == "/":
+		return api.RouteAnyRoot, nil, a.Submit
+	case len(path) > 1 && strings.IndexByte(path[1:], '/') < 0:
+		params := map[string]string{api.PathParamTaskID: path[1:]}
+		if method == http.MethodGet {
+			return api.RouteStatus, params, a.Status
+		}
+		return api.RouteAnyTask, params, a.Status
+	default:
+		return api.RouteDefault, nil, a.Status
+	}
+}
+
+// Event builds the API Gateway HTTP API (payload format 2.0) event for r.
+func Event(r *http.Request, body []byte, routeKey string, pathParams map[string]string) events.APIGatewayV2HTTPRequest {
+	headers := make(map[string]string, len(r.Header)+1)
+	for k, v := range r.Header {
+		if strings.EqualFold(k, "Cookie") {
+			continue
+		}
+		headers[strings.ToLower(k)] = strings.Join(v, ",")
+	}
+	headers["host"] = r.Host
+	var cookies []string
+	for _, c := range r.Cookies() {
+		cookies = append(cookies, c.String())
+	}
+	var query map[string]string
+	if q := r.URL.Query(); len(q) > 0 {
+		query = make(map[string]string, len(q))
+		for k, v := range q {
+			query[k] = strings.Join(v, ",")
+		}
+	}
+	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	now := time.Now()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              routeKey,
+		RawPath:               r.URL.EscapedPath(),
+		RawQueryString:        r.URL.RawQuery,
+		Cookies:               cookies,
+		Headers:               headers,
+		QueryStringParameters: query,
+		PathParameters:        pathParams,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:     routeKey,
+			AccountID:    "000000000000",
+			Stage:        "$default",
+			RequestID:    requestID(),
+			APIID:        "local",
+			DomainName:   r.Host,
+			DomainPrefix: strings.Split(r.Host, ".")[0],
+			Time:         now.Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:    now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method:    r.Method,
+				Path:      r.URL.Path,
+				Protocol:  r.Proto,
+				SourceIP:  sourceIP,
+				UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	if utf8.Valid(body) {
+		ev.Body = string(body)
+	} else {
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	return ev
+}
+
+func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
+	h := w.Header()
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for _, c := range resp.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
+			body = b
+		}
+	}
+	status := resp.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, `{"error":"`+msg+`"}`)
+}
+
+func requestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (a *API) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,8 @@
+// Package task holds the domain of the system: a task records one request to
+// check a number for primality, moves through a small state machine
+// (PENDING → STARTED → SUCCESS or FAILURE), and is kept in a Store.
+//
+// The package knows nothing about Lambda, HTTP, SQS or DynamoDB. Adapters
+// implement Store (see internal/memory, internal/dynamo, internal/bolt) and
+// run the shared conformance suite in internal/tasktest.
+package task

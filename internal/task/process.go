@@ -1,0 +1,155 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/prime"
+)
+
+// Checker decides whether n is prime. CheckPrime is the real one; tests
+// inject others to make processing fail.
+type Checker func(ctx context.Context, n Number) (bool, error)
+
+// CheckPrime is the primality check: exact for every Number ParseNumber
+// accepts.
+func CheckPrime(_ context.Context, n Number) (bool, error) {
+	if v, ok := n.Int64(); ok {
+		return v > 1 && prime.IsPrime64(uint64(v)), nil
+	}
+	b, err := n.Big()
+	if err != nil {
+		return false, err
+	}
+	return prime.IsPrime(b), nil
+}
+
+// Transitioner is the part of a Store that Processor needs.
+type Transitioner interface {
+	Start(ctx context.Context, id string, at time.Time) (Task, error)
+	Finish(ctx context.Context, id string, out Outcome) error
+}
+
+// DefaultMaxReceiveCount matches the template's redrive policy: the number of
+// deliveries after which SQS moves a message to the dead-letter queue.
+const DefaultMaxReceiveCount = 5
+
+// Delivery is one receipt of a queue message.
+type Delivery struct {
+	Body string
+	// ReceiveCount is SQS's ApproximateReceiveCount: 1 on the first delivery.
+	ReceiveCount int
+}
+
+// PoisonError marks a message that can never be processed, such as one whose
+// body does not decode. Processing it again will not help; the queue's
+// redrive policy moves it to the dead-letter queue.
+type PoisonError struct{ Err error }
+
+func (e *PoisonError) Error() string { return "poison message: " + e.Err.Error() }
+func (e *PoisonError) Unwrap() error { return e.Err }
+
+// Processor runs delivered jobs: it moves the task to STARTED, checks the
+// number and records SUCCESS, or FAILURE on the last allowed attempt.
+type Processor struct {
+	Store Transitioner
+	Check Checker // CheckPrime if nil
+	// MaxReceiveCount is the redrive policy's maxReceiveCount: the delivery
+	// with this ReceiveCount is the last, and records FAILURE if processing
+	// fails again. DefaultMaxReceiveCount if zero.
+	MaxReceiveCount int
+	Retention       time.Duration    // DefaultRetention if zero
+	Now             func() time.Time // time.Now if nil
+	Logger          *slog.Logger     // slog.Default() if nil
+}
+
+// Process handles one delivery. A nil error means the message is done with
+// and may be deleted: the task is final, or was already final (a duplicate
+// delivery), or no longer exists. An error means the message must come back
+// for another attempt; this is the one place failures are classified.
+func (p *Processor) Process(ctx context.Context, d Delivery) error {
+	log := p.logger()
+	msg, err := DecodeMessage(d.Body)
+	if err != nil {
+		// Nothing to record: the body names no task. Let the redrive policy
+		// move it to the dead-letter queue, where it can be inspected.
+		return &PoisonError{Err: err}
+	}
+	t, err := p.Store.Start(ctx, msg.TaskID, p.now())
+	switch {
+	case errors.Is(err, ErrConflict):
+		log.InfoContext(ctx, "duplicate delivery of a finished task", slog.String("task_id", msg.TaskID))
+		return nil
+	case errors.Is(err, ErrNotFound):
+		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", msg.TaskID))
+		return nil
+	case err != nil:
+		return fmt.Errorf("start task %s: %w", msg.TaskID, err)
+	}
+
+	isPrime, checkErr := p.check(ctx, t.Number)
+	out := Outcome{Status: StatusSuccess, IsPrime: isPrime}
+	if checkErr != nil {
+		if d.ReceiveCount < p.maxReceiveCount() {
+			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, p.maxReceiveCount(), checkErr)
+		}
+		out = Outcome{Status: StatusFailure, Error: fmt.Sprintf("check failed on each of %d attempts; last error: %v", d.ReceiveCount, checkErr)}
+	}
+	now := p.now()
+	out.FinishedAt, out.ExpiresAt = now, now.Add(p.retention())
+	switch err := p.Store.Finish(ctx, t.ID, out); {
+	case errors.Is(err, ErrConflict):
+		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
+	case err != nil:
+		return fmt.Errorf("finish task %s: %w", t.ID, err)
+	}
+	if checkErr != nil {
+		// The FAILURE is recorded; the message still goes to the DLQ so that
+		// an operator sees it.
+		return &PoisonError{Err: fmt.Errorf("task %s failed: %w", t.ID, checkErr)}
+	}
+	return nil
+}
+
+func (p *Processor) check(ctx context.Context, n Number) (isPrime bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("check panicked: %v", r)
+		}
+	}()
+	if p.Check != nil {
+		return p.Check(ctx, n)
+	}
+	return CheckPrime(ctx, n)
+}
+
+func (p *Processor) maxReceiveCount() int {
+	if p.MaxReceiveCount > 0 {
+		return p.MaxReceiveCount
+	}
+	return DefaultMaxReceiveCount
+}
+
+func (p *Processor) retention() time.Duration {
+	if p.Retention > 0 {
+		return p.Retention
+	}
+	return DefaultRetention
+}
+
+func (p *Processor) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Processor) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}

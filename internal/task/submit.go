@@ -1,0 +1,127 @@
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// DefaultRetention is how long a task's record is kept after it is created
+// and again after it finishes, as Celery's result_expires.
+const DefaultRetention = 24 * time.Hour
+
+// Message is the body of a queued job: just the task id. The task record is
+// the source of truth for the number, so a message can never disagree with it.
+type Message struct {
+	TaskID string `json:"task_id"`
+}
+
+// EncodeMessage returns the queue message body for a task.
+func EncodeMessage(id string) string {
+	return `{"task_id":"` + id + `"}`
+}
+
+// DecodeMessage parses a queue message body. It fails for anything that
+// does not name a well-formed task id.
+func DecodeMessage(body string) (Message, error) {
+	var m Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return Message{}, fmt.Errorf("decode message %s: %w", Excerpt(body), err)
+	}
+	if !ValidID(m.TaskID) {
+		return Message{}, fmt.Errorf("decode message %s: no valid task_id", Excerpt(body))
+	}
+	return m, nil
+}
+
+// Creator is the part of a Store that Submitter needs.
+type Creator interface {
+	Create(ctx context.Context, t Task) error
+	Abandon(ctx context.Context, t Task) error
+}
+
+// Sender puts a message on the job queue.
+type Sender interface {
+	Send(ctx context.Context, body string) (messageID string, err error)
+}
+
+// ErrUnavailable means the task could not be accepted because the store or
+// the queue did not answer; the client should retry later.
+var ErrUnavailable = errors.New("service unavailable")
+
+// Submitter accepts tasks: it records each one as PENDING, then queues its
+// message.
+type Submitter struct {
+	Store     Creator
+	Queue     Sender
+	Retention time.Duration    // DefaultRetention if zero
+	Now       func() time.Time // time.Now if nil
+	Logger    *slog.Logger     // slog.Default() if nil
+}
+
+// Submit records a PENDING task for n and queues its message. The record is
+// written before the message is sent, so a worker always finds it. If the
+// message cannot be sent, the record is replaced by a FAILURE so that no
+// PENDING task is left without a message, and Submit returns an error that
+// wraps ErrUnavailable.
+func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
+	now := s.now()
+	t := Task{
+		ID:        NewID(),
+		Status:    StatusPending,
+		Number:    n,
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.retention()),
+	}
+	if err := s.Store.Create(ctx, t); err != nil {
+		return Task{}, fmt.Errorf("%w: create task %s: %w", ErrUnavailable, t.ID, err)
+	}
+	if _, err := s.Queue.Send(ctx, EncodeMessage(t.ID)); err != nil {
+		s.abandon(ctx, t, err)
+		return Task{}, fmt.Errorf("%w: queue task %s: %w", ErrUnavailable, t.ID, err)
+	}
+	return t, nil
+}
+
+// abandonTimeout bounds the roll-back of a task whose message was not sent.
+const abandonTimeout = 5 * time.Second
+
+func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
+	// The request's context may be what failed; the roll-back gets its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	now := s.now()
+	t.Status = StatusFailure
+	t.Error = "the task was not queued; it was never run (submit it again)"
+	t.FinishedAt = now
+	// The client never saw this id; keep the tombstone only briefly.
+	t.ExpiresAt = now.Add(time.Hour)
+	if err := s.Store.Abandon(ctx, t); err != nil {
+		s.logger().ErrorContext(ctx, "abandon unqueued task",
+			slog.String("task_id", t.ID), slog.Any("cause", cause), slog.Any("error", err))
+	}
+}
+
+func (s *Submitter) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Submitter) retention() time.Duration {
+	if s.Retention > 0 {
+		return s.Retention
+	}
+	return DefaultRetention
+}
+
+func (s *Submitter) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,210 @@
+// Package tasktest is the conformance suite for task.Store. Every adapter
+// runs it: the in-memory and embedded stores always, DynamoDB against an
+// emulator. Where an adapter disagrees with DynamoDB, the adapter is wrong.
+package tasktest
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// Run runs the suite. newStore returns a store for one subtest; it may be
+// shared between subtests, since every subtest uses fresh task ids.
+func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
+	t.Helper()
+	// Times as the adapters keep them: milliseconds, and seconds for expiry.
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	pending := func(n task.Number) task.Task {
+		return task.Task{
+			ID: task.NewID(), Status: task.StatusPending, Number: n,
+			CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+		}
+	}
+	success := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(25 * time.Hour)}
+	failure := task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(26 * time.Hour)}
+
+	t.Run("CreateThenGet", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		for _, n := range []task.Number{"11", "-7", "0", "2305843009213693951", task.Number("1" + strings.Repeat("0", task.MaxDigits-1))} {
+			want := pending(n)
+			if err := s.Create(t.Context(), want); err != nil {
+				t.Fatalf("Create(%s) = %v; want nil", n[:min(len(n), 20)], err)
+			}
+			got, err := s.Get(t.Context(), want.ID)
+			if err != nil {
+				t.Fatalf("Get = %v; want nil", err)
+			}
+			assertTask(t, got, want)
+		}
+	})
+
+	t.Run("CreateDuplicate", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		first := pending("11")
+		if err := s.Create(t.Context(), first); err != nil {
+			t.Fatalf("Create = %v; want nil", err)
+		}
+		dup := first
+		dup.Number = "13"
+		if err := s.Create(t.Context(), dup); !errors.Is(err, task.ErrExists) {
+			t.Fatalf("Create duplicate = %v; want ErrExists", err)
+		}
+		got, _ := s.Get(t.Context(), first.ID)
+		assertTask(t, got, first)
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		id := task.NewID()
+		if _, err := s.Get(t.Context(), id); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Get = %v; want ErrNotFound", err)
+		}
+		if _, err := s.Start(t.Context(), id, t0); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Start = %v; want ErrNotFound", err)
+		}
+		if err := s.Finish(t.Context(), id, success); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Finish = %v; want ErrNotFound", err)
+		}
+		abandoned := pending("11")
+		abandoned.ID = id
+		abandoned.Status = task.StatusFailure
+		if err := s.Abandon(t.Context(), abandoned); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Abandon = %v; want ErrNotFound", err)
+		}
+		if _, err := s.Get(t.Context(), id); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Get after failed writes = %v; want ErrNotFound (no write may create a task)", err)
+		}
+	})
+
+	t.Run("Lifecycle", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		want := pending("11")
+		mustCreate(t, s, want)
+
+		started, err := s.Start(t.Context(), want.ID, t0.Add(time.Second))
+		if err != nil {
+			t.Fatalf("Start = %v; want nil", err)
+		}
+		want.Status, want.StartedAt, want.Attempts = task.StatusStarted, t0.Add(time.Second), 1
+		assertTask(t, started, want)
+
+		// A redelivery after a worker died starts the task again.
+		again, err := s.Start(t.Context(), want.ID, t0.Add(1500*time.Millisecond))
+		if err != nil {
+			t.Fatalf("second Start = %v; want nil", err)
+		}
+		want.StartedAt, want.Attempts = t0.Add(1500*time.Millisecond), 2
+		assertTask(t, again, want)
+
+		if err := s.Finish(t.Context(), want.ID, success); err != nil {
+			t.Fatalf("Finish = %v; want nil", err)
+		}
+		want = task.Apply(want, success)
+		got, _ := s.Get(t.Context(), want.ID)
+		assertTask(t, got, want)
+
+		// Duplicate and stale deliveries never move it back or change it.
+		if _, err := s.Start(t.Context(), want.ID, t0.Add(4*time.Second)); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Start after SUCCESS = %v; want ErrConflict", err)
+		}
+		if err := s.Finish(t.Context(), want.ID, failure); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Finish after SUCCESS = %v; want ErrConflict", err)
+		}
+		got, _ = s.Get(t.Context(), want.ID)
+		assertTask(t, got, want)
+	})
+
+	t.Run("FinishFromPending", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		want := pending("4")
+		mustCreate(t, s, want)
+		if err := s.Finish(t.Context(), want.ID, failure); err != nil {
+			t.Fatalf("Finish = %v; want nil", err)
+		}
+		got, _ := s.Get(t.Context(), want.ID)
+		assertTask(t, got, task.Apply(want, failure))
+	})
+
+	t.Run("Abandon", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		p := pending("11")
+		mustCreate(t, s, p)
+		tomb := p
+		tomb.Status, tomb.Error, tomb.FinishedAt = task.StatusFailure, "not queued", t0.Add(time.Second)
+		if err := s.Abandon(t.Context(), tomb); err != nil {
+			t.Fatalf("Abandon = %v; want nil", err)
+		}
+		got, _ := s.Get(t.Context(), p.ID)
+		assertTask(t, got, tomb)
+
+		started := pending("13")
+		mustCreate(t, s, started)
+		if _, err := s.Start(t.Context(), started.ID, t0); err != nil {
+			t.Fatalf("Start = %v; want nil", err)
+		}
+		tomb.ID = started.ID
+		if err := s.Abandon(t.Context(), tomb); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Abandon STARTED = %v; want ErrConflict", err)
+		}
+	})
+
+	t.Run("ConcurrentFinishHasOneWinner", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		p := pending("97")
+		mustCreate(t, s, p)
+		const workers = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for i := range workers {
+			wg.Go(func() {
+				out := success
+				out.IsPrime = i%2 == 0
+				errs <- s.Finish(t.Context(), p.ID, out)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		wins := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, task.ErrConflict):
+				t.Errorf("Finish = %v; want nil or ErrConflict", err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d Finish calls succeeded; want exactly 1", wins)
+		}
+	})
+}
+
+func mustCreate(t *testing.T, s task.Store, tk task.Task) {
+	t.Helper()
+	if err := s.Create(t.Context(), tk); err != nil {
+		t.Fatalf("Create = %v; want nil", err)
+	}
+}
+
+func assertTask(t *testing.T, got, want task.Task) {
+	t.Helper()
+	eq := func(a, b time.Time) bool { return a.IsZero() && b.IsZero() || a.Equal(b) }
+	if got.ID != want.ID || got.Status != want.Status || got.Number != want.Number ||
+		got.IsPrime != want.IsPrime || got.Error != want.Error || got.Attempts != want.Attempts ||
+		!eq(got.CreatedAt, want.CreatedAt) || !eq(got.StartedAt, want.StartedAt) ||
+		!eq(got.FinishedAt, want.FinishedAt) || got.ExpiresAt.Unix() != want.ExpiresAt.Unix() {
+		t.Errorf("got task %+v;\nwant %+v", got, want)
+	}
+}
