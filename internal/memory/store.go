@@ -95,3 +95,14 @@ func (s *Store) Len() int {
 	defer s.mu.RUnlock()
 	return len(s.tasks)
 }
+
+// IDs returns the ids of the tasks held, in no particular order.
+func (s *Store) IDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := make([]string, 0, len(s.tasks))
+	for id := range s.tasks {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -30,6 +30,16 @@ func (n Number) MarshalJSON() ([]byte, error) {
 	return []byte(n), nil
 }
 
+// UnmarshalJSON reads a JSON integer, or a string of one, as ParseJSONNumber.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	v, err := ParseJSONNumber(b)
+	if err != nil {
+		return err
+	}
+	*n = v
+	return nil
+}
+
 // Int64 returns n as an int64 if it fits.
 func (n Number) Int64() (int64, bool) {
 	v, err := strconv.ParseInt(string(n), 10, 64)

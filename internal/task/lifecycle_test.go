@@ -1,0 +1,292 @@
+package task_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// fakeStore wraps a real store; a non-nil ...Func overrides that call.
+type fakeStore struct {
+	task.Store
+	createFunc  func(ctx context.Context, t task.Task) error
+	abandonFunc func(ctx context.Context, t task.Task) error
+	finishFunc  func(ctx context.Context, id string, out task.Outcome) error
+}
+
+func (f *fakeStore) Create(ctx context.Context, t task.Task) error {
+	if f.createFunc != nil {
+		return f.createFunc(ctx, t)
+	}
+	return f.Store.Create(ctx, t)
+}
+
+func (f *fakeStore) Abandon(ctx context.Context, t task.Task) error {
+	if f.abandonFunc != nil {
+		return f.abandonFunc(ctx, t)
+	}
+	return f.Store.Abandon(ctx, t)
+}
+
+func (f *fakeStore) Finish(ctx context.Context, id string, out task.Outcome) error {
+	if f.finishFunc != nil {
+		return f.finishFunc(ctx, id, out)
+	}
+	return f.Store.Finish(ctx, id, out)
+}
+
+// fakeQueue records sent bodies; sendFunc overrides Send.
+type fakeQueue struct {
+	mu       sync.Mutex
+	sent     []string
+	sendFunc func(ctx context.Context, body string) (string, error)
+}
+
+func (q *fakeQueue) Send(ctx context.Context, body string) (string, error) {
+	if q.sendFunc != nil {
+		return q.sendFunc(ctx, body)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent = append(q.sent, body)
+	return "m1", nil
+}
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func clock() func() time.Time { return func() time.Time { return t0 } }
+
+func TestSubmitRecordsBeforeQueueing(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	var q fakeQueue
+	q.sendFunc = func(ctx context.Context, body string) (string, error) {
+		// The record must exist, PENDING, by the time the message is sent.
+		m, err := task.DecodeMessage(body)
+		if err != nil {
+			t.Fatalf("sent body %q does not decode: %v", body, err)
+		}
+		got, err := store.Get(ctx, m.TaskID)
+		if err != nil || got.Status != task.StatusPending {
+			t.Errorf("at send, task is %v, %v; want PENDING", got.Status, err)
+		}
+		return "m1", nil
+	}
+	s := &task.Submitter{Store: store, Queue: &q, Now: clock(), Retention: time.Hour}
+	tk, err := s.Submit(t.Context(), "11")
+	if err != nil {
+		t.Fatalf("Submit = %v; want nil", err)
+	}
+	if !task.ValidID(tk.ID) || tk.Status != task.StatusPending || tk.Number != "11" ||
+		!tk.CreatedAt.Equal(t0) || !tk.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Submit = %+v; want a PENDING task for 11 created now, expiring in an hour", tk)
+	}
+}
+
+func TestSubmitFailures(t *testing.T) {
+	t.Parallel()
+	down := errors.New("connection refused")
+	tests := []struct {
+		name       string
+		createErr  error
+		sendErr    error
+		abandonErr error
+		wantTasks  int
+		wantStatus task.Status // of the task left behind, if any
+	}{
+		{name: "store down: nothing recorded", createErr: down, wantTasks: 0},
+		{name: "queue down: record abandoned", sendErr: down, wantTasks: 1, wantStatus: task.StatusFailure},
+		{name: "queue and roll-back down", sendErr: down, abandonErr: down, wantTasks: 1, wantStatus: task.StatusPending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewStore()
+			store := &fakeStore{Store: mem}
+			if tt.createErr != nil {
+				store.createFunc = func(context.Context, task.Task) error { return tt.createErr }
+			}
+			if tt.abandonErr != nil {
+				store.abandonFunc = func(context.Context, task.Task) error { return tt.abandonErr }
+			}
+			q := &fakeQueue{}
+			if tt.sendErr != nil {
+				q.sendFunc = func(context.Context, string) (string, error) { return "", tt.sendErr }
+			}
+			s := &task.Submitter{Store: store, Queue: q, Now: clock()}
+			_, err := s.Submit(t.Context(), "11")
+			if !errors.Is(err, task.ErrUnavailable) {
+				t.Fatalf("Submit = %v; want ErrUnavailable", err)
+			}
+			if got := mem.Len(); got != tt.wantTasks {
+				t.Fatalf("store holds %d tasks; want %d", got, tt.wantTasks)
+			}
+			if tt.wantTasks == 0 {
+				return
+			}
+			ids := mem.IDs()
+			if len(ids) != 1 {
+				t.Fatalf("store holds %d tasks; want 1", len(ids))
+			}
+			id := ids[0]
+			got, _ := mem.Get(t.Context(), id)
+			if got.Status != tt.wantStatus {
+				t.Errorf("task left as %s; want %s", got.Status, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func newProcessor(store task.Store) *task.Processor {
+	return &task.Processor{Store: store, Now: clock(), MaxReceiveCount: 3}
+}
+
+func submitted(t *testing.T, store task.Store, n task.Number) string {
+	t.Helper()
+	tk := task.Task{ID: task.NewID(), Status: task.StatusPending, Number: n, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := store.Create(t.Context(), tk); err != nil {
+		t.Fatal(err)
+	}
+	return tk.ID
+}
+
+func TestProcess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		n           task.Number
+		wantPrime   bool
+		wantStatus  task.Status
+		wantErr     bool
+		wantPoison  bool
+		check       task.Checker
+		receive     int
+		wantErrText string
+	}{
+		{name: "prime", n: "11", wantPrime: true, wantStatus: task.StatusSuccess, receive: 1},
+		{name: "composite the tutorial calls prime", n: "49", wantStatus: task.StatusSuccess, receive: 1},
+		{name: "negative", n: "-7", wantStatus: task.StatusSuccess, receive: 1},
+		{name: "2^61-1", n: "2305843009213693951", wantPrime: true, wantStatus: task.StatusSuccess, receive: 1},
+		{name: "2^127-1", n: "170141183460469231731687303715884105727", wantPrime: true, wantStatus: task.StatusSuccess, receive: 1},
+		{name: "failing check retries", n: "11", check: failingCheck, receive: 1, wantStatus: task.StatusStarted, wantErr: true},
+		{name: "failing check on the last attempt records FAILURE", n: "11", check: failingCheck, receive: 3,
+			wantStatus: task.StatusFailure, wantErr: true, wantPoison: true, wantErrText: "disk on fire"},
+		{name: "panicking check on the last attempt records FAILURE", n: "11",
+			check:   func(context.Context, task.Number) (bool, error) { panic("bug") },
+			receive: 4, wantStatus: task.StatusFailure, wantErr: true, wantPoison: true, wantErrText: "panicked: bug"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := memory.NewStore()
+			id := submitted(t, store, tt.n)
+			p := newProcessor(store)
+			p.Check = tt.check
+			err := p.Process(t.Context(), task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: tt.receive})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Process = %v; want error %v", err, tt.wantErr)
+			}
+			if _, poison := errors.AsType[*task.PoisonError](err); poison != tt.wantPoison {
+				t.Errorf("Process = %v; want poison %v", err, tt.wantPoison)
+			}
+			got, _ := store.Get(t.Context(), id)
+			if got.Status != tt.wantStatus || got.IsPrime != tt.wantPrime || got.Attempts != 1 {
+				t.Errorf("task = %s prime=%v attempts=%d; want %s prime=%v attempts=1", got.Status, got.IsPrime, got.Attempts, tt.wantStatus, tt.wantPrime)
+			}
+			if !strings.Contains(got.Error, tt.wantErrText) {
+				t.Errorf("task error = %q; want it to contain %q", got.Error, tt.wantErrText)
+			}
+		})
+	}
+}
+
+func failingCheck(context.Context, task.Number) (bool, error) { return false, errors.New("disk on fire") }
+
+func TestProcessDuplicateDeliveryKeepsOneResult(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	id := submitted(t, store, "97")
+	p := newProcessor(store)
+	d := task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: 1}
+	if err := p.Process(t.Context(), d); err != nil {
+		t.Fatalf("first Process = %v; want nil", err)
+	}
+	first, _ := store.Get(t.Context(), id)
+
+	// A second delivery, even one whose check would say otherwise, acks
+	// without touching the result.
+	p.Check = func(context.Context, task.Number) (bool, error) { return false, nil }
+	d.ReceiveCount = 2
+	if err := p.Process(t.Context(), d); err != nil {
+		t.Fatalf("duplicate Process = %v; want nil (ack)", err)
+	}
+	again, _ := store.Get(t.Context(), id)
+	if again != first {
+		t.Errorf("after a duplicate delivery task = %+v; want unchanged %+v", again, first)
+	}
+}
+
+func TestProcessConcurrentDeliveriesOneResult(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	id := submitted(t, store, "97")
+	var finishes sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	counting := &fakeStore{Store: store, finishFunc: func(ctx context.Context, id string, out task.Outcome) error {
+		err := store.Finish(ctx, id, out)
+		if err == nil {
+			mu.Lock()
+			wins++
+			mu.Unlock()
+		}
+		return err
+	}}
+	p := newProcessor(counting)
+	for range 8 {
+		finishes.Go(func() {
+			if err := p.Process(t.Context(), task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: 1}); err != nil {
+				t.Errorf("Process = %v; want nil", err)
+			}
+		})
+	}
+	finishes.Wait()
+	if wins != 1 {
+		t.Errorf("%d deliveries wrote a result; want exactly 1", wins)
+	}
+	got, _ := store.Get(t.Context(), id)
+	if got.Status != task.StatusSuccess || !got.IsPrime {
+		t.Errorf("task = %s prime=%v; want SUCCESS prime=true", got.Status, got.IsPrime)
+	}
+}
+
+func TestProcessUnusableMessages(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	p := newProcessor(store)
+	tests := []struct {
+		name       string
+		body       string
+		wantPoison bool
+	}{
+		{name: "not JSON", body: "not json", wantPoison: true},
+		{name: "no task id", body: `{"number": 11}`, wantPoison: true},
+		{name: "malformed task id", body: `{"task_id": "x"}`, wantPoison: true},
+		{name: "unknown task is acknowledged", body: task.EncodeMessage(task.NewID())},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := p.Process(t.Context(), task.Delivery{Body: tt.body, ReceiveCount: 1})
+			if _, poison := errors.AsType[*task.PoisonError](err); poison != tt.wantPoison || (err != nil) != tt.wantPoison {
+				t.Errorf("Process(%q) = %v; want poison %v", tt.body, err, tt.wantPoison)
+			}
+		})
+	}
+}

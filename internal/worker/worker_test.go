@@ -1,0 +1,133 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
+)
+
+const (
+	goodID   = "3f2b8c1e-7d4a-4e59-9b1c-2a6f0e8d4c71"
+	secondID = "a7c1e9d2-5b3f-4a80-8e6d-0c9b2f4e1a35"
+	poisonID = "poison-2e1424d4-f796-459a-8184-9c92662be6da"
+)
+
+func batch(t *testing.T) events.SQSEvent {
+	t.Helper()
+	b, err := os.ReadFile("testdata/batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func failedIDs(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func TestPoisonRecordFailsAlone(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	for id, n := range map[string]task.Number{goodID: "11", secondID: "25"} {
+		if err := store.Create(t.Context(), task.Task{ID: id, Status: task.StatusPending, Number: n, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &worker.Handler{Processor: &task.Processor{Store: store}}
+	resp, err := h.Handle(t.Context(), batch(t))
+	if err != nil {
+		t.Fatalf("Handle = %v; want nil (never fail the whole batch)", err)
+	}
+	if got, want := failedIDs(resp), []string{poisonID}; !slices.Equal(got, want) {
+		t.Errorf("batchItemFailures = %v; want %v", got, want)
+	}
+	for id, want := range map[string]bool{goodID: true, secondID: false} {
+		got, _ := store.Get(t.Context(), id)
+		if got.Status != task.StatusSuccess || got.IsPrime != want {
+			t.Errorf("task %s = %s prime=%v; want SUCCESS prime=%v", id, got.Status, got.IsPrime, want)
+		}
+	}
+}
+
+type fakeProcessor struct {
+	processFunc func(ctx context.Context, d task.Delivery) error
+}
+
+func (f *fakeProcessor) Process(ctx context.Context, d task.Delivery) error {
+	return f.processFunc(ctx, d)
+}
+
+func TestDeadlineReturnsTheRest(t *testing.T) {
+	t.Parallel()
+	var processed []int
+	h := &worker.Handler{
+		Reserve: time.Hour, // any real deadline is "near"
+		Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
+			processed = append(processed, d.ReceiveCount)
+			return nil
+		}},
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute)
+	defer cancel()
+	ev := batch(t)
+	resp, _ := h.Handle(ctx, ev)
+	if len(processed) != 0 {
+		t.Errorf("processed %d records past the deadline; want 0", len(processed))
+	}
+	if got := failedIDs(resp); len(got) != len(ev.Records) {
+		t.Errorf("batchItemFailures = %v; want all %d records", got, len(ev.Records))
+	}
+}
+
+func TestDeadlineMidBatch(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	calls := 0
+	h := &worker.Handler{Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
+		calls++
+		cancel() // the invocation runs out of time during the first record
+		return nil
+	}}}
+	ev := batch(t)
+	resp, _ := h.Handle(ctx, ev)
+	if calls != 1 {
+		t.Errorf("processed %d records; want 1", calls)
+	}
+	want := []string{ev.Records[1].MessageId, ev.Records[2].MessageId}
+	if got := failedIDs(resp); !slices.Equal(got, want) {
+		t.Errorf("batchItemFailures = %v; want %v", got, want)
+	}
+}
+
+func TestReceiveCountReachesProcessor(t *testing.T) {
+	t.Parallel()
+	var counts []int
+	h := &worker.Handler{Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
+		counts = append(counts, d.ReceiveCount)
+		return nil
+	}}}
+	ev := batch(t)
+	delete(ev.Records[1].Attributes, "ApproximateReceiveCount")
+	h.Handle(t.Context(), ev)
+	if want := []int{1, 1, 2}; !slices.Equal(counts, want) {
+		t.Errorf("receive counts = %v; want %v", counts, want)
+	}
+}
