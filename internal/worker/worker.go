@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,9 +28,16 @@ type Processor interface {
 // slowest check under the digit cap takes about a second, plus the writes.
 const DefaultReserve = 2 * time.Second
 
+// DefaultConcurrency is how many records of a batch run at once: a whole
+// batch, since a record mostly waits on the store.
+const DefaultConcurrency = 10
+
 // Handler runs a batch of SQS records.
 type Handler struct {
 	Processor Processor
+	// Concurrency bounds the records of one batch processed at once.
+	// DefaultConcurrency if zero.
+	Concurrency int
 	// Reserve is how close to the deadline the handler stops taking new
 	// records; those left are reported as failures and come back after
 	// their visibility timeout. DefaultReserve if zero.
@@ -38,33 +46,63 @@ type Handler struct {
 }
 
 // Handle is the Lambda handler. It never returns an error: every record
-// is either done (and SQS deletes it) or listed in BatchItemFailures.
+// is either done (and SQS deletes it) or listed in BatchItemFailures, in the
+// batch's order.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := h.logger()
-	var resp events.SQSEventResponse
+	failed := make([]bool, len(ev.Records))
+	sem := make(chan struct{}, h.concurrency())
+	var wg sync.WaitGroup
+	skipped := 0
 	for i, rec := range ev.Records {
+		sem <- struct{}{}
 		if h.nearDeadline(ctx) {
-			log.WarnContext(ctx, "deadline near; returning the rest of the batch",
-				slog.Int("unprocessed", len(ev.Records)-i))
-			for _, rest := range ev.Records[i:] {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
+			skipped = len(ev.Records) - i
+			for j := i; j < len(ev.Records); j++ {
+				failed[j] = true
 			}
 			break
 		}
-		d := task.Delivery{Body: rec.Body, ReceiveCount: receiveCount(rec)}
-		if err := h.Processor.Process(ctx, d); err != nil {
-			level := slog.LevelWarn
-			if _, poison := errors.AsType[*task.PoisonError](err); poison {
-				level = slog.LevelError
-			}
-			log.Log(ctx, level, "record failed; it will be retried",
-				slog.String("message_id", rec.MessageId),
-				slog.Int("receive_count", d.ReceiveCount),
-				slog.Any("error", err))
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		wg.Go(func() {
+			defer func() { <-sem }()
+			failed[i] = !h.process(ctx, rec)
+		})
+	}
+	wg.Wait()
+	if skipped > 0 {
+		h.logger().WarnContext(ctx, "deadline near; returning the rest of the batch", slog.Int("unprocessed", skipped))
+	}
+	var resp events.SQSEventResponse
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
 		}
 	}
 	return resp, nil
+}
+
+// process runs one record and reports whether it is done with.
+func (h *Handler) process(ctx context.Context, rec events.SQSMessage) bool {
+	d := task.Delivery{Body: rec.Body, ReceiveCount: receiveCount(rec)}
+	err := h.Processor.Process(ctx, d)
+	if err == nil {
+		return true
+	}
+	level := slog.LevelWarn
+	if _, poison := errors.AsType[*task.PoisonError](err); poison {
+		level = slog.LevelError
+	}
+	h.logger().Log(ctx, level, "record failed; it will be retried",
+		slog.String("message_id", rec.MessageId),
+		slog.Int("receive_count", d.ReceiveCount),
+		slog.Any("error", err))
+	return false
+}
+
+func (h *Handler) concurrency() int {
+	if h.Concurrency > 0 {
+		return h.Concurrency
+	}
+	return DefaultConcurrency
 }
 
 func (h *Handler) nearDeadline(ctx context.Context) bool {

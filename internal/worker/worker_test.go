@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,8 @@ func TestDeadlineReturnsTheRest(t *testing.T) {
 	t.Parallel()
 	var processed []int
 	h := &worker.Handler{
-		Reserve: time.Hour, // any real deadline is "near"
+		Concurrency: 1,
+		Reserve:     time.Hour, // any real deadline is "near"
 		Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
 			processed = append(processed, d.ReceiveCount)
 			return nil
@@ -101,7 +103,7 @@ func TestDeadlineMidBatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	calls := 0
-	h := &worker.Handler{Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
+	h := &worker.Handler{Concurrency: 1, Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
 		calls++
 		cancel() // the invocation runs out of time during the first record
 		return nil
@@ -120,7 +122,7 @@ func TestDeadlineMidBatch(t *testing.T) {
 func TestReceiveCountReachesProcessor(t *testing.T) {
 	t.Parallel()
 	var counts []int
-	h := &worker.Handler{Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
+	h := &worker.Handler{Concurrency: 1, Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
 		counts = append(counts, d.ReceiveCount)
 		return nil
 	}}}
@@ -129,5 +131,21 @@ func TestReceiveCountReachesProcessor(t *testing.T) {
 	h.Handle(t.Context(), ev)
 	if want := []int{1, 1, 2}; !slices.Equal(counts, want) {
 		t.Errorf("receive counts = %v; want %v", counts, want)
+	}
+}
+
+func TestBatchRecordsRunConcurrently(t *testing.T) {
+	t.Parallel()
+	ev := batch(t)
+	var arrived sync.WaitGroup
+	arrived.Add(len(ev.Records))
+	h := &worker.Handler{Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
+		arrived.Done()
+		arrived.Wait() // returns only once every record of the batch is in flight
+		return nil
+	}}}
+	resp, _ := h.Handle(t.Context(), ev)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("batchItemFailures = %v; want none", failedIDs(resp))
 	}
 }
