@@ -206,7 +206,9 @@ func TestProcess(t *testing.T) {
 	}
 }
 
-func failingCheck(context.Context, task.Number) (bool, error) { return false, errors.New("disk on fire") }
+func failingCheck(context.Context, task.Number) (bool, error) {
+	return false, errors.New("disk on fire")
+}
 
 func TestProcessDuplicateDeliveryKeepsOneResult(t *testing.T) {
 	t.Parallel()

@@ -1,0 +1,172 @@
+// Command loadgen drives the asyncprime HTTP API with prime-check jobs and
+// reports throughput, exact latency percentiles, errors by kind and,
+// optionally, the peak memory of a local server process.
+//
+//	go run ./cmd/loadgen -url http://127.0.0.1:8000 -n 2000 -c 16
+//	go run ./cmd/loadgen -url https://abc.execute-api.eu-west-1.amazonaws.com -n 600 -rate 20 -poll 200ms
+//
+// It prints an aligned table on stdout followed by the same report as one
+// JSON line (see -json), and exits 1 if any error occurred, any task ended
+// in FAILURE, or the run was interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/asyncprime/asyncprime/internal/loadgen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal the run winds down and reports; a second
+		// one kills the process the usual way.
+		<-ctx.Done()
+		stop()
+	}()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the flags that are not part of loadgen.Config.
+type options struct {
+	jsonPath string
+	svgPath  string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := res.Report.WriteTable(stdout); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := writeOutputs(res, opts, stdout); err != nil {
+		return err
+	}
+	if !res.Report.OK() {
+		return errors.New(res.Report.Problem())
+	}
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (loadgen.Config, options, error) {
+	cfg := loadgen.DefaultConfig()
+	var opts options
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: loadgen [flags]
+
+Submits -n prime-check jobs to the asyncprime API and polls each until it is
+SUCCESS or FAILURE. Closed loop by default (-c workers, one job at a time
+each); -rate switches to an open loop that starts jobs at a fixed rate.
+Prints a table and a JSON line; exits 1 on any error, FAILURE or interrupt.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8000", "base `URL` of the API, with or without a trailing slash (an API Gateway stage path is fine)")
+	fs.IntVar(&cfg.Jobs, "n", cfg.Jobs, "total number of jobs")
+	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed loop: number of workers, each running one job at a time")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: start this many `jobs/s` instead of the closed loop (0: closed loop)")
+	fs.IntVar(&cfg.MaxInFlight, "max-inflight", cfg.MaxInFlight, "open loop: most unfinished jobs at once; further starts wait for a slot")
+	fs.DurationVar(&cfg.PollInterval, "poll", cfg.PollInterval, "pause between status requests of a job")
+	fs.DurationVar(&cfg.JobTimeout, "timeout", cfg.JobTimeout, "per-job limit from submit to final state; a job past it counts as a timeout error")
+	fs.Var((*intFlag)(&cfg.Min), "min", "smallest random number, an `integer` (1e6 notation accepted)")
+	fs.Var((*intFlag)(&cfg.Max), "max", "largest random number, an `integer`, inclusive")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed submits the same numbers")
+	fs.BoolVar(&cfg.Check, "check", cfg.Check, "verify each SUCCESS: same number back, is_prime equal to math/big ProbablyPrime(20)")
+	fs.IntVar(&cfg.PID, "pid", 0, "`PID` of a local server whose memory to sample from /proc/PID/status (0: off)")
+	fs.DurationVar(&cfg.RSSInterval, "rss-every", cfg.RSSInterval, "with -pid: VmRSS sampling interval")
+	fs.StringVar(&opts.jsonPath, "json", "-", "write the report as one JSON line to this `path`; - for stdout after the table, empty for none")
+	fs.StringVar(&opts.svgPath, "svg", "", "write latency histograms as an SVG image to this `path`")
+	progress := fs.Duration("progress", 0, "print a progress line on stderr at this interval (0: off)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, opts, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, opts, fmt.Errorf("unexpected arguments %q; all options are flags", fs.Args())
+	}
+	if *progress > 0 {
+		cfg.Progress, cfg.ProgressInterval = stderr, *progress
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, opts, err
+	}
+	return cfg, opts, nil
+}
+
+// writeOutputs writes the JSON line and the SVG where the options ask.
+func writeOutputs(res *loadgen.Result, opts options, stdout io.Writer) error {
+	switch opts.jsonPath {
+	case "":
+	case "-":
+		if err := res.Report.WriteJSON(stdout); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
+	default:
+		if err := writeFile(opts.jsonPath, res.Report.WriteJSON); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
+	}
+	if opts.svgPath != "" {
+		if err := writeFile(opts.svgPath, res.WriteSVG); err != nil {
+			return fmt.Errorf("write SVG: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// intFlag is an int64 flag that also accepts whole numbers in float
+// notation, such as 1e6.
+type intFlag int64
+
+func (f *intFlag) String() string { return strconv.FormatInt(int64(*f), 10) }
+
+func (f *intFlag) Set(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*f = intFlag(n)
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	// 2^63 is exactly representable; anything at or beyond it is not an int64.
+	if err != nil || v != math.Trunc(v) || v >= math.MaxInt64 || v < math.MinInt64 {
+		return fmt.Errorf("%q is not a whole number in the int64 range", s)
+	}
+	*f = intFlag(int64(v))
+	return nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/asyncprime/asyncprime/internal/loadgen"
+	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		fake          *fakeapi.Server
+		extra         []string
+		wantErr       bool
+		wantCompleted int
+	}{
+		{name: "clean", fake: &fakeapi.Server{PollsToComplete: 2}, wantCompleted: 20},
+		{name: "open loop", fake: &fakeapi.Server{PollsToComplete: 2}, extra: []string{"-rate", "2000"}, wantCompleted: 20},
+		{name: "503s exit non-zero", fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 4}, wantErr: true, wantCompleted: 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.fake)
+			t.Cleanup(srv.Close)
+			dir := t.TempDir()
+			svg := filepath.Join(dir, "latency.svg")
+			args := append([]string{"-url", srv.URL + "/", "-n", "20", "-c", "4", "-poll", "1ms", "-svg", svg}, tt.extra...)
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), args, &stdout, &stderr)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("run() error = %v; want error: %t\nstderr: %s", err, tt.wantErr, stderr.String())
+			}
+			out := stdout.String()
+			if !strings.Contains(out, "latency (ms)") || !strings.Contains(out, "time to result") {
+				t.Errorf("stdout has no latency table:\n%s", out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			var rep loadgen.Report
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+				t.Fatalf("last stdout line is not the JSON report: %v\n%s", err, out)
+			}
+			if rep.Completed != tt.wantCompleted {
+				t.Errorf("JSON completed = %d; want %d", rep.Completed, tt.wantCompleted)
+			}
+			if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
+				t.Errorf("SVG file: %v, starts %q; want an <svg> document", err, b[:min(len(b), 10)])
+			}
+		})
+	}
+}
+
+func TestRunJSONToFile(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(&fakeapi.Server{})
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "report.json")
+	var stdout bytes.Buffer
+	args := []string{"-url", srv.URL, "-n", "5", "-poll", "1ms", "-json", path}
+	if err := run(t.Context(), args, &stdout, io.Discard); err != nil {
+		t.Fatalf("run() error = %v; want nil", err)
+	}
+	if strings.Contains(stdout.String(), "{") {
+		t.Errorf("stdout has JSON although -json names a file:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil || rep.Completed != 5 {
+		t.Errorf("JSON file = %s (error %v); want a report with 5 completed", b, err)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(loadgen.Config) bool
+		wantErr bool
+	}{
+		{name: "defaults", args: nil, check: func(c loadgen.Config) bool {
+			return c.URL == "http://127.0.0.1:8000" && c.Concurrency == 16 && c.Min == 1_000_000 && c.Max == 10_000_000 && c.Check && !c.OpenLoop()
+		}},
+		{name: "float notation", args: []string{"-min", "1e9", "-max", "2e9"}, check: func(c loadgen.Config) bool {
+			return c.Min == 1_000_000_000 && c.Max == 2_000_000_000
+		}},
+		{name: "open loop", args: []string{"-rate", "50", "-max-inflight", "8"}, check: func(c loadgen.Config) bool {
+			return c.OpenLoop() && c.Rate == 50 && c.MaxInFlight == 8
+		}},
+		{name: "no check", args: []string{"-check=false"}, check: func(c loadgen.Config) bool { return !c.Check }},
+		{name: "progress", args: []string{"-progress", "2s"}, check: func(c loadgen.Config) bool { return c.Progress != nil }},
+		{name: "fractional min", args: []string{"-min", "1.5"}, wantErr: true},
+		{name: "min too large", args: []string{"-min", "1e19"}, wantErr: true},
+		{name: "empty range", args: []string{"-min", "10", "-max", "9"}, wantErr: true},
+		{name: "zero jobs", args: []string{"-n", "0"}, wantErr: true},
+		{name: "bad url", args: []string{"-url", "localhost:8000"}, wantErr: true},
+		{name: "stray argument", args: []string{"2000"}, wantErr: true},
+		{name: "unknown flag", args: []string{"-bogus"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, _, err := parseFlags(tt.args, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("parseFlags(%q) error = %v; want error: %t", tt.args, err, tt.wantErr)
+			}
+			if !tt.wantErr && !tt.check(cfg) {
+				t.Errorf("parseFlags(%q) = %+v; not what the flags say", tt.args, cfg)
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"-h"}, io.Discard, &stderr); err != nil {
+		t.Errorf("run(-h) error = %v; want nil", err)
+	}
+	if !strings.Contains(stderr.String(), "-rate") {
+		t.Errorf("usage does not mention -rate:\n%s", stderr.String())
+	}
+}

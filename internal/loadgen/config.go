@@ -1,0 +1,150 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config describes one load-generator run. Start from DefaultConfig and set
+// at least URL.
+type Config struct {
+	// URL is the base URL of the API, with or without a trailing slash, and
+	// possibly with a path (an API Gateway stage such as /prod).
+	URL string
+	// Jobs is the total number of jobs to submit.
+	Jobs int
+	// Concurrency is the number of closed-loop workers. Ignored when Rate > 0.
+	Concurrency int
+	// Rate, when positive, switches to the open loop: jobs are started at
+	// this many per second regardless of how fast earlier ones finish.
+	Rate float64
+	// MaxInFlight bounds the unfinished jobs of the open loop. When it is
+	// reached the next start waits (and Report.InflightWaits counts it), so
+	// a server that falls behind cannot make the generator open unbounded
+	// connections or polling goroutines.
+	MaxInFlight int
+	// PollInterval is the pause between the end of one status request and
+	// the start of the next (and between the submit and the first poll).
+	PollInterval time.Duration
+	// JobTimeout bounds each job, from just before its submit to seeing its
+	// final state. A job that runs out is counted as a "timeout" error.
+	JobTimeout time.Duration
+	// Min and Max bound the random numbers, both inclusive.
+	Min, Max int64
+	// Seed seeds the random numbers; the same seed gives the same sequence.
+	Seed uint64
+	// Check verifies every SUCCESS result: the number must be the one
+	// submitted and is_prime must match math/big's ProbablyPrime(20).
+	Check bool
+	// PID, when positive, is a local server process whose resident memory
+	// is sampled from /proc/PID/status every RSSInterval.
+	PID         int
+	RSSInterval time.Duration
+	// Progress, when not nil, receives a one-line progress update every
+	// ProgressInterval.
+	Progress         io.Writer
+	ProgressInterval time.Duration
+	// Client, when not nil, replaces the HTTP client Run would build.
+	Client *http.Client
+}
+
+// Defaults used by DefaultConfig.
+const (
+	DefaultJobs         = 1000
+	DefaultConcurrency  = 16
+	DefaultMaxInFlight  = 256
+	DefaultPollInterval = 5 * time.Millisecond
+	DefaultJobTimeout   = 30 * time.Second
+	DefaultMin          = 1_000_000
+	DefaultMax          = 10_000_000
+	DefaultSeed         = 1
+	DefaultRSSInterval  = 100 * time.Millisecond
+)
+
+// DefaultConfig returns a Config with every field but URL set to its default.
+func DefaultConfig() Config {
+	return Config{
+		Jobs:             DefaultJobs,
+		Concurrency:      DefaultConcurrency,
+		MaxInFlight:      DefaultMaxInFlight,
+		PollInterval:     DefaultPollInterval,
+		JobTimeout:       DefaultJobTimeout,
+		Min:              DefaultMin,
+		Max:              DefaultMax,
+		Seed:             DefaultSeed,
+		Check:            true,
+		RSSInterval:      DefaultRSSInterval,
+		ProgressInterval: time.Second,
+	}
+}
+
+// OpenLoop reports whether the config asks for the fixed-rate open loop.
+func (c Config) OpenLoop() bool { return c.Rate > 0 }
+
+// Validate reports the first problem with c, naming the command-line flag
+// that sets the field.
+func (c Config) Validate() error {
+	if _, err := baseURL(c.URL); err != nil {
+		return err
+	}
+	switch {
+	case c.Jobs < 1:
+		return fmt.Errorf("jobs (-n) must be at least 1; got %d", c.Jobs)
+	case !c.OpenLoop() && c.Concurrency < 1:
+		return fmt.Errorf("concurrency (-c) must be at least 1; got %d", c.Concurrency)
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return fmt.Errorf("rate (-rate) must be a finite number >= 0; got %v", c.Rate)
+	case c.OpenLoop() && c.MaxInFlight < 1:
+		return fmt.Errorf("max in-flight jobs (-max-inflight) must be at least 1; got %d", c.MaxInFlight)
+	case c.PollInterval <= 0:
+		return fmt.Errorf("poll interval (-poll) must be positive; got %v", c.PollInterval)
+	case c.JobTimeout <= 0:
+		return fmt.Errorf("job timeout (-timeout) must be positive; got %v", c.JobTimeout)
+	case c.Min > c.Max:
+		return fmt.Errorf("range is empty: -min %d is greater than -max %d", c.Min, c.Max)
+	case c.PID < 0:
+		return fmt.Errorf("server pid (-pid) must not be negative; got %d", c.PID)
+	case c.PID > 0 && c.RSSInterval <= 0:
+		return fmt.Errorf("RSS sampling interval (-rss-every) must be positive; got %v", c.RSSInterval)
+	case c.Progress != nil && c.ProgressInterval <= 0:
+		return fmt.Errorf("progress interval (-progress) must be positive; got %v", c.ProgressInterval)
+	}
+	return nil
+}
+
+// connections is how many requests the run can have outstanding at once,
+// which is how many idle keep-alive connections are worth keeping.
+func (c Config) connections() int {
+	if c.OpenLoop() {
+		return min(c.MaxInFlight, c.Jobs)
+	}
+	return min(c.Concurrency, c.Jobs)
+}
+
+// baseURL checks raw and returns it without trailing slashes, ready to have
+// "/" or "/{task_id}" appended.
+func baseURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("base URL (-url) is required, e.g. http://127.0.0.1:8000")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("base URL (-url): %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("base URL (-url) %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("base URL (-url) %q has no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("base URL (-url) %q must not have a query or fragment", raw)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
