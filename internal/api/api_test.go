@@ -256,7 +256,9 @@ type fakeGetter struct {
 	getFunc func(ctx context.Context, id string) (task.Task, error)
 }
 
-func (f *fakeGetter) Get(ctx context.Context, id string) (task.Task, error) { return f.getFunc(ctx, id) }
+func (f *fakeGetter) Get(ctx context.Context, id string) (task.Task, error) {
+	return f.getFunc(ctx, id)
+}
 
 func TestStatusErrors(t *testing.T) {
 	t.Parallel()

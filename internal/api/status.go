@@ -19,9 +19,11 @@ type Getter interface {
 
 // Status handles GET /{task_id}: it reports a task's state and result.
 type Status struct {
-	Store  Getter
-	Now    func() time.Time // time.Now if nil
-	Logger *slog.Logger     // slog.Default() if nil
+	Store Getter
+	// Timeout bounds the store call. DefaultTimeout if zero.
+	Timeout time.Duration
+	Now     func() time.Time // time.Now if nil
+	Logger  *slog.Logger     // slog.Default() if nil
 }
 
 // StatusResponse is the body of a 200 from GET /{task_id}.
@@ -59,6 +61,8 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if !task.ValidID(id) {
 		return notFound, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout(h.Timeout))
+	defer cancel()
 	t, err := h.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, task.ErrNotFound):

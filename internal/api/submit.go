@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -28,8 +29,12 @@ type Submitter interface {
 // Submit handles POST /: it validates the body, records the task and queues
 // its job, and answers 202 with the task id.
 type Submit struct {
-	Tasks  Submitter
-	Logger *slog.Logger // slog.Default() if nil
+	Tasks Submitter
+	// Timeout bounds the store and queue calls, retries included, so that
+	// the client gets a 503 rather than a hang when a backend does not
+	// answer. DefaultTimeout if zero.
+	Timeout time.Duration
+	Logger  *slog.Logger // slog.Default() if nil
 }
 
 // SubmitResponse is the body of a 202.
@@ -47,6 +52,8 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if status != 0 {
 		return errorResponse(status, msg), nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout(h.Timeout))
+	defer cancel()
 	t, err := h.Tasks.Submit(ctx, n)
 	if err != nil {
 		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Any("error", err))
@@ -127,6 +134,17 @@ func header(h map[string]string, name string) string {
 		}
 	}
 	return ""
+}
+
+// DefaultTimeout bounds a request's backend calls; it is below the
+// functions' timeout in the template so the handler answers first.
+const DefaultTimeout = 3 * time.Second
+
+func timeout(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return DefaultTimeout
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -1,0 +1,44 @@
+// Command status is the Lambda function behind GET /{task_id}: it reads a
+// task from DynamoDB and reports its state and result. See
+// internal/api.Status.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/config"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "status:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	env := config.FromOS()
+	table := env.Required("TABLE_NAME")
+	if err := env.Err(); err != nil {
+		return err
+	}
+	cfg, err := awscfg.Load(context.Background())
+	if err != nil {
+		return err
+	}
+	h := &api.Status{
+		Store:  dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		Logger: lambdacontext.NewLogger(),
+	}
+	lambda.Start(h.Handle)
+	return nil
+}

@@ -1,0 +1,55 @@
+// Command submit is the Lambda function behind POST /: it records a task as
+// PENDING in DynamoDB, queues its job on SQS and answers 202 with the task
+// id. See internal/api.Submit.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/config"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "submit:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	env := config.FromOS()
+	table := env.Required("TABLE_NAME")
+	queueURL := env.Required("QUEUE_URL")
+	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	cfg, err := awscfg.Load(context.Background())
+	if err != nil {
+		return err
+	}
+	log := lambdacontext.NewLogger()
+	h := &api.Submit{
+		Tasks: &task.Submitter{
+			Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
+			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), queueURL, sqsqueue.WithRegion(cfg.Region)),
+			Retention: retention,
+			Logger:    log,
+		},
+		Logger: log,
+	}
+	lambda.Start(h.Handle)
+	return nil
+}

@@ -1,0 +1,54 @@
+// Command worker is the SQS-triggered Lambda function: for each record of a
+// batch it moves the task to STARTED, checks the number, and records SUCCESS
+// (or FAILURE on the last allowed attempt) in DynamoDB, reporting the records
+// to retry as partial batch failures. See internal/worker.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/config"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	env := config.FromOS()
+	table := env.Required("TABLE_NAME")
+	maxReceives := env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount)
+	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	cfg, err := awscfg.Load(context.Background())
+	if err != nil {
+		return err
+	}
+	log := lambdacontext.NewLogger()
+	h := &worker.Handler{
+		Processor: &task.Processor{
+			Store:           dynamo.New(dynamodb.NewFromConfig(cfg), table),
+			MaxReceiveCount: maxReceives,
+			Retention:       retention,
+			Logger:          log,
+		},
+		Logger: log,
+	}
+	lambda.Start(h.Handle)
+	return nil
+}
