@@ -1,0 +1,185 @@
+package samtemplate
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestVisibilityTimeout wants the worker's queue to hide a message for at
+// least six times the worker's timeout, for every timeout the template
+// allows, as Lambda's SQS guidance asks.
+func TestVisibilityTimeout(t *testing.T) {
+	t.Parallel()
+	ts := loaded(t)
+	src := ts.Source
+	queue := workerQueue(t, ts.Transformed)
+	visibility := dig(src.Properties(queue), "VisibilityTimeout")
+	timeout := dig(src.Properties("WorkerFunction"), "Timeout")
+	if timeout == nil {
+		timeout = dig(src, "Globals", "Function", "Timeout")
+	}
+	param, isRef := ref(timeout)
+	candidates := []any{nil}
+	if isRef {
+		candidates = list(dig(src, "Parameters", param, "AllowedValues"))
+		if len(candidates) == 0 {
+			candidates = []any{dig(src, "Parameters", param, "Default")}
+		}
+	}
+	for _, c := range candidates {
+		overrides := map[string]any{}
+		if isRef {
+			overrides[param] = c
+		}
+		to, err := resolveNumber(src, timeout, overrides)
+		if err != nil {
+			t.Fatalf("WorkerFunction Timeout: %v", err)
+		}
+		vis, err := resolveNumber(src, visibility, overrides)
+		if err != nil {
+			t.Fatalf("%s VisibilityTimeout: %v", queue, err)
+		}
+		if vis < 6*to || vis > 43200 {
+			t.Errorf("with %s=%v: %s VisibilityTimeout is %v; want between 6×%v = %v and 43200", param, c, queue, vis, to, 6*to)
+		}
+	}
+	if len(candidates) < 2 {
+		t.Logf("checked the default worker timeout only: %v", candidates)
+	}
+	to, _ := resolveNumber(src, timeout, nil)
+	if vis, _ := resolveNumber(src, visibility, nil); to != 10 || vis != 60 {
+		t.Errorf("defaults: worker timeout %v, visibility timeout %v; want 10 and 60", to, vis)
+	}
+}
+
+// resolveNumber evaluates a number, a parameter Ref (overrides first, then
+// the default) or an Fn::FindInMap over them.
+func resolveNumber(tmpl Template, v any, overrides map[string]any) (float64, error) {
+	s, err := resolve(tmpl, v, overrides)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%v resolves to %q, not a number", v, s)
+	}
+	return n, nil
+}
+
+func resolve(tmpl Template, v any, overrides map[string]any) (string, error) {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case string:
+		return x, nil
+	case map[string]any:
+		if p, ok := ref(x); ok {
+			if o, ok := overrides[p]; ok {
+				return resolve(tmpl, o, nil)
+			}
+			def := dig(tmpl, "Parameters", p, "Default")
+			if def == nil {
+				return "", fmt.Errorf("parameter %s has no default", p)
+			}
+			return resolve(tmpl, def, nil)
+		}
+		if args, ok := x["Fn::FindInMap"].([]any); ok && len(args) == 3 {
+			keys := make([]string, 3)
+			for i, a := range args {
+				k, err := resolve(tmpl, a, overrides)
+				if err != nil {
+					return "", err
+				}
+				keys[i] = k
+			}
+			got := dig(tmpl, "Mappings", keys[0], keys[1], keys[2])
+			if got == nil {
+				return "", fmt.Errorf("mapping %s has no %s.%s", keys[0], keys[1], keys[2])
+			}
+			return resolve(tmpl, got, nil)
+		}
+	}
+	return "", fmt.Errorf("cannot evaluate %v", v)
+}
+
+// TestMaxReceiveCount wants the worker's MAX_RECEIVE_COUNT and the queue's
+// redrive maxReceiveCount to be the same parameter, so the worker knows
+// which delivery is its last.
+func TestMaxReceiveCount(t *testing.T) {
+	t.Parallel()
+	ts := loaded(t)
+	queue := workerQueue(t, ts.Transformed)
+	env := dig(ts.Source.Properties("WorkerFunction"), "Environment", "Variables", "MAX_RECEIVE_COUNT")
+	redrive := dig(ts.Source.Properties(queue), "RedrivePolicy", "maxReceiveCount")
+	envParam, ok1 := ref(env)
+	redriveParam, ok2 := ref(redrive)
+	if !ok1 || !ok2 || envParam != redriveParam {
+		t.Fatalf("WorkerFunction MAX_RECEIVE_COUNT is %v and %s RedrivePolicy.maxReceiveCount is %v; want both {Ref: <one parameter>}", env, queue, redrive)
+	}
+	if dig(ts.Source, "Parameters", envParam) == nil {
+		t.Errorf("MAX_RECEIVE_COUNT refers to %s; want a template parameter", envParam)
+	}
+	if dlq, ok := getAtt(dig(ts.Source.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn"); !ok || ts.Source.Resources()[dlq]["Type"] != "AWS::SQS::Queue" {
+		t.Errorf("%s RedrivePolicy.deadLetterTargetArn: got %v; want the ARN of a queue in the template", queue, dig(ts.Source.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"))
+	}
+}
+
+// TestStorage checks the table, the queues and the dead-letter alarm.
+func TestStorage(t *testing.T) {
+	t.Parallel()
+	ts := loaded(t)
+	src := ts.Source
+	queue := workerQueue(t, ts.Transformed)
+	dlq, _ := getAtt(dig(src.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"table key", fmt.Sprint(dig(src.Properties("TasksTable"), "KeySchema")), "[map[AttributeName:task_id KeyType:HASH]]"},
+		{"table key type", fmt.Sprint(dig(src.Properties("TasksTable"), "AttributeDefinitions")), "[map[AttributeName:task_id AttributeType:S]]"},
+		{"table billing", dig(src.Properties("TasksTable"), "BillingMode"), "PAY_PER_REQUEST"},
+		{"table TTL attribute", dig(src.Properties("TasksTable"), "TimeToLiveSpecification", "AttributeName"), "expires_at"},
+		{"table TTL enabled", dig(src.Properties("TasksTable"), "TimeToLiveSpecification", "Enabled"), true},
+		{"table PITR", dig(src.Properties("TasksTable"), "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"), true},
+		{"table SSE", dig(src.Properties("TasksTable"), "SSESpecification", "SSEEnabled"), true},
+		{"queue SSE", dig(src.Properties(queue), "SqsManagedSseEnabled"), true},
+		{"DLQ SSE", dig(src.Properties(dlq), "SqsManagedSseEnabled"), true},
+		{"DLQ retention", dig(src.Properties(dlq), "MessageRetentionPeriod"), 1209600.0},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v; want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	alarms := 0
+	for id, r := range src.Resources() {
+		if r["Type"] != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		p := r["Properties"]
+		q, _ := getAtt(dig(p, "Dimensions", "0", "Value"), "QueueName")
+		if q != dlq {
+			continue
+		}
+		alarms++
+		if dig(p, "MetricName") != "ApproximateNumberOfMessagesVisible" || dig(p, "ComparisonOperator") != "GreaterThanThreshold" || dig(p, "Threshold") != 0.0 {
+			t.Errorf("alarm %s: got %v %v %v; want ApproximateNumberOfMessagesVisible GreaterThanThreshold 0", id, dig(p, "MetricName"), dig(p, "ComparisonOperator"), dig(p, "Threshold"))
+		}
+	}
+	if alarms != 1 {
+		t.Errorf("alarms on %s: got %d; want 1", dlq, alarms)
+	}
+	var outputs []string
+	outs, _ := dig(src, "Outputs").(map[string]any)
+	for k := range outs {
+		outputs = append(outputs, k)
+	}
+	for _, want := range []string{"ApiUrl", "QueueUrl", "TableName"} {
+		if !slices.Contains(outputs, want) {
+			t.Errorf("outputs: got %v; want %s among them", outputs, want)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Build the three functions and deploy the asyncprime stack to a running
+# LocalStack with samlocal, then print the HTTP API's URL.
+#
+#   docker compose -f localstack/docker-compose.yml up -d
+#   localstack/deploy.sh            # extra arguments go to samlocal deploy
+#
+# Environment: STACK_NAME (asyncprime, as in samconfig.toml),
+# LOCALSTACK_ENDPOINT (http://localhost:4566). The URL is the last line of
+# standard output: API=$(localstack/deploy.sh | tail -n 1)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+stack=${STACK_NAME:-asyncprime}
+endpoint=${LOCALSTACK_ENDPOINT:-http://localhost:4566}
+region=us-east-1
+
+die() { echo "localstack/deploy.sh: $*" >&2; exit 1; }
+
+command -v samlocal >/dev/null || die "samlocal not found: pip install aws-sam-cli-local (it wraps the AWS SAM CLI, which must be installed too)"
+command -v curl >/dev/null || die "curl not found"
+curl -fsS "$endpoint/_localstack/health" >/dev/null ||
+	die "LocalStack does not answer at $endpoint: docker compose -f localstack/docker-compose.yml up -d"
+
+# LocalStack accepts any credentials; the SAM CLI and the AWS CLI want some.
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
+export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+export AWS_DEFAULT_REGION=$region
+export AWS_ENDPOINT_URL=$endpoint
+
+samlocal build --config-env localstack
+samlocal deploy --config-env localstack --stack-name "$stack" "$@"
+
+if command -v awslocal >/dev/null; then
+	aws=(awslocal)
+elif command -v aws >/dev/null; then
+	aws=(aws --endpoint-url "$endpoint")
+else
+	die "deployed, but neither awslocal (pip install awscli-local) nor aws is installed to read the stack's outputs"
+fi
+api_id=$("${aws[@]}" cloudformation describe-stacks --region "$region" --stack-name "$stack" \
+	--query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue" --output text)
+[[ -n $api_id && $api_id != None ]] || die "stack $stack has no ApiId output"
+
+hostport=${endpoint#*://}
+hostport=${hostport%%/*}
+port=4566
+[[ $hostport == *:* ]] && port=${hostport##*:}
+echo "HTTP API (also at $endpoint/_aws/execute-api/$api_id):" >&2
+echo "http://$api_id.execute-api.localhost.localstack.cloud:$port"

@@ -1,0 +1,29 @@
+# sam.mk: the build targets `sam build` runs for template.yaml.
+#
+# Each function in template.yaml has `Metadata: BuildMethod: makefile` and
+# `CodeUri: .`, so SAM runs `make build-<LogicalId>` against the Makefile at
+# the repository root (which includes this file), with ARTIFACTS_DIR set to
+# the function's build directory. Each target compiles one main package
+# into $(ARTIFACTS_DIR)/bootstrap, the file the provided.al2023 runtime runs.
+#
+# By hand: make -f sam.mk build-SubmitFunction ARTIFACTS_DIR=/tmp/submit
+
+SAM_GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+SAM_GOBUILD := go build -trimpath -tags lambda.norpc -ldflags='-s -w'
+
+# sam_build compiles ./functions/$(1) for Lambda (linux/arm64).
+define sam_build
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it, or pass ARTIFACTS_DIR=dir))
+	$(SAM_GOENV) $(SAM_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+endef
+
+.PHONY: build-SubmitFunction build-WorkerFunction build-StatusFunction
+
+build-SubmitFunction: ## sam build: the submit function's bootstrap, into ARTIFACTS_DIR
+	$(call sam_build,submit)
+
+build-WorkerFunction: ## sam build: the worker function's bootstrap, into ARTIFACTS_DIR
+	$(call sam_build,worker)
+
+build-StatusFunction: ## sam build: the status function's bootstrap, into ARTIFACTS_DIR
+	$(call sam_build,status)
