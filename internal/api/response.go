@@ -38,10 +38,10 @@ func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPRespon
 		map[string]string{"Allow": allow})
 }
 
-// unavailable answers when the store or the queue did not; nothing was
-// accepted and the client may retry.
-func unavailable() events.APIGatewayV2HTTPResponse {
+// unavailable answers when the store or the queue did not answer; the
+// client may retry.
+func unavailable(msg string) events.APIGatewayV2HTTPResponse {
 	return jsonResponse(http.StatusServiceUnavailable,
-		Error{Error: "the service is temporarily unavailable; nothing was recorded, retry in a few seconds"},
+		Error{Error: "the service is temporarily unavailable; " + msg},
 		map[string]string{"Retry-After": "1"})
 }

@@ -69,7 +69,7 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return notFound, nil
 	case err != nil:
 		logger(h.Logger).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
-		return unavailable(), nil
+		return unavailable("retry in a few seconds"), nil
 	}
 	if t.Expired(h.now()) {
 		return notFound, nil

@@ -57,7 +57,7 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	t, err := h.Tasks.Submit(ctx, n)
 	if err != nil {
 		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Any("error", err))
-		return unavailable(), nil
+		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
 	}
 	logger(h.Logger).InfoContext(ctx, "task submitted", slog.String("task_id", t.ID), slog.Int("digits", len(n)))
 	return jsonResponse(http.StatusAccepted,

@@ -36,7 +36,7 @@ type Config struct {
 func ConfigFromEnv(env *config.Env) (Config, error) {
 	c := Config{
 		Addr:              env.String("ADDR", "127.0.0.1:8000"),
-		Backend:           env.String("BACKEND", "memory"),
+		Backend:           env.String("BACKEND", "bolt"),
 		DataDir:           env.String("DATA_DIR", ".data"),
 		Workers:           env.Int("WORKERS", runtime.NumCPU()),
 		BatchSize:         env.Int("BATCH_SIZE", queue.DefaultBatchSize),

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
+	"github.com/asyncprime/asyncprime/internal/bolt"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -31,6 +33,19 @@ func (b *Backend) Close() error {
 // OpenBackend opens the store and queue that cfg.Backend names.
 func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	switch cfg.Backend {
+	case "bolt":
+		path := filepath.Join(cfg.DataDir, "asyncprime.db")
+		db, err := bolt.Open(path, bolt.Options{
+			VisibilityTimeout: cfg.VisibilityTimeout,
+			MaxReceiveCount:   cfg.MaxReceiveCount,
+			Outbox:            true,
+			Logger:            log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open the embedded store (DATA_DIR=%s): %w", cfg.DataDir, err)
+		}
+		log.InfoContext(ctx, "backend: embedded, durable", slog.String("file", path))
+		return &Backend{Store: db.Store(), Queue: db.Queue(), close: []func() error{db.Close}}, nil
 	case "memory":
 		dlq := memory.NewQueue(memory.QueueOptions{Name: "tasks-dlq"})
 		q := memory.NewQueue(memory.QueueOptions{

@@ -1,0 +1,309 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+var testBucket = []byte("t")
+
+// newTestCommitter returns a committer on a fresh file with one bucket.
+func newTestCommitter(t *testing.T, noSync bool) (*committer, *bbolt.DB) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "c.db"), 0o600, &bbolt.Options{NoSync: noSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
+		t.Fatal(err)
+	}
+	c := newCommitter(db, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() {
+		c.Close()
+		db.Close()
+	})
+	return c, db
+}
+
+func putOp(key, val string) opFunc {
+	return func(tx *bbolt.Tx) error { return abort(tx.Bucket(testBucket).Put([]byte(key), []byte(val))) }
+}
+
+func get(t *testing.T, db *bbolt.DB, key string) (string, bool) {
+	t.Helper()
+	var v []byte
+	db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(testBucket).Get([]byte(key)); b != nil {
+			v = append([]byte{}, b...)
+		}
+		return nil
+	})
+	return string(v), v != nil
+}
+
+var errOdd = errors.New("odd key refused")
+
+// block makes the committer wait inside a transaction until release is
+// closed, so that operations queued meanwhile form one batch.
+func block(t *testing.T, c *committer) (release func(), finished <-chan error) {
+	t.Helper()
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Do(context.Background(), func(*bbolt.Tx) error {
+			close(entered)
+			<-unblock
+			return nil
+		})
+	}()
+	<-entered
+	return func() { close(unblock) }, done
+}
+
+// waitQueued waits until n operations are queued behind the running batch.
+func waitQueued(t *testing.T, c *committer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		got := len(c.queue)
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("fewer than %d operations queued after 5 s", n)
+}
+
+func TestCommitterConcurrentOps(t *testing.T) {
+	t.Parallel()
+	c, db := newTestCommitter(t, false)
+	const n = 500
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			key := fmt.Sprint(i)
+			errs[i] = c.Do(t.Context(), func(tx *bbolt.Tx) error {
+				if i%2 == 1 {
+					return fmt.Errorf("key %d: %w", i, errOdd) // refused before writing
+				}
+				return putOp(key, "v"+key)(tx)
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		key := fmt.Sprint(i)
+		v, ok := get(t, db, key)
+		switch {
+		case i%2 == 1 && (!errors.Is(err, errOdd) || err.Error() != "key "+key+": odd key refused"):
+			t.Errorf("op %d = %v; want its own errOdd", i, err)
+		case i%2 == 1 && ok:
+			t.Errorf("refused op %d wrote %q", i, v)
+		case i%2 == 0 && (err != nil || v != "v"+key):
+			t.Errorf("op %d = %v, wrote %q; want nil and %q", i, err, v, "v"+key)
+		}
+	}
+	st := c.Stats()
+	if st.Ops != n || st.Commits == 0 || st.Commits > n {
+		t.Errorf("stats %+v; want %d ops in at most %d commits", st, n, n)
+	}
+	t.Logf("%d ops in %d commits (mean %.1f, max %d): %s", st.Ops, st.Commits, st.MeanBatch(), st.MaxBatch, st.Histogram())
+}
+
+func TestCommitterBatchesWhileBusy(t *testing.T) {
+	t.Parallel()
+	c, db := newTestCommitter(t, true)
+	release, first := block(t, c)
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- c.Do(t.Context(), putOp(fmt.Sprint(i), "x")) }()
+	}
+	waitQueued(t, c, n)
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Do = %v; want nil", err)
+		}
+	}
+	st := c.Stats()
+	if st.Commits != 2 || st.BatchSizes[batchBucket(n)] != 1 || st.MaxBatch != n {
+		t.Errorf("stats %+v (%s); want 2 commits, the second of %d ops", st, st.Histogram(), n)
+	}
+	for i := range n {
+		if _, ok := get(t, db, fmt.Sprint(i)); !ok {
+			t.Errorf("key %d not written", i)
+		}
+	}
+}
+
+func TestCommitterAbortSparesTheBatch(t *testing.T) {
+	t.Parallel()
+	c, db := newTestCommitter(t, true)
+	release, first := block(t, c)
+	boom := errors.New("disk says no")
+	tests := []struct {
+		name    string
+		fn      opFunc
+		wantErr error // nil: committed
+		key     string
+	}{
+		{name: "before", fn: putOp("a", "1"), key: "a"},
+		{name: "writes then aborts", key: "b", wantErr: boom, fn: func(tx *bbolt.Tx) error {
+			if err := tx.Bucket(testBucket).Put([]byte("b"), []byte("half")); err != nil {
+				return abort(err)
+			}
+			return abort(boom)
+		}},
+		{name: "domain error", key: "c", wantErr: errOdd, fn: func(*bbolt.Tx) error { return errOdd }},
+		{name: "panics after writing", key: "d", wantErr: errors.New("panicked"), fn: func(tx *bbolt.Tx) error {
+			tx.Bucket(testBucket).Put([]byte("d"), []byte("half"))
+			panic("bug")
+		}},
+		{name: "after", fn: putOp("e", "1"), key: "e"},
+	}
+	errs := make([]chan error, len(tests))
+	for i, tt := range tests {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- c.Do(t.Context(), tt.fn) }()
+		waitQueued(t, c, i+1) // keep the order
+	}
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		err := <-errs[i]
+		_, written := get(t, db, tt.key)
+		switch {
+		case tt.wantErr == nil && (err != nil || !written):
+			t.Errorf("%s: Do = %v, written %v; want nil and written", tt.name, err, written)
+		case tt.wantErr != nil && written:
+			t.Errorf("%s: its write was committed; want it rolled back", tt.name)
+		case tt.wantErr != nil && (err == nil || !errors.Is(err, tt.wantErr) && !strings.Contains(err.Error(), tt.wantErr.Error())):
+			t.Errorf("%s: Do = %v; want %v", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCommitterCancelWhileQueued(t *testing.T) {
+	t.Parallel()
+	c, db := newTestCommitter(t, true)
+	release, first := block(t, c)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Do(ctx, putOp("k", "v")) }()
+	waitQueued(t, c, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Do = %v; want context.Canceled", err)
+	}
+	release()
+	<-first
+	// A later op commits after the withdrawn one would have.
+	if err := c.Do(t.Context(), putOp("later", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := get(t, db, "k"); ok {
+		t.Errorf("withdrawn op wrote %q; want nothing", v)
+	}
+}
+
+func TestCommitterCloseFlushes(t *testing.T) {
+	t.Parallel()
+	c, db := newTestCommitter(t, true)
+	release, first := block(t, c)
+	const n = 20
+	for i := range n {
+		if err := c.Go("test", putOp(fmt.Sprint(i), "x")); err != nil {
+			t.Fatalf("Go = %v; want nil", err)
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	// Close waits for the queued ops; new ones are refused meanwhile.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		isClosed := c.closed
+		c.mu.Unlock()
+		if isClosed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := c.Do(t.Context(), putOp("late", "x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Do during Close = %v; want ErrClosed", err)
+	}
+	if err := c.Go("test", putOp("late", "x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Go during Close = %v; want ErrClosed", err)
+	}
+	release()
+	<-first
+	<-closed
+	for i := range n {
+		if _, ok := get(t, db, fmt.Sprint(i)); !ok {
+			t.Errorf("async op %d not flushed by Close", i)
+		}
+	}
+	if _, ok := get(t, db, "late"); ok {
+		t.Error("op refused after Close was written")
+	}
+	if err := c.Do(t.Context(), putOp("after", "x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Do after Close = %v; want ErrClosed", err)
+	}
+}
+
+func TestCommitterIdleCommitsAtOnce(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestCommitter(t, true)
+	// Without fsync a commit takes microseconds: 100 sequential ops in well
+	// under a second show that no timer delays a lone operation (bbolt's
+	// Batch would wait 10 ms for each).
+	start := time.Now()
+	for i := range 100 {
+		if err := c.Do(t.Context(), putOp(fmt.Sprint(i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("100 sequential ops took %v; want far less than 100 × 10 ms", d)
+	}
+	if st := c.Stats(); st.Commits != 100 || st.BatchSizes[0] != 100 {
+		t.Errorf("stats %+v; want 100 commits of 1 op", st)
+	}
+}
+
+func TestBatchBucket(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ n, want int }{{1, 0}, {2, 1}, {3, 2}, {4, 2}, {5, 3}, {8, 3}, {9, 4}, {1000, 10}, {1024, 10}, {1025, 11}, {1 << 20, 11}}
+	for _, tt := range tests {
+		if got := batchBucket(tt.n); got != tt.want {
+			t.Errorf("batchBucket(%d) = %d; want %d", tt.n, got, tt.want)
+		}
+	}
+	var s Stats
+	s.BatchSizes[0], s.BatchSizes[2], s.BatchSizes[11] = 3, 1, 2
+	if got, want := s.Histogram(), "1:3 3-4:1 1025+:2"; got != want {
+		t.Errorf("Histogram = %q; want %q", got, want)
+	}
+}

@@ -1,0 +1,187 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/asyncprime/asyncprime/internal/queue"
+)
+
+// Options configures a DB. The zero value is usable: an fsync'd file, no
+// outbox, SQS's default visibility timeout and no dead-lettering.
+type Options struct {
+	// QueueName names the job queue in the records' EventSourceARN and in
+	// its bucket; "tasks" if empty. The dead-letter queue is QueueName-dlq.
+	QueueName string
+	// VisibilityTimeout is how long a received message stays invisible;
+	// queue.DefaultVisibilityTimeout if zero.
+	VisibilityTimeout time.Duration
+	// MaxReceiveCount is the redrive policy: a message received this many
+	// times moves to the dead-letter queue on the next receive. Zero or
+	// less: never, as memory.Queue.
+	MaxReceiveCount int
+	// Outbox makes Store.Create of a PENDING task write the task's queue
+	// message in the same commit, and Queue.Send of that message a no-op
+	// that returns its id. See the package comment.
+	Outbox bool
+	// MaxBatch bounds the operations per commit; DefaultMaxBatch if zero.
+	MaxBatch int
+	// NoSync skips fsync on commit. For tests only: a crash of the machine
+	// (not just of the process) can then lose or corrupt the file.
+	NoSync bool
+	// LockTimeout is how long Open waits for another process to release
+	// the file; one second if zero.
+	LockTimeout time.Duration
+	Now         func() time.Time // time.Now if nil
+	Logger      *slog.Logger     // slog.Default() if nil
+}
+
+// DB is one bbolt file holding a task store, a job queue and its
+// dead-letter queue, all written by one committer.
+type DB struct {
+	bolt  *bbolt.DB
+	c     *committer
+	opts  Options
+	log   *slog.Logger
+	store *Store
+	queue *Queue
+	dlq   *Queue
+
+	closing   chan struct{} // closed by Close; wakes long polls
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens or creates the database file at path, creating its parent
+// directories, and rebuilds the queues' in-memory index from it.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.QueueName == "" {
+		opts.QueueName = "tasks"
+	}
+	if opts.VisibilityTimeout <= 0 {
+		opts.VisibilityTimeout = queue.DefaultVisibilityTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: opts.LockTimeout,
+		NoSync:  opts.NoSync,
+		// The free list is rebuilt by a scan at Open instead of written at
+		// every commit, as etcd does: fewer pages per commit.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+		// Room to grow before a remap, which would wait for readers.
+		InitialMmapSize: 256 << 20,
+	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: the file is locked by another process", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
+	db.dlq = newQueue(db, opts.QueueName+"-dlq", nil, 0, false)
+	db.queue = newQueue(db, opts.QueueName, db.dlq, opts.MaxReceiveCount, opts.Outbox)
+	db.store = &Store{db: db}
+	if err := db.init(); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.c = newCommitter(bdb, opts.MaxBatch, opts.Logger)
+	return db, nil
+}
+
+// init creates the buckets of a new file, checks the version of an old one
+// and loads the queues.
+func (db *DB) init() error {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		switch v := meta.Get(keyVersion); {
+		case v == nil:
+			if err := meta.Put(keyVersion, []byte(schemaVersion)); err != nil {
+				return err
+			}
+		case string(v) != schemaVersion:
+			return fmt.Errorf("file has schema version %q; this build reads %q", v, schemaVersion)
+		}
+		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := db.opts.Now()
+	return db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, q := range []*Queue{db.queue, db.dlq} {
+			if err := q.load(tx, now); err != nil {
+				return err
+			}
+		}
+		db.log.Info("bolt: opened",
+			slog.String("path", db.bolt.Path()),
+			slog.Int("messages", db.queue.Len()),
+			slog.Int("dead_letters", db.dlq.Len()))
+		return nil
+	})
+}
+
+// Store returns the task store.
+func (db *DB) Store() *Store { return db.store }
+
+// Queue returns the job queue.
+func (db *DB) Queue() *Queue { return db.queue }
+
+// DLQ returns the job queue's dead-letter queue.
+func (db *DB) DLQ() *Queue { return db.dlq }
+
+// Stats returns the committer's counters.
+func (db *DB) Stats() Stats { return db.c.Stats() }
+
+// Close commits every queued write, including the queue bookkeeping that
+// Receive and Delete leave to the committer, then closes the file. Later
+// calls on the DB, its store and its queues fail with ErrClosed. Close is
+// idempotent.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		db.c.Close()
+		if err := db.bolt.Close(); err != nil {
+			db.closeErr = fmt.Errorf("close %s: %w", db.bolt.Path(), err)
+		}
+	})
+	return db.closeErr
+}
+
+// closed reports whether Close has begun.
+func (db *DB) closed() bool {
+	select {
+	case <-db.closing:
+		return true
+	default:
+		return false
+	}
+}
