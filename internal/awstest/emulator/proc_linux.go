@@ -1,0 +1,16 @@
+package emulator
+
+import (
+	"os"
+	"syscall"
+)
+
+// sysProcAttr puts the child in its own process group, so that Stop can
+// kill everything it started, and has the kernel kill it if this process
+// dies first.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// kill kills p's process group.
+func kill(p *os.Process) error { return syscall.Kill(-p.Pid, syscall.SIGKILL) }

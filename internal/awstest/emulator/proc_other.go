@@ -1,0 +1,12 @@
+//go:build !unix
+
+package emulator
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func kill(p *os.Process) error { return p.Kill() }

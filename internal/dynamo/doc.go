@@ -1,0 +1,50 @@
+// Package dynamo implements task.Store on Amazon DynamoDB.
+//
+// # Item layout
+//
+// One item per task in a table whose partition key is task_id (S) and that
+// has no sort key. The SAM template and internal/provision create the table;
+// TTL is enabled on expires_at.
+//
+//	attribute    type  content
+//	task_id      S     the task id (partition key)
+//	status       S     PENDING, STARTED, SUCCESS or FAILURE (task.Status)
+//	number       S     the number in canonical decimal form; S, not N,
+//	                   because N keeps only 38 significant digits and a
+//	                   number may have up to task.MaxDigits
+//	is_prime     BOOL  the answer; present only when status is SUCCESS
+//	error        S     why the task failed; present only when status is
+//	                   FAILURE (and the reason is not empty)
+//	attempts     N     how many times a worker started the task
+//	created_at   S     RFC 3339 with nanoseconds, UTC; absent when zero
+//	started_at   S     likewise
+//	finished_at  S     likewise
+//	expires_at   N     epoch seconds; DynamoDB's TTL attribute; absent when
+//	                   zero
+//
+// # Writes
+//
+// Every write is a single conditional request, so that concurrent or repeated
+// deliveries never move a task backwards:
+//
+//   - Create: PutItem if attribute_not_exists(task_id).
+//   - Start: UpdateItem if the task exists and its status is PENDING or
+//     STARTED; sets status and started_at and adds one to attempts, and
+//     returns the item as written (ReturnValues ALL_NEW).
+//   - Finish: UpdateItem with the same condition; sets the final status,
+//     is_prime or error (removing the other), finished_at and expires_at.
+//   - Abandon: PutItem of the whole final task if status = PENDING. It uses
+//     PutItem, not UpdateItem, so that the submit function's role needs no
+//     more than PutItem.
+//
+// When a condition fails, the request asks for the item as it was
+// (ReturnValuesOnConditionCheckFailure ALL_OLD): no item means
+// task.ErrNotFound, an item means task.ErrConflict. No extra read is made,
+// so the worker's role needs only UpdateItem, and reads (GetItem) are always
+// strongly consistent.
+//
+// # IAM
+//
+// Submit needs dynamodb:PutItem; the worker dynamodb:UpdateItem; status
+// dynamodb:GetItem.
+package dynamo

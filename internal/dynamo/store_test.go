@@ -1,0 +1,210 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// fakeClient is a dynamo.Client whose calls are the Func fields; a call
+// without one panics through the nil embedded interface.
+type fakeClient struct {
+	dynamo.Client
+	PutItemFunc    func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
+	GetItemFunc    func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
+	UpdateItemFunc func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
+}
+
+func (f *fakeClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if f.PutItemFunc == nil {
+		return f.Client.PutItem(ctx, in, opts...)
+	}
+	return f.PutItemFunc(in)
+}
+
+func (f *fakeClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if f.GetItemFunc == nil {
+		return f.Client.GetItem(ctx, in, opts...)
+	}
+	return f.GetItemFunc(in)
+}
+
+func (f *fakeClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if f.UpdateItemFunc == nil {
+		return f.Client.UpdateItem(ctx, in, opts...)
+	}
+	return f.UpdateItemFunc(in)
+}
+
+// Errors as the SDK returns them.
+var (
+	errThrottled = &types.ProvisionedThroughputExceededException{Message: aws.String("slow down")}
+	// A failed condition on a missing item: ALL_OLD returns no item.
+	errNoItem = &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+)
+
+// errFinal is a failed condition on an item in the given state.
+func errFinal(status task.Status) error {
+	return &types.ConditionalCheckFailedException{
+		Message: aws.String("The conditional request failed"),
+		Item: map[string]types.AttributeValue{
+			"task_id": &types.AttributeValueMemberS{Value: "x"},
+			"status":  &types.AttributeValueMemberS{Value: string(status)},
+		},
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	t.Parallel()
+	id := task.NewID()
+	final := task.Task{ID: id, Status: task.StatusFailure, Number: "11"}
+	out := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: time.Now(), ExpiresAt: time.Now()}
+	put := func(err error) *fakeClient {
+		return &fakeClient{PutItemFunc: func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error) { return nil, err }}
+	}
+	update := func(err error) *fakeClient {
+		return &fakeClient{UpdateItemFunc: func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) { return nil, err }}
+	}
+	get := func(item map[string]types.AttributeValue, err error) *fakeClient {
+		return &fakeClient{GetItemFunc: func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
+			if err != nil {
+				return nil, err
+			}
+			return &dynamodb.GetItemOutput{Item: item}, nil
+		}}
+	}
+	create := func(s *dynamo.Store) error { return s.Create(t.Context(), final) }
+	start := func(s *dynamo.Store) error { _, err := s.Start(t.Context(), id, time.Now()); return err }
+	finish := func(s *dynamo.Store) error { return s.Finish(t.Context(), id, out) }
+	abandon := func(s *dynamo.Store) error { return s.Abandon(t.Context(), final) }
+	getTask := func(s *dynamo.Store) error { _, err := s.Get(t.Context(), id); return err }
+
+	tests := []struct {
+		name    string
+		client  *fakeClient
+		call    func(*dynamo.Store) error
+		want    error  // errors.Is target
+		notWant error  // must not match
+		msg     string // the message contains
+	}{
+		{"CreateExists", put(errNoItem), create, task.ErrExists, nil, "create task " + id},
+		{"CreateThrottled", put(errThrottled), create, errThrottled, task.ErrExists, "create task " + id},
+		{"GetMissing", get(nil, nil), getTask, task.ErrNotFound, nil, "get task " + id},
+		{"GetThrottled", get(nil, errThrottled), getTask, errThrottled, task.ErrNotFound, "get task " + id},
+		{"GetCorrupt", get(map[string]types.AttributeValue{"task_id": &types.AttributeValueMemberS{Value: id}, "status": &types.AttributeValueMemberS{Value: "DONE"}}, nil), getTask, nil, task.ErrNotFound, "unknown status"},
+		{"StartMissing", update(errNoItem), start, task.ErrNotFound, task.ErrConflict, "start task " + id},
+		{"StartFinal", update(errFinal(task.StatusSuccess)), start, task.ErrConflict, task.ErrNotFound, "in state SUCCESS"},
+		{"StartThrottled", update(errThrottled), start, errThrottled, task.ErrConflict, "start task " + id},
+		{"FinishMissing", update(errNoItem), finish, task.ErrNotFound, task.ErrConflict, "finish task " + id},
+		{"FinishFinal", update(errFinal(task.StatusFailure)), finish, task.ErrConflict, task.ErrNotFound, "in state FAILURE"},
+		{"FinishThrottled", update(errThrottled), finish, errThrottled, task.ErrConflict, "finish task " + id},
+		{"AbandonMissing", put(errNoItem), abandon, task.ErrNotFound, task.ErrConflict, "abandon task " + id},
+		{"AbandonStarted", put(errFinal(task.StatusStarted)), abandon, task.ErrConflict, task.ErrNotFound, "in state STARTED"},
+		{"AbandonThrottled", put(errThrottled), abandon, errThrottled, task.ErrConflict, "abandon task " + id},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.call(dynamo.New(tt.client, "tasks"))
+			switch {
+			case err == nil:
+				t.Fatal("got nil error; want one")
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("got %v; want it to wrap %v", err, tt.want)
+			case tt.notWant != nil && errors.Is(err, tt.notWant):
+				t.Errorf("got %v; want it not to wrap %v", err, tt.notWant)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("got %q; want it to contain %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestRequests(t *testing.T) {
+	t.Parallel()
+	id := task.NewID()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+
+	t.Run("GetIsConsistent", func(t *testing.T) {
+		t.Parallel()
+		var got *dynamodb.GetItemInput
+		s := dynamo.New(&fakeClient{GetItemFunc: func(in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
+			got = in
+			return &dynamodb.GetItemOutput{}, nil
+		}}, "tasks")
+		_, _ = s.Get(t.Context(), id)
+		if got == nil || !aws.ToBool(got.ConsistentRead) || aws.ToString(got.TableName) != "tasks" {
+			t.Errorf("GetItem input = %+v; want a consistent read of table tasks", got)
+		}
+	})
+
+	t.Run("StartIsOneConditionalUpdate", func(t *testing.T) {
+		t.Parallel()
+		calls := 0
+		s := dynamo.New(&fakeClient{UpdateItemFunc: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+			calls++
+			if in.ReturnValues != types.ReturnValueAllNew || in.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld {
+				t.Errorf("ReturnValues %q, on failure %q; want ALL_NEW and ALL_OLD", in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
+			}
+			if c := aws.ToString(in.ConditionExpression); !strings.Contains(c, "attribute_exists") || !strings.Contains(c, " IN ") {
+				t.Errorf("ConditionExpression = %q; want attribute_exists and IN", c)
+			}
+			return &dynamodb.UpdateItemOutput{Attributes: map[string]types.AttributeValue{
+				"task_id":    &types.AttributeValueMemberS{Value: id},
+				"status":     &types.AttributeValueMemberS{Value: "STARTED"},
+				"number":     &types.AttributeValueMemberS{Value: "11"},
+				"attempts":   &types.AttributeValueMemberN{Value: "3"},
+				"started_at": in.ExpressionAttributeValues[":started_at"],
+			}}, nil
+		}}, "tasks")
+		got, err := s.Start(t.Context(), id, at)
+		if err != nil {
+			t.Fatalf("Start = %v; want nil", err)
+		}
+		if calls != 1 || got.Attempts != 3 || !got.StartedAt.Equal(at) || got.Status != task.StatusStarted {
+			t.Errorf("Start = %+v after %d calls; want the returned item after 1", got, calls)
+		}
+	})
+
+	t.Run("FinishSetsOneOfResultAndError", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			out        task.Outcome
+			set, unset string
+		}{
+			{task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: at, ExpiresAt: at}, "#is_prime = :is_prime", "#error"},
+			{task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: at, ExpiresAt: at}, "#error = :error", "#is_prime"},
+		} {
+			var expr string
+			s := dynamo.New(&fakeClient{UpdateItemFunc: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+				expr = aws.ToString(in.UpdateExpression)
+				return &dynamodb.UpdateItemOutput{}, nil
+			}}, "tasks")
+			if err := s.Finish(t.Context(), id, tt.out); err != nil {
+				t.Fatalf("Finish = %v; want nil", err)
+			}
+			_, remove, _ := strings.Cut(expr, "REMOVE")
+			if !strings.Contains(expr, tt.set) || !strings.Contains(remove, tt.unset) {
+				t.Errorf("UpdateExpression = %q; want SET %s and REMOVE %s", expr, tt.set, tt.unset)
+			}
+		}
+	})
+
+	t.Run("FinishRefusesNonFinal", func(t *testing.T) {
+		t.Parallel()
+		s := dynamo.New(&fakeClient{}, "tasks")
+		if err := s.Finish(t.Context(), id, task.Outcome{Status: task.StatusStarted}); err == nil {
+			t.Error("Finish(STARTED) = nil; want an error")
+		}
+	})
+}

@@ -1,0 +1,253 @@
+package sqsqueue_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+)
+
+// fakeClient is a sqsqueue.Client whose calls are the Func fields; a call
+// without one panics through the nil embedded interface.
+type fakeClient struct {
+	sqsqueue.Client
+	SendMessageFunc        func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error)
+	ReceiveMessageFunc     func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessageBatchFunc func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error)
+}
+
+func (f *fakeClient) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if f.SendMessageFunc == nil {
+		return f.Client.SendMessage(ctx, in, opts...)
+	}
+	return f.SendMessageFunc(in)
+}
+
+func (f *fakeClient) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if f.ReceiveMessageFunc == nil {
+		return f.Client.ReceiveMessage(ctx, in, opts...)
+	}
+	return f.ReceiveMessageFunc(ctx, in)
+}
+
+func (f *fakeClient) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	if f.DeleteMessageBatchFunc == nil {
+		return f.Client.DeleteMessageBatch(ctx, in, opts...)
+	}
+	return f.DeleteMessageBatchFunc(in)
+}
+
+func TestARNFromURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url, region string
+		wantARN, wantReg  string
+		wantErr           bool
+	}{
+		{name: "AWS", url: "https://sqs.eu-west-1.amazonaws.com/123456789012/tasks", region: "us-east-1",
+			wantARN: "arn:aws:sqs:eu-west-1:123456789012:tasks", wantReg: "eu-west-1"},
+		{name: "AWSLegacy", url: "https://ap-southeast-2.queue.amazonaws.com/123456789012/tasks",
+			wantARN: "arn:aws:sqs:ap-southeast-2:123456789012:tasks", wantReg: "ap-southeast-2"},
+		{name: "China", url: "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/tasks",
+			wantARN: "arn:aws-cn:sqs:cn-north-1:123456789012:tasks", wantReg: "cn-north-1"},
+		{name: "GovCloud", url: "https://sqs.us-gov-west-1.amazonaws.com/123456789012/tasks",
+			wantARN: "arn:aws-us-gov:sqs:us-gov-west-1:123456789012:tasks", wantReg: "us-gov-west-1"},
+		{name: "FIFO", url: "https://sqs.us-east-2.amazonaws.com/123456789012/tasks.fifo",
+			wantARN: "arn:aws:sqs:us-east-2:123456789012:tasks.fifo", wantReg: "us-east-2"},
+		{name: "Moto", url: "http://127.0.0.1:5000/123456789012/tasks", region: "us-east-1",
+			wantARN: "arn:aws:sqs:us-east-1:123456789012:tasks", wantReg: "us-east-1"},
+		{name: "LocalStackHost", url: "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/tasks", region: "eu-west-1",
+			wantARN: "arn:aws:sqs:us-east-1:000000000000:tasks", wantReg: "us-east-1"},
+		{name: "LocalStackPlain", url: "http://localhost:4566/000000000000/tasks", region: "eu-central-1",
+			wantARN: "arn:aws:sqs:eu-central-1:000000000000:tasks", wantReg: "eu-central-1"},
+		{name: "LocalStackPath", url: "http://localhost:4566/queue/us-west-2/000000000000/tasks",
+			wantARN: "arn:aws:sqs:us-west-2:000000000000:tasks", wantReg: "us-west-2"},
+		{name: "NoRegion", url: "http://127.0.0.1:5000/123456789012/tasks", wantErr: true},
+		{name: "NoAccount", url: "http://127.0.0.1:5000/tasks", region: "us-east-1", wantErr: true},
+		{name: "AccountNotDigits", url: "http://127.0.0.1:5000/acct/tasks", region: "us-east-1", wantErr: true},
+		{name: "TooDeep", url: "http://127.0.0.1:5000/a/123/tasks", region: "us-east-1", wantErr: true},
+		{name: "NotAURL", url: "tasks", region: "us-east-1", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			arn, region, err := sqsqueue.ARNFromURL(tt.url, tt.region)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("ARNFromURL(%q, %q) = %q, %q; want an error", tt.url, tt.region, arn, region)
+				}
+				return
+			}
+			if err != nil || arn != tt.wantARN || region != tt.wantReg {
+				t.Errorf("ARNFromURL(%q, %q) = %q, %q, %v; want %q, %q, nil", tt.url, tt.region, arn, region, err, tt.wantARN, tt.wantReg)
+			}
+		})
+	}
+}
+
+func TestWithARN(t *testing.T) {
+	t.Parallel()
+	q := sqsqueue.New(&fakeClient{ReceiveMessageFunc: func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+		return &sqs.ReceiveMessageOutput{Messages: []types.Message{{MessageId: aws.String("m"), Body: aws.String("b")}}}, nil
+	}}, "http://x/y", sqsqueue.WithARN("arn:aws:sqs:eu-north-1:111122223333:jobs"))
+	msgs, err := q.Receive(t.Context(), 1, 0)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("Receive = %d, %v; want 1, nil", len(msgs), err)
+	}
+	if m := msgs[0]; m.EventSourceARN != "arn:aws:sqs:eu-north-1:111122223333:jobs" || m.AWSRegion != "eu-north-1" {
+		t.Errorf("got ARN %q region %q; want the given ARN and its region", m.EventSourceARN, m.AWSRegion)
+	}
+	if m := msgs[0]; m.Attributes == nil || m.MessageAttributes == nil {
+		t.Errorf("got nil attribute maps; want empty ones, as Lambda sends {}")
+	}
+}
+
+func TestReceiveRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		wait     time.Duration
+		wantWait int32
+	}{
+		{"Zero", 0, 0},
+		{"Negative", -time.Second, 0},
+		{"RoundsUp", 1500 * time.Millisecond, 2},
+		{"Whole", 5 * time.Second, 5},
+		{"Capped", time.Minute, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got *sqs.ReceiveMessageInput
+			q := sqsqueue.New(&fakeClient{ReceiveMessageFunc: func(_ context.Context, in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+				got = in
+				return &sqs.ReceiveMessageOutput{}, nil
+			}}, "http://127.0.0.1:5000/123456789012/tasks", sqsqueue.WithRegion("us-east-1"))
+			if _, err := q.Receive(t.Context(), 7, tt.wait); err != nil {
+				t.Fatalf("Receive = %v; want nil", err)
+			}
+			if got.WaitTimeSeconds != tt.wantWait || got.MaxNumberOfMessages != 7 {
+				t.Errorf("WaitTimeSeconds %d, MaxNumberOfMessages %d; want %d, 7", got.WaitTimeSeconds, got.MaxNumberOfMessages, tt.wantWait)
+			}
+			if len(got.MessageSystemAttributeNames) != 1 || got.MessageSystemAttributeNames[0] != types.MessageSystemAttributeNameAll ||
+				len(got.MessageAttributeNames) != 1 || got.MessageAttributeNames[0] != "All" {
+				t.Errorf("attribute names %v %v; want All and All", got.MessageSystemAttributeNames, got.MessageAttributeNames)
+			}
+		})
+	}
+	q := sqsqueue.New(&fakeClient{}, "http://127.0.0.1:5000/123456789012/tasks")
+	for _, max := range []int{0, 11} {
+		if _, err := q.Receive(t.Context(), max, 0); err == nil {
+			t.Errorf("Receive(max=%d) = nil error; want one", max)
+		}
+	}
+}
+
+func TestReceiveErrors(t *testing.T) {
+	t.Parallel()
+	throttled := errors.New("throttled")
+	t.Run("Wrapped", func(t *testing.T) {
+		t.Parallel()
+		q := sqsqueue.New(&fakeClient{ReceiveMessageFunc: func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+			return nil, throttled
+		}}, "http://127.0.0.1:5000/123456789012/tasks")
+		if _, err := q.Receive(t.Context(), 1, 0); !errors.Is(err, throttled) || !strings.Contains(err.Error(), "receive from") {
+			t.Errorf("Receive = %v; want a wrapped throttled", err)
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		q := sqsqueue.New(&fakeClient{ReceiveMessageFunc: func(ctx context.Context, _ *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+			cancel()
+			<-ctx.Done()
+			return nil, errors.New("request send failed") // as the SDK may word it
+		}}, "http://127.0.0.1:5000/123456789012/tasks")
+		if _, err := q.Receive(ctx, 1, 20*time.Second); !errors.Is(err, context.Canceled) {
+			t.Errorf("Receive = %v; want it to wrap context.Canceled", err)
+		}
+	})
+}
+
+func TestSend(t *testing.T) {
+	t.Parallel()
+	q := sqsqueue.New(&fakeClient{SendMessageFunc: func(in *sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+		if aws.ToString(in.MessageBody) != "hello" {
+			t.Errorf("MessageBody = %q; want hello", aws.ToString(in.MessageBody))
+		}
+		return &sqs.SendMessageOutput{MessageId: aws.String("id-1")}, nil
+	}}, "http://127.0.0.1:5000/123456789012/tasks")
+	if id, err := q.Send(t.Context(), "hello"); id != "id-1" || err != nil {
+		t.Errorf("Send = %q, %v; want id-1, nil", id, err)
+	}
+	q = sqsqueue.New(&fakeClient{SendMessageFunc: func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+		return nil, &types.QueueDoesNotExist{Message: aws.String("gone")}
+	}}, "http://127.0.0.1:5000/123456789012/tasks")
+	var gone *types.QueueDoesNotExist
+	if _, err := q.Send(t.Context(), "hello"); !errors.As(err, &gone) {
+		t.Errorf("Send = %v; want a wrapped QueueDoesNotExist", err)
+	}
+}
+
+func TestDeleteBatches(t *testing.T) {
+	t.Parallel()
+	handles := make([]string, 23)
+	for i := range handles {
+		handles[i] = string(rune('a' + i))
+	}
+	t.Run("Chunks", func(t *testing.T) {
+		t.Parallel()
+		var sizes []int
+		seen := map[string]bool{}
+		q := sqsqueue.New(&fakeClient{DeleteMessageBatchFunc: func(in *sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+			sizes = append(sizes, len(in.Entries))
+			for _, e := range in.Entries {
+				seen[aws.ToString(e.ReceiptHandle)] = true
+			}
+			return &sqs.DeleteMessageBatchOutput{}, nil
+		}}, "http://127.0.0.1:5000/123456789012/tasks")
+		if err := q.Delete(t.Context(), handles...); err != nil {
+			t.Fatalf("Delete = %v; want nil", err)
+		}
+		if len(sizes) != 3 || sizes[0] != 10 || sizes[1] != 10 || sizes[2] != 3 || len(seen) != 23 {
+			t.Errorf("batches of %v covering %d handles; want [10 10 3] covering 23", sizes, len(seen))
+		}
+		if err := q.Delete(t.Context()); err != nil {
+			t.Errorf("Delete() = %v; want nil", err)
+		}
+	})
+	t.Run("PartialFailure", func(t *testing.T) {
+		t.Parallel()
+		calls := 0
+		q := sqsqueue.New(&fakeClient{DeleteMessageBatchFunc: func(in *sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+			calls++
+			return &sqs.DeleteMessageBatchOutput{Failed: []types.BatchResultErrorEntry{{
+				Id: in.Entries[0].Id, Code: aws.String("ReceiptHandleIsInvalid"), Message: aws.String("bad handle"), SenderFault: true,
+			}}}, nil
+		}}, "http://127.0.0.1:5000/123456789012/tasks")
+		err := q.Delete(t.Context(), handles...)
+		if err == nil || !strings.Contains(err.Error(), "3 of 23 failed") || !strings.Contains(err.Error(), "ReceiptHandleIsInvalid") {
+			t.Errorf("Delete = %v; want an error naming 3 of 23 failed and the code", err)
+		}
+		if calls != 3 {
+			t.Errorf("made %d calls; want 3 (all batches tried)", calls)
+		}
+	})
+	t.Run("CallFails", func(t *testing.T) {
+		t.Parallel()
+		boom := errors.New("boom")
+		q := sqsqueue.New(&fakeClient{DeleteMessageBatchFunc: func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) {
+			return nil, boom
+		}}, "http://127.0.0.1:5000/123456789012/tasks")
+		if err := q.Delete(t.Context(), handles...); !errors.Is(err, boom) {
+			t.Errorf("Delete = %v; want a wrapped boom", err)
+		}
+	})
+}
