@@ -55,6 +55,8 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 		})
 		log.InfoContext(ctx, "backend: in memory (nothing survives a restart)")
 		return &Backend{Store: memory.NewStore(), Queue: q}, nil
+	case "aws":
+		return openAWS(ctx, cfg, log)
 	default:
 		return nil, fmt.Errorf("environment variable BACKEND=%q is not one of bolt, memory, aws", cfg.Backend)
 	}

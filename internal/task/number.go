@@ -136,7 +136,7 @@ func ParseJSONNumber(raw json.RawMessage) (Number, error) {
 }
 
 // excerptLen is how much of a client's input an error message quotes.
-const excerptLen = 24
+const excerptLen = 40
 
 // Excerpt quotes at most a short prefix of s, escaped, for error messages
 // and logs, so that a client's input is never echoed at length.

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/asyncprime/asyncprime/internal/awscfg"
 )
 
 // Defaults for talking to an emulator.
@@ -184,9 +186,9 @@ func Config(ctx context.Context, endpoint string) (aws.Config, error) {
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awscfg.Load(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS config for emulator: %w", err)
+		return aws.Config{}, fmt.Errorf("emulator: %w", err)
 	}
 	return cfg, nil
 }

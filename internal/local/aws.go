@@ -1,0 +1,68 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/provision"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+)
+
+// Names of the resources the local mode creates when it is not given any.
+var defaultNames = provision.Names{Queue: "asyncprime-tasks", DeadLetterQueue: "asyncprime-tasks-dlq", Table: "asyncprime-tasks"}
+
+// openAWS opens the SQS queue and DynamoDB table of BACKEND=aws:
+//   - with QUEUE_URL and TABLE_NAME, it uses them, on AWS_ENDPOINT_URL if
+//     set (LocalStack, moto) or on AWS itself (a deployed stack);
+//   - with neither but AWS_ENDPOINT_URL, it creates them there, with the
+//     template's settings;
+//   - with nothing at all, it starts moto on loopback and creates them there.
+func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
+	b := &Backend{}
+	queueURL, table := cfg.QueueURL, cfg.TableName
+	var awsCfg aws.Config
+	var err error
+	switch {
+	case (queueURL == "") != (table == ""):
+		return nil, fmt.Errorf("set both QUEUE_URL and TABLE_NAME, or neither (to create them)")
+	case queueURL != "":
+		if awsCfg, err = awscfg.Load(ctx); err != nil {
+			return nil, err
+		}
+	default:
+		endpoint := os.Getenv("AWS_ENDPOINT_URL")
+		if endpoint == "" {
+			m, err := emulator.StartMoto(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("BACKEND=aws without QUEUE_URL/TABLE_NAME or AWS_ENDPOINT_URL starts moto: %w", err)
+			}
+			b.close = append(b.close, m.Stop)
+			endpoint = m.Endpoint
+			log.InfoContext(ctx, "started moto", slog.String("endpoint", endpoint))
+		}
+		if awsCfg, err = emulator.Config(ctx, endpoint); err != nil {
+			b.Close()
+			return nil, err
+		}
+		settings := provision.Settings{VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount}
+		res, err := settings.Provision(ctx, awsCfg, defaultNames)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("create the queue and table on %s: %w", endpoint, err)
+		}
+		queueURL, table = res.QueueURL, res.TableName
+	}
+	log.InfoContext(ctx, "backend: SQS and DynamoDB", slog.String("queue_url", queueURL), slog.String("table", table), slog.String("region", awsCfg.Region))
+	b.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), table)
+	b.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), queueURL, sqsqueue.WithRegion(awsCfg.Region))
+	return b, nil
+}

@@ -1,0 +1,194 @@
+package rie_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/rie"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+const moduleRoot = "../.."
+
+// stack builds the three functions for this host and runs each under the
+// Runtime Interface Emulator against the emulator's SQS and DynamoDB.
+type stack struct {
+	submit, worker, status *rie.Instance
+	queue                  *sqsqueue.Queue
+}
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	rieBin, err := rie.FindRIE(moduleRoot)
+	if err != nil {
+		if awstest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	cfg, res := awstest.Provisioned(t)
+	endpoint := aws.ToString(cfg.BaseEndpoint)
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	dir := t.TempDir()
+	s := &stack{queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region))}
+	var logs io.Writer = io.Discard
+	if testing.Verbose() {
+		logs = os.Stderr
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, p := range []struct {
+		fn string
+		in **rie.Instance
+	}{{rie.Submit, &s.submit}, {rie.Worker, &s.worker}, {rie.Status, &s.status}} {
+		wg.Go(func() {
+			bootstrap, err := rie.Build(t.Context(), moduleRoot, dir, p.fn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			in, err := rie.StartFunction(t.Context(), rieBin, bootstrap, p.fn, res, cfg, endpoint, logs)
+			if err != nil {
+				errs <- err
+				return
+			}
+			t.Cleanup(func() { in.Stop() })
+			*p.in = in
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDeployedShapeEndToEnd runs the built bootstraps as Lambda would,
+// with the local mode in API Gateway's and the SQS event source mapping's
+// place: HTTP → submit → SQS → worker → DynamoDB → status.
+func TestDeployedShapeEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	srv := httptest.NewServer(&local.API{Submit: rie.HTTPHandler(s.submit), Status: rie.HTTPHandler(s.status)})
+	defer srv.Close()
+	poller := &local.Poller{Queue: s.queue, Handler: rie.SQSHandler(s.worker), BatchSize: 10, WaitTime: time.Second, Concurrency: 1, FunctionTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() { poller.Run(ctx); close(polled) }()
+	defer func() { cancel(); <-polled }()
+
+	// The tutorial's curl session.
+	resp, err := http.Post(srv.URL+"/", "application/json", strings.NewReader(`{"number":  11}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted api.SubmitResponse
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !task.ValidID(accepted.TaskID) {
+		t.Fatalf("POST / = %d %+v; want 202 with a task id", resp.StatusCode, accepted)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var got api.StatusResponse
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(srv.URL + "/" + accepted.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = api.StatusResponse{}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if got.Status.Final() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
+		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
+	}
+
+	// Errors come back from the function as API Gateway would send them.
+	resp, err = http.Get(srv.URL + "/" + task.NewID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET unknown task = %d; want 404", resp.StatusCode)
+	}
+}
+
+// TestSampleEvents invokes each function with its events/ file, as
+// `make invoke` does.
+func TestSampleEvents(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	read := func(name string) []byte {
+		b, err := os.ReadFile(moduleRoot + "/events/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var submitResp events.APIGatewayV2HTTPResponse
+	mustInvoke(t, s.submit, read("submit.json"), &submitResp)
+	if submitResp.StatusCode != http.StatusAccepted || !strings.Contains(submitResp.Body, `"task_id"`) {
+		t.Errorf("submit = %d %s; want 202 with a task_id", submitResp.StatusCode, submitResp.Body)
+	}
+	var statusResp events.APIGatewayV2HTTPResponse
+	mustInvoke(t, s.status, read("status.json"), &statusResp)
+	if statusResp.StatusCode != http.StatusNotFound && statusResp.StatusCode != http.StatusOK {
+		t.Errorf("status = %d %s; want 200 or 404", statusResp.StatusCode, statusResp.Body)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(read("worker.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	var poison []string
+	for _, r := range ev.Records {
+		if _, err := task.DecodeMessage(r.Body); err != nil {
+			poison = append(poison, r.MessageId)
+		}
+	}
+	var workerResp events.SQSEventResponse
+	mustInvoke(t, s.worker, read("worker.json"), &workerResp)
+	var failed []string
+	for _, f := range workerResp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if len(poison) != 1 || strings.Join(failed, ",") != poison[0] {
+		t.Errorf("worker batchItemFailures = %v; want only the poison record %v", failed, poison)
+	}
+}
+
+func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
+	t.Helper()
+	b, err := in.Invoke(t.Context(), event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("response %s: %v", b, err)
+	}
+}
