@@ -97,6 +97,16 @@ tools: $(RIE) ## Install what the tests need: the Lambda RIE (pinned, into bin/)
 bench: ## Micro-benchmarks (primality, queue, store)
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 
+LOAD_ARGS ?= -n 2000 -c 16
+
+.PHONY: bench-load
+bench-load: ## Start the local mode and load it: LOAD_ARGS (default "-n 2000 -c 16"), BACKEND (default bolt)
+	scripts/bench-load.sh $(LOAD_ARGS)
+
+.PHONY: soak
+soak: ## Push 100,000 tasks through the embedded mode; reports accepted = finished, lost, duplicates
+	scripts/bench-load.sh -n 100000 -c 64 -progress 10s
+
 .PHONY: clean
 clean: ## Remove build output and local data
 	rm -rf $(BIN) .data
