@@ -29,12 +29,8 @@ type Submitter interface {
 // Submit handles POST /: it validates the body, records the task and queues
 // its job, and answers 202 with the task id.
 type Submit struct {
-	Tasks Submitter
-	// Timeout bounds the store and queue calls, retries included, so that
-	// the client gets a 503 rather than a hang when a backend does not
-	// answer. DefaultTimeout if zero.
-	Timeout time.Duration
-	Logger  *slog.Logger // slog.Default() if nil
+	Tasks  Submitter
+	Logger *slog.Logger // slog.Default() if nil
 }
 
 // SubmitResponse is the body of a 202.
@@ -52,8 +48,6 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if status != 0 {
 		return errorResponse(status, msg), nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout(h.Timeout))
-	defer cancel()
 	t, err := h.Tasks.Submit(ctx, n)
 	if err != nil {
 		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Any("error", err))
@@ -136,8 +130,8 @@ func header(h map[string]string, name string) string {
 	return ""
 }
 
-// DefaultTimeout bounds a request's backend calls; it is below the
-// functions' timeout in the template so the handler answers first.
+// DefaultTimeout bounds a status read, retries included; it is below the
+// function's timeout in the template so the handler answers first.
 const DefaultTimeout = 3 * time.Second
 
 func timeout(d time.Duration) time.Duration {

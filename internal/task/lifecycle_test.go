@@ -119,7 +119,7 @@ func TestSubmitFailures(t *testing.T) {
 			if tt.sendErr != nil {
 				q.sendFunc = func(context.Context, string) (string, error) { return "", tt.sendErr }
 			}
-			s := &task.Submitter{Store: store, Queue: q, Now: clock()}
+			s := &task.Submitter{Store: store, Queue: q, Now: clock(), AbandonTimeout: 200 * time.Millisecond}
 			_, err := s.Submit(t.Context(), "11")
 			if !errors.Is(err, task.ErrUnavailable) {
 				t.Fatalf("Submit = %v; want ErrUnavailable", err)
@@ -140,6 +140,30 @@ func TestSubmitFailures(t *testing.T) {
 				t.Errorf("task left as %s; want %s", got.Status, tt.wantStatus)
 			}
 		})
+	}
+}
+
+func TestSubmitAbandonRetriesUntilTheStoreAnswers(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	calls := 0
+	store := &fakeStore{Store: mem}
+	store.abandonFunc = func(ctx context.Context, tk task.Task) error {
+		calls++
+		if calls < 3 {
+			return errors.New("connection refused")
+		}
+		return mem.Abandon(ctx, tk)
+	}
+	q := &fakeQueue{sendFunc: func(context.Context, string) (string, error) { return "", errors.New("timeout") }}
+	s := &task.Submitter{Store: store, Queue: q, Now: clock()}
+	if _, err := s.Submit(t.Context(), "11"); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Submit = %v; want ErrUnavailable", err)
+	}
+	ids := mem.IDs()
+	got, _ := mem.Get(t.Context(), ids[0])
+	if calls != 3 || got.Status != task.StatusFailure {
+		t.Errorf("after %d Abandon calls the task is %s; want 3 calls and FAILURE", calls, got.Status)
 	}
 }
 

@@ -55,12 +55,27 @@ var ErrUnavailable = errors.New("service unavailable")
 // Submitter accepts tasks: it records each one as PENDING, then queues its
 // message.
 type Submitter struct {
-	Store     Creator
-	Queue     Sender
-	Retention time.Duration    // DefaultRetention if zero
-	Now       func() time.Time // time.Now if nil
-	Logger    *slog.Logger     // slog.Default() if nil
+	Store Creator
+	Queue Sender
+	// Timeout bounds the create and the send together, retries included,
+	// so that the client gets an answer rather than a hang when a backend
+	// does not respond. DefaultSubmitTimeout if zero.
+	Timeout time.Duration
+	// AbandonTimeout bounds the roll-back of a task whose message was not
+	// sent. DefaultAbandonTimeout if zero. Either way it ends before ctx's
+	// own deadline (the Lambda invocation's).
+	AbandonTimeout time.Duration
+	Retention      time.Duration    // DefaultRetention if zero
+	Now            func() time.Time // time.Now if nil
+	Logger         *slog.Logger     // slog.Default() if nil
 }
+
+// Defaults of Submitter's timeouts. Together they fit the template's 5 s
+// function timeout with a margin for the response.
+const (
+	DefaultSubmitTimeout  = 3 * time.Second
+	DefaultAbandonTimeout = 5 * time.Second
+)
 
 // Submit records a PENDING task for n and queues its message. The record is
 // written before the message is sent, so a worker always finds it. If the
@@ -76,33 +91,60 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.retention()),
 	}
-	if err := s.Store.Create(ctx, t); err != nil {
+	callCtx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultSubmitTimeout))
+	defer cancel()
+	if err := s.Store.Create(callCtx, t); err != nil {
 		return Task{}, fmt.Errorf("%w: create task %s: %w", ErrUnavailable, t.ID, err)
 	}
-	if _, err := s.Queue.Send(ctx, EncodeMessage(t.ID)); err != nil {
+	if _, err := s.Queue.Send(callCtx, EncodeMessage(t.ID)); err != nil {
 		s.abandon(ctx, t, err)
 		return Task{}, fmt.Errorf("%w: queue task %s: %w", ErrUnavailable, t.ID, err)
 	}
 	return t, nil
 }
 
-// abandonTimeout bounds the roll-back of a task whose message was not sent.
-const abandonTimeout = 5 * time.Second
-
+// abandon replaces a task whose message was not sent by a FAILURE, retrying
+// with backoff while the store does not answer, for up to AbandonTimeout.
+// Only if the store stays unreachable all that time is a PENDING record left
+// without a message; its id was never given to a client, and it expires
+// with the retention.
 func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
-	// The request's context may be what failed; the roll-back gets its own.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	// The request's context may be what failed; the roll-back gets its own,
+	// ending a little before the invocation's deadline, if it has one.
+	deadline := time.Now().Add(orDefault(s.AbandonTimeout, DefaultAbandonTimeout))
+	if d, ok := ctx.Deadline(); ok && d.Add(-250*time.Millisecond).Before(deadline) {
+		deadline = d.Add(-250 * time.Millisecond)
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	now := s.now()
 	t.Status = StatusFailure
-	t.Error = "the task was not queued; it was never run (submit it again)"
+	t.Error = "the task was not queued, so it never ran; submit the number again"
 	t.FinishedAt = now
 	// The client never saw this id; keep the tombstone only briefly.
 	t.ExpiresAt = now.Add(time.Hour)
-	if err := s.Store.Abandon(ctx, t); err != nil {
-		s.logger().ErrorContext(ctx, "abandon unqueued task",
-			slog.String("task_id", t.ID), slog.Any("cause", cause), slog.Any("error", err))
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		err := s.Store.Abandon(ctx, t)
+		if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+			return
+		}
+		timer := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			s.logger().ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
+				slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
+			return
+		case <-timer.C:
+		}
 	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func (s *Submitter) now() time.Time {
