@@ -60,6 +60,8 @@ type System struct {
 	Poller *Poller
 	Store  task.Store
 	Queue  queue.Queue
+	// Processor is the worker's; tests swap its Check to make tasks fail.
+	Processor *task.Processor
 }
 
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
@@ -70,10 +72,8 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 		Logger: log,
 	}
 	status := &api.Status{Store: store, Logger: log}
-	work := &worker.Handler{
-		Processor: &task.Processor{Store: store, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log},
-		Logger:    log,
-	}
+	proc := &task.Processor{Store: store, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
+	work := &worker.Handler{Processor: proc, Logger: log}
 	return &System{
 		API: &API{Submit: submit.Handle, Status: status.Handle, Logger: log},
 		Poller: &Poller{
@@ -85,8 +85,9 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 			FunctionTimeout: cfg.WorkerTimeout,
 			Logger:          log,
 		},
-		Store: store,
-		Queue: q,
+		Store:     store,
+		Queue:     q,
+		Processor: proc,
 	}
 }
 

@@ -94,6 +94,10 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 	callCtx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()
 	if err := s.Store.Create(callCtx, t); err != nil {
+		// The write may have been applied even though its answer was lost
+		// (a dropped connection, a timeout): make sure it is not left
+		// PENDING, since its message will never be sent.
+		s.abandon(ctx, t, err)
 		return Task{}, fmt.Errorf("%w: create task %s: %w", ErrUnavailable, t.ID, err)
 	}
 	if _, err := s.Queue.Send(callCtx, EncodeMessage(t.ID)); err != nil {
@@ -103,8 +107,9 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 	return t, nil
 }
 
-// abandon replaces a task whose message was not sent by a FAILURE, retrying
-// with backoff while the store does not answer, for up to AbandonTimeout.
+// abandon replaces a task whose message was not sent by a FAILURE, if it was
+// recorded at all, retrying with backoff while the store does not answer, for
+// up to AbandonTimeout.
 // Only if the store stays unreachable all that time is a PENDING record left
 // without a message; its id was never given to a client, and it expires
 // with the retention.
@@ -124,7 +129,11 @@ func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 	// The client never saw this id; keep the tombstone only briefly.
 	t.ExpiresAt = now.Add(time.Hour)
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
-		err := s.Store.Abandon(ctx, t)
+		// Each attempt gets a short deadline of its own, so that a store that
+		// hangs cannot use the whole window on one attempt.
+		attemptCtx, cancelAttempt := context.WithTimeout(ctx, abandonAttemptTimeout)
+		err := s.Store.Abandon(attemptCtx, t)
+		cancelAttempt()
 		if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
 			return
 		}
@@ -139,6 +148,8 @@ func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 		}
 	}
 }
+
+const abandonAttemptTimeout = time.Second
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
