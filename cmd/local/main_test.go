@@ -1,0 +1,189 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/provision"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+// buildLocal compiles this command once per test.
+func buildLocal(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "local")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// server is one run of the local mode as a child process.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func start(t *testing.T, bin string, env []string) *server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), env...), "ADDR="+addr, "LOG_LEVEL=warn")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if testing.Verbose() {
+				t.Log("local:", sc.Text())
+			}
+		}
+	}()
+	s := &server{cmd: cmd, addr: addr}
+	t.Cleanup(func() { s.kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the local mode did not listen on %s", addr)
+	return nil
+}
+
+func (s *server) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+}
+
+// TestKillAndRestart kills the local mode with SIGKILL while it is taking
+// tasks and working on them, restarts it on the same data, and checks that
+// every task it accepted finishes with the right answer. For the embedded
+// backend the data is the bolt file; for the aws backend, the queue and table
+// in the emulator.
+func TestKillAndRestart(t *testing.T) {
+	t.Parallel()
+	bin := buildLocal(t)
+	for _, backend := range []string{"bolt", "aws"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			env := []string{"BACKEND=" + backend, "VISIBILITY_TIMEOUT=2s", "WORKERS=2"}
+			switch backend {
+			case "bolt":
+				env = append(env, "DATA_DIR="+t.TempDir())
+			case "aws":
+				cfg, res := awstest.ProvisionedWith(t, provision.Settings{VisibilityTimeout: 2 * time.Second}, awstest.UniqueNames())
+				creds, err := cfg.Credentials.Retrieve(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				env = append(env, "QUEUE_URL="+res.QueueURL, "TABLE_NAME="+res.TableName,
+					"AWS_ENDPOINT_URL="+aws.ToString(cfg.BaseEndpoint), "AWS_REGION="+cfg.Region,
+					"AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+			}
+			first := start(t, bin, env)
+			accepted := load(t, first.addr, 1500*time.Millisecond)
+			first.kill()
+			t.Logf("%d tasks accepted before SIGKILL", len(accepted))
+			if len(accepted) == 0 {
+				t.Fatal("no task was accepted before the kill")
+			}
+
+			second := start(t, bin, env)
+			restarted := 0
+			for id, n := range accepted {
+				s := waitFinal(t, second.addr, id)
+				b, _ := new(big.Int).SetString(n, 10)
+				if s.Status != task.StatusSuccess || s.Result == nil || string(s.Result.Number) != n || s.Result.IsPrime != b.ProbablyPrime(20) {
+					t.Errorf("task %s (%s) = %s %+v; want SUCCESS with the right answer", id, n, s.Status, s.Result)
+				}
+				if s.Attempts > 1 {
+					restarted++
+				}
+			}
+			t.Logf("%d tasks were started again after the restart", restarted)
+		})
+	}
+}
+
+// load submits from several clients for d and returns the accepted tasks.
+func load(t *testing.T, addr string, d time.Duration) map[string]string {
+	t.Helper()
+	var mu sync.Mutex
+	accepted := map[string]string{}
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				// Numbers of ~40 digits: a real check, not instant.
+				n := fmt.Sprintf("%d%019d", 1000003+w, i*7919+1)
+				resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(`{"number": "`+n+`"}`))
+				if err != nil {
+					return // the server is being killed
+				}
+				var r api.SubmitResponse
+				err = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode == http.StatusAccepted {
+					mu.Lock()
+					accepted[r.TaskID] = strings.TrimLeft(n, "0")
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return accepted
+}
+
+func waitFinal(t *testing.T, addr, id string) api.StatusResponse {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s api.StatusResponse
+		err = json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET /%s = %d, %v; want 200: an accepted task was lost", id, resp.StatusCode, err)
+		}
+		if s.Status.Final() {
+			return s
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("task %s never finished after the restart", id)
+	return api.StatusResponse{}
+}
