@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/rie"
+	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -33,6 +37,64 @@ const moduleRoot = "../.."
 type stack struct {
 	submit, worker, status *rie.Instance
 	queue                  *sqsqueue.Queue
+	// calls records, per function, the AWS API actions its code made over
+	// the wire, as IAM names (dynamodb:PutItem).
+	calls *callRecorder
+}
+
+// callRecorder is a reverse proxy per function in front of the emulator
+// that notes each request's X-Amz-Target.
+type callRecorder struct {
+	mu    sync.Mutex
+	calls map[string]map[string]bool
+}
+
+func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if action, ok := iamAction(req.Header.Get("X-Amz-Target")); ok {
+			r.mu.Lock()
+			if r.calls[fn] == nil {
+				r.calls[fn] = map[string]bool{}
+			}
+			r.calls[fn][action] = true
+			r.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// iamAction maps "DynamoDB_20120810.PutItem" to "dynamodb:PutItem" and
+// "AmazonSQS.SendMessage" to "sqs:SendMessage".
+func iamAction(target string) (string, bool) {
+	svc, op, ok := strings.Cut(target, ".")
+	switch {
+	case !ok:
+		return "", false
+	case strings.HasPrefix(svc, "DynamoDB_"):
+		return "dynamodb:" + op, true
+	case svc == "AmazonSQS":
+		return "sqs:" + op, true
+	}
+	return "", false
+}
+
+func (r *callRecorder) actions(fn string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for a := range r.calls[fn] {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func startStack(t *testing.T) *stack {
@@ -50,7 +112,10 @@ func startStack(t *testing.T) *stack {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL")
 	}
 	dir := t.TempDir()
-	s := &stack{queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region))}
+	s := &stack{
+		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
+		calls: &callRecorder{calls: map[string]map[string]bool{}},
+	}
 	var logs io.Writer = io.Discard
 	if testing.Verbose() {
 		logs = os.Stderr
@@ -67,7 +132,7 @@ func startStack(t *testing.T) *stack {
 				errs <- err
 				return
 			}
-			in, err := rie.StartFunction(t.Context(), rieBin, bootstrap, p.fn, res, cfg, endpoint, logs)
+			in, err := rie.StartFunction(t.Context(), rieBin, bootstrap, p.fn, res, cfg, s.calls.endpoint(t, p.fn, endpoint), logs)
 			if err != nil {
 				errs <- err
 				return
@@ -136,6 +201,14 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET unknown task = %d; want 404", resp.StatusCode)
+	}
+
+	// Each function made exactly the calls its role in template.yaml allows.
+	for fn, logical := range map[string]string{rie.Submit: "SubmitFunction", rie.Worker: "WorkerFunction", rie.Status: "StatusFunction"} {
+		want := slices.Sorted(slices.Values(samtemplate.Permissions[logical]))
+		if got := s.calls.actions(fn); !slices.Equal(got, want) {
+			t.Errorf("%s made the calls %v over the wire; its role in template.yaml grants %v", fn, got, want)
+		}
 	}
 }
 
