@@ -152,6 +152,22 @@ func TestDuplicateDeliveries(t *testing.T) {
 					t.Errorf("%s = %+v; want SUCCESS is_prime=%v", n, s, want)
 				}
 			}
+			// A Finish is visible to readers a moment before its caller
+			// returns: wait for every count, then for the duplicates.
+			counted := func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				for id := range ids {
+					if finishes[id] == 0 {
+						return false
+					}
+				}
+				return true
+			}
+			for deadline := time.Now().Add(10 * time.Second); !counted() && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond)
 			mu.Lock()
 			defer mu.Unlock()
 			for id, n := range ids {
