@@ -1,0 +1,182 @@
+package prime
+
+import (
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// BenchmarkIsPrime compares, for each input, this package with math/big's
+// ProbablyPrime(0) (a Baillie–PSW test), with alternatives kept for
+// comparison, and on small inputs with plain trial division. The inputs are
+// deterministic; slices of 1024 numbers are cycled through. Run with
+//
+//	go test -run '^$' -bench IsPrime ./internal/prime/
+func BenchmarkIsPrime(b *testing.B) {
+	for _, in := range benchInputs64 {
+		b.Run(in.name, func(b *testing.B) {
+			ns := in.gen()
+			bigs := make([]*big.Int, len(ns))
+			for i, n := range ns {
+				bigs[i] = new(big.Int).SetUint64(n)
+			}
+			b.Run("ours", func(b *testing.B) { bench64(b, ns, IsPrime64) })
+			b.Run("mr7", func(b *testing.B) { bench64(b, ns, isPrime64MR7) })
+			b.Run("bigProbablyPrime0", func(b *testing.B) {
+				benchBig(b, bigs, func(n *big.Int) bool { return n.ProbablyPrime(0) })
+			})
+			if in.trial {
+				b.Run("trialDivision", func(b *testing.B) { bench64(b, ns, trialDivision) })
+			}
+		})
+	}
+	for _, in := range benchInputsBig {
+		b.Run(in.name, func(b *testing.B) {
+			ns := []*big.Int{in.gen()}
+			b.Run("ours", func(b *testing.B) { benchBig(b, ns, IsPrime) })
+			b.Run("oursBPSW", func(b *testing.B) { benchBig(b, ns, isPrimeBPSW) })
+			b.Run("bigProbablyPrime0", func(b *testing.B) {
+				benchBig(b, ns, func(n *big.Int) bool { return n.ProbablyPrime(0) })
+			})
+			b.Run(fmt.Sprintf("bigProbablyPrime%d", extraRounds), func(b *testing.B) {
+				benchBig(b, ns, func(n *big.Int) bool { return n.ProbablyPrime(extraRounds) })
+			})
+		})
+	}
+}
+
+func bench64(b *testing.B, ns []uint64, isPrime func(uint64) bool) {
+	b.ReportAllocs()
+	count := 0
+	i := 0
+	for b.Loop() {
+		if isPrime(ns[i]) {
+			count++
+		}
+		i = (i + 1) % len(ns)
+	}
+	sink = count
+}
+
+func benchBig(b *testing.B, ns []*big.Int, isPrime func(*big.Int) bool) {
+	b.ReportAllocs()
+	count := 0
+	i := 0
+	for b.Loop() {
+		if isPrime(ns[i]) {
+			count++
+		}
+		i = (i + 1) % len(ns)
+	}
+	sink = count
+}
+
+var sink int
+
+// benchInputs64 are the 64-bit inputs; trial marks those small enough for
+// trialDivision.
+var benchInputs64 = []struct {
+	name  string
+	gen   func() []uint64
+	trial bool
+}{
+	{"random64-prime", func() []uint64 { return randomPrimes64(1<<63, 1024) }, false},
+	{"random64-composite", randomComposites64, false},
+	{"random32-prime", func() []uint64 { return randomPrimes64(1<<31, 1024) }, false},
+	{"mersenne61", func() []uint64 { return []uint64{1<<61 - 1} }, false},
+	{"1e9-prime", func() []uint64 { return []uint64{1_000_000_007} }, true},
+	{"1e12-prime", func() []uint64 { return []uint64{1_000_000_000_039} }, true},
+}
+
+// benchInputsBig are primes of the given sizes, generated once on first use.
+var benchInputsBig = []struct {
+	name string
+	gen  func() *big.Int
+}{
+	{"128bit-prime", sync.OnceValue(func() *big.Int { return randomPrimeBig(128) })},
+	{"1024bit-prime", sync.OnceValue(func() *big.Int { return randomPrimeBig(1024) })},
+	{"4096bit-prime", sync.OnceValue(func() *big.Int { return randomPrimeBig(4096) })},
+}
+
+// randomPrimes64 returns count primes drawn uniformly from [lo, 2·lo).
+func randomPrimes64(lo uint64, count int) []uint64 {
+	r := rand.New(rand.NewPCG(1, lo))
+	var ps []uint64
+	for len(ps) < count {
+		n := lo + r.Uint64N(lo)
+		if new(big.Int).SetUint64(n).ProbablyPrime(0) { // exact below 2^64
+			ps = append(ps, n)
+		}
+	}
+	return ps
+}
+
+// randomComposites64 returns 1024 random odd composites below 2^64: random
+// odd uint64 with the few primes left out.
+func randomComposites64() []uint64 {
+	r := rand.New(rand.NewPCG(2, 2))
+	var cs []uint64
+	for len(cs) < 1024 {
+		n := r.Uint64() | 1
+		if !new(big.Int).SetUint64(n).ProbablyPrime(0) {
+			cs = append(cs, n)
+		}
+	}
+	return cs
+}
+
+// randomPrimeBig returns the first prime at or after a random odd number of
+// the given bit length, deterministically.
+func randomPrimeBig(bits int) *big.Int {
+	r := rand.New(rand.NewPCG(3, uint64(bits)))
+	n := new(big.Int)
+	for i := 0; i < bits; i += 64 {
+		n.Lsh(n, 64).Or(n, new(big.Int).SetUint64(r.Uint64()))
+	}
+	n.Rsh(n, uint(n.BitLen()-bits))
+	n.SetBit(n, bits-1, 1).SetBit(n, bits-2, 1).SetBit(n, 0, 1)
+	for !n.ProbablyPrime(0) {
+		n.Add(n, bigTwo)
+	}
+	return n
+}
+
+// isPrime64MR7 is IsPrime64 with the seven-base Miller–Rabin test in place
+// of both mr32 and bpsw64.
+func isPrime64MR7(n uint64) bool {
+	if n < 2 {
+		return false
+	}
+	if n&1 == 0 {
+		return n == 2
+	}
+	for _, p := range trialPrimes {
+		if n*p.inv <= p.max {
+			return n == uint64(p.p)
+		}
+	}
+	return n < trialLimit*trialLimit || mr7(n)
+}
+
+// isPrimeBPSW is IsPrime without the random Miller–Rabin rounds.
+func isPrimeBPSW(n *big.Int) bool { return isPrimeBig(n, 0) }
+
+// trialDivision is the textbook test, correct but slow: it tries every odd
+// divisor up to √n. i·i cannot wrap for the small n it is used on
+// (n < (2^32 − 1)²).
+func trialDivision(n uint64) bool {
+	if n < 2 {
+		return false
+	}
+	if n%2 == 0 {
+		return n == 2
+	}
+	for i := uint64(3); i*i <= n; i += 2 {
+		if n%i == 0 {
+			return false
+		}
+	}
+	return true
+}
