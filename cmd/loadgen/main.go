@@ -1,13 +1,16 @@
 // Command loadgen drives the asyncprime HTTP API with prime-check jobs and
 // reports throughput, exact latency percentiles, errors by kind and,
-// optionally, the peak memory of a local server process.
+// optionally, the peak memory of a local server process. Then it reads
+// every accepted task again to verify that none was lost, handed out
+// twice, or changed its result (see -verify).
 //
 //	go run ./cmd/loadgen -url http://127.0.0.1:8000 -n 2000 -c 16
 //	go run ./cmd/loadgen -url https://abc.execute-api.eu-west-1.amazonaws.com -n 600 -rate 20 -poll 200ms
 //
 // It prints an aligned table on stdout followed by the same report as one
 // JSON line (see -json), and exits 1 if any error occurred, any task ended
-// in FAILURE, or the run was interrupted.
+// in FAILURE, the verification found a lost task or a duplicate, or the run
+// was interrupted.
 package main
 
 import (
@@ -81,7 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (loadgen.Config, options, error
 Submits -n prime-check jobs to the asyncprime API and polls each until it is
 SUCCESS or FAILURE. Closed loop by default (-c workers, one job at a time
 each); -rate switches to an open loop that starts jobs at a fixed rate.
-Prints a table and a JSON line; exits 1 on any error, FAILURE or interrupt.
+Then, with -verify, reads every accepted task again. Prints a table and a
+JSON line; exits 1 on any error, FAILURE, lost or duplicate task, or
+interrupt.
 
 Flags:
 `)
@@ -98,6 +103,7 @@ Flags:
 	fs.Var((*intFlag)(&cfg.Max), "max", "largest random number, an `integer`, inclusive")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed submits the same numbers")
 	fs.BoolVar(&cfg.Check, "check", cfg.Check, "verify each SUCCESS: same number back, is_prime equal to math/big ProbablyPrime(20)")
+	fs.BoolVar(&cfg.Verify, "verify", cfg.Verify, "after the load phase, read every accepted task again (-c at a time, 16 in open loop; up to -timeout more for unfinished ones) and count the lost ones, duplicate ids and changed results")
 	fs.IntVar(&cfg.PID, "pid", 0, "`PID` of a local server whose memory to sample from /proc/PID/status (0: off)")
 	fs.DurationVar(&cfg.RSSInterval, "rss-every", cfg.RSSInterval, "with -pid: VmRSS sampling interval")
 	fs.StringVar(&opts.jsonPath, "json", "-", "write the report as one JSON line to this `path`; - for stdout after the table, empty for none")

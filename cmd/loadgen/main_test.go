@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,10 +23,20 @@ func TestRun(t *testing.T) {
 		extra         []string
 		wantErr       bool
 		wantCompleted int
+		// wantVerify is the verify summary line of the table, "" for none.
+		wantVerify string
 	}{
-		{name: "clean", fake: &fakeapi.Server{PollsToComplete: 2}, wantCompleted: 20},
-		{name: "open loop", fake: &fakeapi.Server{PollsToComplete: 2}, extra: []string{"-rate", "2000"}, wantCompleted: 20},
-		{name: "503s exit non-zero", fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 4}, wantErr: true, wantCompleted: 15},
+		{name: "clean", fake: &fakeapi.Server{PollsToComplete: 2}, wantCompleted: 20,
+			wantVerify: "accepted=20 finished=20 lost=0 duplicates=0"},
+		{name: "open loop", fake: &fakeapi.Server{PollsToComplete: 2}, extra: []string{"-rate", "2000"}, wantCompleted: 20,
+			wantVerify: "accepted=20 finished=20 lost=0 duplicates=0"},
+		{name: "503s exit non-zero", fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 4}, wantErr: true, wantCompleted: 15,
+			wantVerify: "accepted=15 finished=15 lost=0 duplicates=0"},
+		{name: "lost tasks exit non-zero", fake: &fakeapi.Server{ForgetEvery: 5}, wantErr: true, wantCompleted: 20,
+			wantVerify: "accepted=20 finished=16 lost=4 duplicates=0"},
+		{name: "duplicate ids exit non-zero", fake: &fakeapi.Server{DuplicateIDEvery: 10}, extra: []string{"-check=false"},
+			wantErr: true, wantCompleted: 20, wantVerify: "accepted=20 finished=20 lost=0 duplicates=2"},
+		{name: "no verify", fake: &fakeapi.Server{ForgetEvery: 5}, extra: []string{"-verify=false"}, wantCompleted: 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +62,15 @@ func TestRun(t *testing.T) {
 			}
 			if rep.Completed != tt.wantCompleted {
 				t.Errorf("JSON completed = %d; want %d", rep.Completed, tt.wantCompleted)
+			}
+			verifyLine := regexp.MustCompile(`(?m)^verify +(.*)$`).FindStringSubmatch(out)
+			switch {
+			case tt.wantVerify == "" && (verifyLine != nil || rep.Verify != nil):
+				t.Errorf("report has a verify section with -verify=false:\n%s", out)
+			case tt.wantVerify != "" && (verifyLine == nil || verifyLine[1] != tt.wantVerify):
+				t.Errorf("verify line = %q; want %q\n%s", verifyLine, "verify  "+tt.wantVerify, out)
+			case tt.wantVerify != "" && rep.Verify == nil:
+				t.Errorf("JSON has no verify section:\n%s", out)
 			}
 			if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
 				t.Errorf("SVG file: %v, starts %q; want an <svg> document", err, b[:min(len(b), 10)])
@@ -100,6 +120,8 @@ func TestParseFlags(t *testing.T) {
 			return c.OpenLoop() && c.Rate == 50 && c.MaxInFlight == 8
 		}},
 		{name: "no check", args: []string{"-check=false"}, check: func(c loadgen.Config) bool { return !c.Check }},
+		{name: "verify by default", args: nil, check: func(c loadgen.Config) bool { return c.Verify }},
+		{name: "no verify", args: []string{"-verify=false"}, check: func(c loadgen.Config) bool { return !c.Verify }},
 		{name: "progress", args: []string{"-progress", "2s"}, check: func(c loadgen.Config) bool { return c.Progress != nil }},
 		{name: "fractional min", args: []string{"-min", "1.5"}, wantErr: true},
 		{name: "min too large", args: []string{"-min", "1e19"}, wantErr: true},

@@ -42,6 +42,11 @@ type Config struct {
 	// Check verifies every SUCCESS result: the number must be the one
 	// submitted and is_prime must match math/big's ProbablyPrime(20).
 	Check bool
+	// Verify, after the load phase, reads every accepted task again and
+	// reports in Report.Verify the tasks that are lost, that received an
+	// id already handed out, or whose final result changed. It keeps about
+	// 40 bytes per accepted task until the end of the run.
+	Verify bool
 	// PID, when positive, is a local server process whose resident memory
 	// is sampled from /proc/PID/status every RSSInterval.
 	PID         int
@@ -79,6 +84,7 @@ func DefaultConfig() Config {
 		Max:              DefaultMax,
 		Seed:             DefaultSeed,
 		Check:            true,
+		Verify:           true,
 		RSSInterval:      DefaultRSSInterval,
 		ProgressInterval: time.Second,
 	}

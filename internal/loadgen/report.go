@@ -75,14 +75,20 @@ type Report struct {
 
 	RSS *RSSReport `json:"server_rss,omitempty"`
 
-	// Interrupted is set when the run was canceled before all jobs ran.
+	// Verify is the verification pass after the load phase; nil when
+	// Config.Verify is off.
+	Verify *VerifyReport `json:"verify,omitempty"`
+
+	// Interrupted is set when the run was canceled before all jobs ran or
+	// before the verification pass settled every task.
 	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-// OK reports whether the run was clean: no errors, no FAILURE task, and not
-// interrupted. Commands exit non-zero when it is false.
+// OK reports whether the run was clean: no errors, no FAILURE task, not
+// interrupted, and, if verified, every task finished, unique and unchanged.
+// Commands exit non-zero when it is false.
 func (r *Report) OK() bool {
-	return r.ErrorCount == 0 && r.Failed == 0 && !r.Interrupted
+	return r.ErrorCount == 0 && r.Failed == 0 && !r.Interrupted && (r.Verify == nil || r.Verify.OK())
 }
 
 // Problem describes why OK is false, or returns "" when it is true.
@@ -93,6 +99,11 @@ func (r *Report) Problem() string {
 	}
 	if r.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d tasks ended in FAILURE", r.Failed))
+	}
+	if r.Verify != nil {
+		if p := r.Verify.problem(); p != "" {
+			parts = append(parts, "verify: "+p)
+		}
 	}
 	if r.Interrupted {
 		parts = append(parts, "interrupted")
@@ -147,6 +158,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	line("status requests\t%d (%.2f polls per completed job)", r.StatusRequests, r.PollsPerJob)
 	if r.Mode == "open" {
 		line("schedule\t%d starts waited for a slot, max lag %.2f ms", r.InflightWaits, r.MaxScheduleLagMS)
+	}
+	if v := r.Verify; v != nil {
+		line("verify\taccepted=%d finished=%d lost=%d duplicates=%d", v.Accepted, v.Finished, v.Lost, v.Duplicates)
+		detail := fmt.Sprintf("duplicate_ids=%d changed_results=%d mismatched=%d", v.DuplicateIDs, v.ChangedResults, v.Mismatched)
+		if v.Unverified > 0 {
+			detail += fmt.Sprintf(" unverified=%d", v.Unverified)
+		}
+		line("\t%s; %d stragglers, %d requests in %.3fs", detail, v.Stragglers, v.Requests, v.Seconds)
+		for _, kind := range slices.Sorted(maps.Keys(v.Examples)) {
+			line("  %s\te.g. %s", kind, strconv.Quote(v.Examples[kind]))
+		}
 	}
 	if r.RSS != nil {
 		m := r.RSS

@@ -33,6 +33,14 @@ func sampleReport() Report {
 		TimeToResult:  LatencySummary{Count: 1985, Mean: 18.2, P50: 16.5, P95: 31.04, P99: 45.9, Max: 30001.5},
 		RSS: &RSSReport{PID: 4242, PeakMiB: 48.25, HWMMiB: 48.25, MaxSampledMiB: 47.9,
 			StartMiB: 12.5, EndMiB: 40.1, Samples: 33},
+		Verify: &VerifyReport{Accepted: 1990, Finished: 1987, Lost: 3, Duplicates: 3, DuplicateIDs: 1, ChangedResults: 2,
+			Mismatched: 2, Stragglers: 4, Requests: 2011, Seconds: 1.2345,
+			Examples: map[string]string{
+				VerifyLost:        "task abc (number 1000003): HTTP 404: task not found",
+				VerifyDuplicateID: "task def returned by 2 accepted submits (numbers 1000033, 1000037)",
+				VerifyChanged:     "task ghi (number 1000039): SUCCESS is_prime=true during the run, SUCCESS is_prime=false now",
+				VerifyMismatched:  "task ghi: is_prime(1000039) = false; want true",
+			}},
 	}
 }
 
@@ -44,6 +52,7 @@ func TestWriteTable(t *testing.T) {
 	open.RSS, open.Errors, open.ErrorExamples, open.ErrorCount, open.JobsErrored = nil, map[string]int{}, nil, 0, 0
 	open.Failed, open.FailureExample, open.Interrupted = 0, "", true
 	open.Completed, open.Succeeded, open.Primes, open.TimeToResult = 0, 0, 0, LatencySummary{}
+	open.Verify = &VerifyReport{Accepted: 1990, Finished: 1500, Unverified: 490, Requests: 1500, Seconds: 0.5}
 
 	tests := []struct {
 		name   string
@@ -92,7 +101,8 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatalf("unmarshal WriteJSON output: %v", err)
 	}
-	if back.Accepted != r.Accepted || back.Errors["timeout"] != 5 || back.TimeToResult.P99 != 45.9 || back.RSS == nil || back.RSS.PeakMiB != 48.25 {
+	if back.Accepted != r.Accepted || back.Errors["timeout"] != 5 || back.TimeToResult.P99 != 45.9 || back.RSS == nil || back.RSS.PeakMiB != 48.25 ||
+		back.Verify == nil || back.Verify.Lost != 3 || back.Verify.ChangedResults != 2 {
 		t.Errorf("round trip = %+v; want %+v", back, r)
 	}
 	var raw map[string]any
@@ -100,9 +110,15 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"accepted", "completed", "success", "failure", "errors", "wall_s", "submits_per_s",
-		"completed_per_s", "submit_latency", "status_latency", "time_to_result", "polls_per_job", "server_rss"} {
+		"completed_per_s", "submit_latency", "status_latency", "time_to_result", "polls_per_job", "server_rss", "verify"} {
 		if _, ok := raw[key]; !ok {
 			t.Errorf("JSON line has no %q key", key)
+		}
+	}
+	verify, _ := raw["verify"].(map[string]any)
+	for _, key := range []string{"accepted", "finished", "lost", "duplicates", "duplicate_ids", "changed_results", "verify_s"} {
+		if _, ok := verify[key]; !ok {
+			t.Errorf("JSON verify section has no %q key", key)
 		}
 	}
 }
@@ -141,6 +157,16 @@ func TestReportOK(t *testing.T) {
 		{name: "errors", edit: func(r *Report) { r.ErrorCount, r.JobsErrored = 3, 2 }, wantProblem: "3 errors (2 jobs without a result)"},
 		{name: "failures", edit: func(r *Report) { r.Failed = 1 }, wantProblem: "1 tasks ended in FAILURE"},
 		{name: "interrupted", edit: func(r *Report) { r.Interrupted = true }, wantProblem: "interrupted"},
+		{name: "verified clean", edit: func(r *Report) { r.Verify = &VerifyReport{Accepted: 5, Finished: 5} }, wantOK: true},
+		{name: "verify lost", edit: func(r *Report) { r.Verify = &VerifyReport{Accepted: 5, Finished: 3, Lost: 2} },
+			wantProblem: "verify: 2 tasks lost"},
+		{name: "verify duplicates", edit: func(r *Report) {
+			r.Verify = &VerifyReport{Accepted: 5, Finished: 5, Duplicates: 3, DuplicateIDs: 1, ChangedResults: 2, Mismatched: 2}
+		}, wantProblem: "verify: 3 duplicates (1 duplicate ids, 2 changed results), 2 wrong results on re-read"},
+		{name: "verify unfinished", edit: func(r *Report) {
+			r.Verify = &VerifyReport{Accepted: 5, Finished: 4, Unverified: 1}
+			r.Interrupted = true
+		}, wantProblem: "verify: 1 tasks not verified, interrupted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,17 +8,17 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
 )
 
-// Run submits cfg.Jobs jobs and waits for each to finish, fail or time out.
+// Run submits cfg.Jobs jobs and waits for each to finish, fail or time out,
+// then, with cfg.Verify, reads every accepted task again (see VerifyReport).
 // Problems with the jobs are counted in the report, never returned; Run
 // returns an error only if it cannot start (an invalid config, or a -pid
 // whose /proc/PID/status cannot be read). When ctx is canceled Run stops
-// starting jobs, abandons the ones in flight, and returns the partial report
-// with Interrupted set.
+// starting jobs, abandons the ones in flight, skips what is left of the
+// verification, and returns the partial report with Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -44,9 +44,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		rec:     newRecorder(),
 		numbers: newNumbers(cfg.Seed, cfg.Min, cfg.Max, cfg.Jobs),
 	}
+	if cfg.Verify {
+		r.ledger = newLedger(cfg.Jobs)
+	}
 
 	start := time.Now()
-	stopProgress := r.startProgress(start)
+	stopProgress := r.startProgress(start, r.rec.progress)
 	if cfg.OpenLoop() {
 		r.openLoop(ctx)
 	} else {
@@ -56,10 +59,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopProgress()
 
 	res := r.rec.result(cfg, wall)
+	if r.ledger != nil {
+		res.Report.Verify = r.verify(ctx)
+	}
 	if rss != nil {
 		res.Report.RSS = rss.finish()
 	}
-	res.Report.Interrupted = res.Report.Submitted < cfg.Jobs || res.Report.Errors[ErrKindCanceled] > 0
+	res.Report.Interrupted = res.Report.Submitted < cfg.Jobs || res.Report.Errors[ErrKindCanceled] > 0 ||
+		(res.Report.Verify != nil && res.Report.Verify.Unverified > 0)
 	return res, nil
 }
 
@@ -68,6 +75,7 @@ type runner struct {
 	api     *apiClient
 	rec     *recorder
 	numbers *numbers
+	ledger  *ledger // nil unless cfg.Verify
 }
 
 // closedLoop runs Concurrency workers, each doing one job at a time.
@@ -140,6 +148,7 @@ func (r *runner) runJob(ctx context.Context, n int64) {
 		return
 	}
 	r.rec.submitAccepted(lat)
+	slot := r.ledger.accept(id, n)
 
 	polls := 0
 	for {
@@ -163,6 +172,7 @@ func (r *runner) runJob(ctx context.Context, n int64) {
 		case statePending, stateStarted:
 			continue
 		case stateSuccess, stateFailure:
+			r.ledger.finish(slot, outcomeOf(n, st))
 			r.complete(n, id, st, polls, time.Since(start))
 			return
 		default:
@@ -219,8 +229,7 @@ func (r *runner) classify(ctx, jctx context.Context, op string, err error) (kind
 	var be *badResponseError
 	switch {
 	case errors.As(err, &se):
-		retry := se.code >= 500 || se.code == http.StatusTooManyRequests || se.code == http.StatusRequestTimeout
-		return fmt.Sprintf(errKindHTTPFormat, op, se.code), op == "submit" || !retry
+		return fmt.Sprintf(errKindHTTPFormat, op, se.code), op == "submit" || !retryable(err)
 	case errors.As(err, &be):
 		if op == "submit" {
 			return ErrKindSubmitBadBody, true
@@ -270,9 +279,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// startProgress writes a progress line every ProgressInterval until the
-// returned function is called.
-func (r *runner) startProgress(start time.Time) (stop func()) {
+// startProgress writes line(time since start) every ProgressInterval until
+// the returned function is called.
+func (r *runner) startProgress(start time.Time, line func(elapsed time.Duration) string) (stop func()) {
 	if r.cfg.Progress == nil {
 		return func() {}
 	}
@@ -286,7 +295,7 @@ func (r *runner) startProgress(start time.Time) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				_, _ = io.WriteString(r.cfg.Progress, r.rec.progress(time.Since(start))+"\n")
+				_, _ = io.WriteString(r.cfg.Progress, line(time.Since(start))+"\n")
 			}
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,6 +55,20 @@ func primesIn(cfg Config) int {
 	return primes
 }
 
+// verifyCounts are the figures of a VerifyReport that do not depend on
+// timing.
+type verifyCounts struct {
+	Accepted, Finished, Lost, Duplicates, DuplicateIDs, ChangedResults, Mismatched, Unverified, Stragglers int
+}
+
+// countsOf returns the counts of v, or all -1 for a nil report.
+func countsOf(v *VerifyReport) verifyCounts {
+	if v == nil {
+		return verifyCounts{-1, -1, -1, -1, -1, -1, -1, -1, -1}
+	}
+	return verifyCounts{v.Accepted, v.Finished, v.Lost, v.Duplicates, v.DuplicateIDs, v.ChangedResults, v.Mismatched, v.Unverified, v.Stragglers}
+}
+
 // want compares one named figure.
 func want[T comparable](t *testing.T, name string, got, want T) {
 	t.Helper()
@@ -93,13 +108,16 @@ func TestRunClosedLoopClean(t *testing.T) {
 	want(t, "error count", r.ErrorCount, 0)
 	want(t, "jobs errored", r.JobsErrored, 0)
 	want(t, "status requests", r.StatusRequests, 150)
-	want(t, "server status requests", c.StatusRequests, 150)
+	want(t, "verify requests", r.Verify.Requests, 50)
+	want(t, "server status requests", c.StatusRequests, 150+50)
 	want(t, "polls per job", r.PollsPerJob, 3.0)
 	want(t, "submit latency count", r.SubmitLatency.Count, 50)
 	want(t, "status latency count", r.StatusLatency.Count, 150)
 	want(t, "time to result count", r.TimeToResult.Count, 50)
 	want(t, "ok", r.OK(), true)
 	want(t, "interrupted", r.Interrupted, false)
+	want(t, "verify", countsOf(r.Verify), verifyCounts{Accepted: 50, Finished: 50})
+	want(t, "verify examples", len(r.Verify.Examples), 0)
 	if c.MaxActive > cfg.Concurrency {
 		t.Errorf("server saw %d tasks in flight; want at most %d (-c)", c.MaxActive, cfg.Concurrency)
 	}
@@ -125,6 +143,9 @@ func TestRunCountsErrors(t *testing.T) {
 		{
 			name: "injected 503s",
 			fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 5, StatusFailEvery: 4},
+			// The verify pass would add its own status requests and 503s;
+			// TestRunVerify covers it.
+			edit: func(c *Config) { c.Verify = false },
 			check: func(t *testing.T, r *Report, c fakeapi.Counts, _ Config) {
 				want(t, "submitted", r.Submitted, 40)
 				want(t, "accepted", r.Accepted, 32)
@@ -311,6 +332,7 @@ func TestRunCanceled(t *testing.T) {
 	want(t, "interrupted", r.Interrupted, true)
 	want(t, "ok", r.OK(), false)
 	want(t, "completed", r.Completed, 0)
+	want(t, "unverified", r.Verify.Unverified, r.Accepted)
 	if r.Submitted >= 100 {
 		t.Errorf("submitted %d jobs after cancel; want fewer than 100", r.Submitted)
 	}
@@ -398,6 +420,135 @@ func TestNumbers(t *testing.T) {
 				}
 			}
 			want(t, "count", count, 100)
+		})
+	}
+}
+
+func TestRunVerify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fake *fakeapi.Server
+		edit func(*Config)
+		want verifyCounts
+		// example is a kind that must have an example containing text.
+		example, text string
+		// check compares the rest of the report with what the fake served.
+		check func(t *testing.T, r *Report, c fakeapi.Counts)
+	}{
+		{
+			name: "clean",
+			fake: &fakeapi.Server{PollsToComplete: 2},
+			want: verifyCounts{Accepted: 40, Finished: 40},
+			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+				want(t, "verify requests", r.Verify.Requests, 40)
+				want(t, "server status requests", c.StatusRequests, r.StatusRequests+40)
+			},
+		},
+		{
+			name: "clean open loop",
+			fake: &fakeapi.Server{PollsToComplete: 2},
+			edit: func(c *Config) { c.Rate, c.MaxInFlight, c.Jobs = 5000, 3, 30 },
+			want: verifyCounts{Accepted: 30, Finished: 30},
+		},
+		{
+			name: "FAILURE is final too",
+			fake: &fakeapi.Server{Fail: func(n int64) bool { return n%2 == 0 }},
+			want: verifyCounts{Accepted: 40, Finished: 40},
+		},
+		{
+			name: "503s on re-read are retried",
+			fake: &fakeapi.Server{PollsToComplete: 2, StatusFailEvery: 3},
+			// One worker: a retry is the next request the fake sees, so
+			// it is never the third in a row.
+			edit: func(c *Config) { c.Jobs, c.Concurrency = 12, 1 },
+			want: verifyCounts{Accepted: 12, Finished: 12},
+			check: func(t *testing.T, r *Report, _ fakeapi.Counts) {
+				if r.Verify.Requests <= 12 {
+					t.Errorf("verify requests = %d; want more than 12 (retries of 503s)", r.Verify.Requests)
+				}
+			},
+		},
+		{
+			name:    "forgotten tasks are lost",
+			fake:    &fakeapi.Server{ForgetEvery: 4},
+			want:    verifyCounts{Accepted: 40, Finished: 30, Lost: 10},
+			example: VerifyLost, text: "HTTP 404",
+			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+				want(t, "fake forgotten", c.Forgotten, 10)
+				want(t, "run errors", r.ErrorCount, 0)
+			},
+		},
+		{
+			name:    "unfinished tasks are lost",
+			fake:    &fakeapi.Server{PollsToComplete: -1},
+			edit:    func(c *Config) { c.Jobs, c.Concurrency, c.JobTimeout = 6, 3, 100*time.Millisecond },
+			want:    verifyCounts{Accepted: 6, Lost: 6, Stragglers: 6},
+			example: VerifyLost, text: "still STARTED",
+		},
+		{
+			name:    "flipped results",
+			fake:    &fakeapi.Server{FlipEvery: 4},
+			want:    verifyCounts{Accepted: 40, Finished: 40, Duplicates: 10, ChangedResults: 10, Mismatched: 10},
+			example: VerifyChanged, text: "during the run",
+			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+				want(t, "fake flipped", c.Flipped, 10)
+				want(t, "run errors", r.ErrorCount, 0)
+				if r.Verify.Examples[VerifyMismatched] == "" {
+					t.Errorf("no %s example", VerifyMismatched)
+				}
+			},
+		},
+		{
+			name: "flipped results unchecked",
+			fake: &fakeapi.Server{FlipEvery: 4},
+			edit: func(c *Config) { c.Check = false },
+			want: verifyCounts{Accepted: 40, Finished: 40, Duplicates: 10, ChangedResults: 10},
+		},
+		{
+			name:    "duplicate ids",
+			fake:    &fakeapi.Server{DuplicateIDEvery: 5},
+			want:    verifyCounts{Accepted: 40, Finished: 40, Duplicates: 8, DuplicateIDs: 8, Mismatched: 8},
+			example: VerifyDuplicateID, text: "returned by 2 accepted submits",
+			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+				want(t, "fake duplicate ids", c.DuplicateIDs, 8)
+				// The second submit's check sees the first one's number.
+				want(t, "run mismatches", r.Errors[ErrKindMismatch], 8)
+			},
+		},
+		{
+			name: "duplicate ids unchecked",
+			fake: &fakeapi.Server{DuplicateIDEvery: 5},
+			edit: func(c *Config) { c.Check = false },
+			want: verifyCounts{Accepted: 40, Finished: 40, Duplicates: 8, DuplicateIDs: 8},
+			check: func(t *testing.T, r *Report, _ fakeapi.Counts) {
+				want(t, "run errors", r.ErrorCount, 0)
+			},
+		},
+		{
+			name: "off",
+			fake: &fakeapi.Server{},
+			edit: func(c *Config) { c.Verify = false },
+			want: countsOf(nil),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runAgainst(t, tt.fake, tt.edit)
+			want(t, "verify", countsOf(r.Verify), tt.want)
+			if tt.example != "" {
+				if ex := r.Verify.Examples[tt.example]; !strings.Contains(ex, tt.text) {
+					t.Errorf("verify example %s = %q; want it to contain %q", tt.example, ex, tt.text)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, r, tt.fake.Counts())
+			}
+			verifyOK := r.Verify == nil || r.Verify.OK()
+			want(t, "verify ok", verifyOK, r.Verify == nil || tt.want.Lost == 0 && tt.want.Duplicates == 0 && tt.want.Mismatched == 0)
+			want(t, "ok", r.OK(), r.ErrorCount == 0 && r.Failed == 0 && verifyOK)
+			want(t, "problem mentions verify", strings.Contains(r.Problem(), "verify: "), !verifyOK)
 		})
 	}
 }

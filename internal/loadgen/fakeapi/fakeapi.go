@@ -1,8 +1,10 @@
 // Package fakeapi is an in-memory fake of the asyncprime HTTP API for
 // testing the load generator: POST / accepts {"number": N} and answers 202
 // with a task id, GET /{task_id} answers PENDING, then STARTED, then the
-// final state after a set number of polls. It can inject 503s and wrong
-// answers, and it counts what it served so tests can compare.
+// final state after a set number of polls. It can inject 503s, wrong
+// answers, and the faults a verification pass must catch (forgotten tasks,
+// results that change, ids handed out twice), and it counts what it served
+// so tests can compare.
 package fakeapi
 
 import (
@@ -33,10 +35,25 @@ type Server struct {
 	WrongPrime bool
 	// Fail, when not nil, says which numbers end in FAILURE.
 	Fail func(number int64) bool
+	// ForgetEvery, when positive, makes the server forget every n-th task
+	// it creates as soon as it has served its final state: later reads
+	// answer 404, as if the record had been lost.
+	ForgetEvery int
+	// FlipEvery, when positive, makes every n-th task it creates answer
+	// the opposite is_prime on every read after the one that first served
+	// its final state: a result that changes once final. FAILURE tasks are
+	// unaffected.
+	FlipEvery int
+	// DuplicateIDEvery, when positive, makes every n-th accepted submit
+	// answer 202 with the id of the task created last instead of creating
+	// one.
+	DuplicateIDEvery int
 
-	mu     sync.Mutex
-	tasks  map[string]*task
-	counts Counts
+	mu      sync.Mutex
+	tasks   map[string]*task
+	created int   // tasks created, the sequence number of the last one
+	last    *task // the task created last
+	counts  Counts
 }
 
 // Counts is what the server has seen and served.
@@ -47,6 +64,12 @@ type Counts struct {
 	Submit503      int
 	Status503      int
 	NotFound       int
+	// Forgotten counts the tasks forgotten after their final state,
+	// Flipped the reads answered with a flipped is_prime, and
+	// DuplicateIDs the submits answered with an id already handed out.
+	Forgotten    int
+	Flipped      int
+	DuplicateIDs int
 	// Active is the number of accepted tasks whose final state has not yet
 	// been served; MaxActive its high-water mark.
 	Active    int
@@ -55,6 +78,7 @@ type Counts struct {
 
 type task struct {
 	id        string
+	seq       int // 1 for the first task created
 	number    int64
 	polls     int
 	done      bool // the final state has been served
@@ -105,11 +129,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if s.tasks == nil {
 		s.tasks = map[string]*task{}
 	}
-	t := &task{id: newID(), number: *body.Number, createdAt: time.Now().UTC()}
-	s.tasks[t.id] = t
 	s.counts.Accepted++
-	s.counts.Active++
-	s.counts.MaxActive = max(s.counts.MaxActive, s.counts.Active)
+	t := s.last
+	if s.DuplicateIDEvery > 0 && s.counts.Accepted%s.DuplicateIDEvery == 0 && t != nil {
+		s.counts.DuplicateIDs++
+	} else {
+		s.created++
+		t = &task{id: newID(), seq: s.created, number: *body.Number, createdAt: time.Now().UTC()}
+		s.tasks[t.id] = t
+		s.last = t
+		s.counts.Active++
+		s.counts.MaxActive = max(s.counts.MaxActive, s.counts.Active)
+	}
 	w.Header().Set("Location", "/"+t.id)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "success", "task_id": t.id})
 }
@@ -143,9 +174,14 @@ func (s *Server) status(w http.ResponseWriter, id string) {
 			resp["started_at"] = t.startedAt
 		}
 	default:
+		servedBefore := t.done
 		if !t.done {
 			t.done = true
 			s.counts.Active--
+		}
+		if every(s.ForgetEvery, t.seq) {
+			delete(s.tasks, t.id)
+			s.counts.Forgotten++
 		}
 		resp["finished_at"] = time.Now().UTC()
 		if s.Fail != nil && s.Fail(t.number) {
@@ -153,11 +189,19 @@ func (s *Server) status(w http.ResponseWriter, id string) {
 			resp["error"] = fmt.Sprintf("cannot check %d", t.number)
 			break
 		}
+		prime := isPrime(t.number) != s.WrongPrime
+		if servedBefore && every(s.FlipEvery, t.seq) {
+			prime = !prime
+			s.counts.Flipped++
+		}
 		resp["status"] = "SUCCESS"
-		resp["result"] = map[string]any{"number": t.number, "is_prime": isPrime(t.number) != s.WrongPrime}
+		resp["result"] = map[string]any{"number": t.number, "is_prime": prime}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
+
+// every reports whether seq is a positive multiple of n > 0.
+func every(n, seq int) bool { return n > 0 && seq%n == 0 }
 
 // isPrime is trial division, independent of the math/big check the load
 // generator uses.

@@ -1,0 +1,35 @@
+package loadgen_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/loadgen"
+	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
+)
+
+// Run drives a server in-process, here the fake API behind httptest, and
+// its verification pass says whether every accepted task ended final,
+// under its own id, with a result that did not change.
+func ExampleRun() {
+	srv := httptest.NewServer(&fakeapi.Server{PollsToComplete: 2})
+	defer srv.Close()
+
+	cfg := loadgen.DefaultConfig()
+	cfg.URL = srv.URL
+	cfg.Jobs = 100
+	cfg.PollInterval = time.Millisecond
+	res, err := loadgen.Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v := res.Report.Verify
+	fmt.Printf("accepted=%d finished=%d lost=%d duplicates=%d\n", v.Accepted, v.Finished, v.Lost, v.Duplicates)
+	fmt.Println("ok:", res.Report.OK(), v.Finished == v.Accepted && v.Lost == 0 && v.Duplicates == 0)
+	// Output:
+	// accepted=100 finished=100 lost=0 duplicates=0
+	// ok: true true
+}
