@@ -106,7 +106,7 @@ func (in *Instance) waitListening(ctx context.Context) error {
 			c.Close()
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	return fmt.Errorf("the emulator for %s did not listen on %s", in.fn.Name, in.addr)
 }

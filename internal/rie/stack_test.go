@@ -265,3 +265,81 @@ func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
 		t.Fatalf("response %s: %v", b, err)
 	}
 }
+
+// BenchmarkColdStart measures, for each function, the time from its first
+// invocation — when the emulator starts the bootstrap process — to its first
+// response: process start, init (configuration, SDK clients) and one
+// invocation. The emulator's own start is not counted.
+func BenchmarkColdStart(b *testing.B) {
+	rieBin, err := rie.FindRIE(moduleRoot)
+	if err != nil {
+		b.Skip(err)
+	}
+	cfg, res := awstest.Provisioned(b)
+	endpoint := aws.ToString(cfg.BaseEndpoint)
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	dir := b.TempDir()
+	for _, fn := range []string{rie.Submit, rie.Worker, rie.Status} {
+		bootstrap, err := rie.Build(b.Context(), moduleRoot, dir, fn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sample, err := os.ReadFile(moduleRoot + "/events/" + fn + ".json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range []struct {
+			name  string
+			event []byte
+		}{
+			// One round trip to the emulator's DynamoDB (and SQS for submit).
+			{"sample-event", sample},
+			// No AWS call at all: a request refused by validation, or an
+			// empty batch. This is the function's own cold start.
+			{"no-backend-call", noBackendEvent(b, fn, sample)},
+		} {
+			b.Run(fn+"/"+ev.name, func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					in, err := rie.StartFunction(b.Context(), rieBin, bootstrap, fn, res, cfg, endpoint, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer() // the emulator starts the bootstrap on the first invocation
+					if _, err := in.Invoke(b.Context(), ev.event); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					in.Stop()
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// noBackendEvent turns a sample event into one the function answers without
+// calling AWS.
+func noBackendEvent(b *testing.B, fn string, sample []byte) []byte {
+	b.Helper()
+	var out any
+	switch fn {
+	case rie.Worker:
+		out = events.SQSEvent{Records: []events.SQSMessage{}}
+	default:
+		var req events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(sample, &req); err != nil {
+			b.Fatal(err)
+		}
+		req.Body = `{"number": 1.5}`                                       // submit: 400
+		req.PathParameters = map[string]string{"task_id": "not-a-task-id"} // status: 404
+		out = req
+	}
+	ev, err := json.Marshal(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ev
+}
