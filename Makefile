@@ -94,8 +94,9 @@ tools: $(RIE) ## Install what the tests need: the Lambda RIE (pinned, into bin/)
 	@python3 -c 'import samtranslator' 2>/dev/null || python3 -m pip install --quiet aws-sam-translator || { echo "aws-sam-translator is missing and could not be installed"; exit 1; }
 
 .PHONY: bench
-bench: ## Micro-benchmarks (primality, queue, store)
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
+bench: $(RIE) ## Micro-benchmarks: primality, the embedded store, Lambda cold starts under the RIE
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/prime ./internal/bolt
+	$(GO) test -run='^$$' -bench=ColdStart -benchtime=10x ./internal/rie
 
 LOAD_ARGS ?= -n 2000 -c 16
 
