@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,43 +39,47 @@ func buildLocal(t *testing.T) string {
 // server is one run of the local mode as a child process.
 type server struct {
 	cmd  *exec.Cmd
-	addr string
+	addr string // host:port it serves on
 }
 
 func start(t *testing.T, bin string, env []string) *server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The server picks its own port and says which in its "serving" line.
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), env...), "ADDR=127.0.0.1:0", "LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(append(os.Environ(), env...), "ADDR="+addr, "LOG_LEVEL=warn")
-	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s := &server{cmd: cmd}
+	t.Cleanup(func() { s.kill() })
+	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			line := sc.Text()
 			if testing.Verbose() {
-				t.Log("local:", sc.Text())
+				t.Log("local:", line)
+			}
+			if _, rest, ok := strings.Cut(line, "msg=serving addr="); ok {
+				addr <- strings.Fields(rest)[0]
 			}
 		}
+		close(addr)
 	}()
-	s := &server{cmd: cmd, addr: addr}
-	t.Cleanup(func() { s.kill() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return s
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			t.Fatal("the local mode exited before serving")
 		}
-		time.Sleep(50 * time.Millisecond)
+		s.addr = a
+	case <-time.After(30 * time.Second):
+		t.Fatal("the local mode did not start serving")
 	}
-	t.Fatalf("the local mode did not listen on %s", addr)
-	return nil
+	return s
 }
 
 func (s *server) kill() {
@@ -148,6 +151,11 @@ func load(t *testing.T, addr string, d time.Duration) map[string]string {
 				n := fmt.Sprintf("%d%019d", 1000003+w, i*7919+1)
 				resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(`{"number": "`+n+`"}`))
 				if err != nil {
+					mu.Lock()
+					if len(accepted) == 0 {
+						t.Logf("submit failed before any was accepted: %v", err)
+					}
+					mu.Unlock()
 					return // the server is being killed
 				}
 				var r api.SubmitResponse
