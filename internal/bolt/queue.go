@@ -1,13 +1,11 @@
 package bolt
 
 import (
-	"container/heap"
 	"context"
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/queue/localq"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
@@ -38,12 +37,12 @@ type Queue struct {
 	outbox     bool
 
 	mu       sync.Mutex
-	seq      uint64              // the last key used in the bucket
-	msgs     map[string]*message // by message id
-	byTask   map[string]*message // messages written by the outbox, by task id
-	ready    []*message          // FIFO of visible messages; stale entries skipped
-	inflight inflightHeap        // received messages by the time they reappear
-	notify   chan struct{}       // closed and replaced when a message is added
+	seq      uint64                    // the last key used in the bucket
+	msgs     map[string]*message       // by message id
+	byTask   map[string]*message       // messages written by the outbox, by task id
+	ready    []*message                // FIFO of visible messages; stale entries skipped
+	inflight localq.Inflight[*message] // received messages by the time they reappear
+	notify   chan struct{}             // closed and replaced when a message is added
 }
 
 type message struct {
@@ -65,7 +64,7 @@ func newQueue(db *DB, name string, dlq *Queue, maxReceive int, outbox bool) *Que
 		db:         db,
 		name:       name,
 		bucket:     queueBucket(name),
-		arn:        "arn:aws:sqs:local:000000000000:" + name,
+		arn:        localq.ARN(name),
 		dlq:        dlq,
 		maxReceive: maxReceive,
 		outbox:     outbox,
@@ -104,7 +103,7 @@ func (q *Queue) load(tx *bbolt.Tx, now time.Time) error {
 				at = limit
 			}
 			m.inflight, m.visibleAt = true, at
-			heap.Push(&q.inflight, inflightEntry{m: m, receives: m.receives, visibleAt: m.visibleAt})
+			q.inflight.Push(m, m.receives, m.visibleAt)
 			continue
 		}
 		q.ready = append(q.ready, m)
@@ -204,46 +203,14 @@ func (q *Queue) outboxed(body string) (string, bool) {
 
 // Receive implements queue.Queue.
 func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]events.SQSMessage, error) {
-	if max < 1 || max > 10 {
-		return nil, fmt.Errorf("receive: max must be between 1 and 10, got %d", max)
-	}
-	var deadline <-chan time.Time
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		deadline = timer.C
-	}
-	for {
+	return localq.Poll(ctx, max, wait, q.db.closing, func() ([]events.SQSMessage, <-chan struct{}, time.Time, error) {
 		if q.db.closed() {
-			return nil, fmt.Errorf("receive: %w", ErrClosed)
+			return nil, nil, time.Time{}, fmt.Errorf("receive: %w", ErrClosed)
 		}
 		q.mu.Lock()
-		got := q.take(max)
-		notify := q.notify
-		next := q.nextVisible()
-		q.mu.Unlock()
-		if len(got) > 0 || wait <= 0 {
-			return got, nil
-		}
-		var reappear <-chan time.Time
-		var timer *time.Timer
-		if !next.IsZero() {
-			timer = time.NewTimer(time.Until(next))
-			reappear = timer.C
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("receive: %w", ctx.Err())
-		case <-q.db.closing:
-		case <-deadline:
-			return nil, nil
-		case <-notify:
-		case <-reappear:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-	}
+		defer q.mu.Unlock()
+		return q.take(max), q.notify, q.inflight.Next(), nil
+	})
 }
 
 // snapshot is the state of a received message to persist.
@@ -256,9 +223,12 @@ type snapshot struct {
 // to the committer. The caller holds q.mu.
 func (q *Queue) take(max int) []events.SQSMessage {
 	now := q.db.opts.Now()
-	for len(q.inflight) > 0 && !q.inflight[0].visibleAt.After(now) {
-		e := heap.Pop(&q.inflight).(inflightEntry)
-		if m := e.m; !m.gone && m.inflight && m.receives == e.receives {
+	for {
+		m, receives, ok := q.inflight.PopDue(now)
+		if !ok {
+			break
+		}
+		if !m.gone && m.inflight && m.receives == receives {
 			m.inflight = false
 			q.ready = append(q.ready, m)
 		}
@@ -283,8 +253,10 @@ func (q *Queue) take(max int) []events.SQSMessage {
 		}
 		m.inflight = true
 		m.visibleAt = now.Add(q.db.opts.VisibilityTimeout)
-		heap.Push(&q.inflight, inflightEntry{m: m, receives: m.receives, visibleAt: m.visibleAt})
-		out = append(out, q.record(m))
+		q.inflight.Push(m, m.receives, m.visibleAt)
+		out = append(out, localq.Record(localq.Message{
+			ID: m.id, Body: m.body, MD5: m.md5, Receives: m.receives, Sent: m.sent, FirstReceive: m.firstReceive,
+		}, q.arn))
 		snaps = append(snaps, snapshot{key: messageKey(m.key), rec: m.record()})
 	}
 	if len(q.ready) == 0 {
@@ -337,14 +309,6 @@ func (q *Queue) redrive(src *Queue, m *message) {
 	q.addLocked(d)
 }
 
-// nextVisible is when the first in-flight message reappears, or zero.
-func (q *Queue) nextVisible() time.Time {
-	if len(q.inflight) == 0 {
-		return time.Time{}
-	}
-	return q.inflight[0].visibleAt
-}
-
 func (m *message) record() messageRecord {
 	r := messageRecord{
 		ID: m.id, Body: m.body, MD5: m.md5, TaskID: m.taskID,
@@ -354,26 +318,6 @@ func (m *message) record() messageRecord {
 		r.VisibleAt = millis(m.visibleAt)
 	}
 	return r
-}
-
-func (q *Queue) record(m *message) events.SQSMessage {
-	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
-	return events.SQSMessage{
-		MessageId:     m.id,
-		ReceiptHandle: m.id + "#" + strconv.Itoa(m.receives),
-		Body:          m.body,
-		Md5OfBody:     m.md5,
-		Attributes: map[string]string{
-			queue.AttrReceiveCount:      strconv.Itoa(m.receives),
-			queue.AttrSentTimestamp:     ms(m.sent),
-			queue.AttrFirstReceiveStamp: ms(m.firstReceive),
-			queue.AttrSenderID:          "local",
-		},
-		MessageAttributes: map[string]events.SQSMessageAttribute{},
-		EventSource:       "aws:sqs",
-		EventSourceARN:    q.arn,
-		AWSRegion:         "local",
-	}
 }
 
 // Delete implements queue.Queue. The message leaves the index at once; its
@@ -401,9 +345,9 @@ func (q *Queue) Delete(_ context.Context, receiptHandles ...string) error {
 		})
 	}()
 	for _, h := range receiptHandles {
-		id, _, ok := strings.Cut(h, "#")
-		if !ok {
-			return fmt.Errorf("delete: malformed receipt handle %s", task.Excerpt(h))
+		id, err := localq.MessageID(h)
+		if err != nil {
+			return fmt.Errorf("delete: %w", err)
 		}
 		if m, ok := q.msgs[id]; ok {
 			q.removeLocked(m)
@@ -418,24 +362,4 @@ func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.msgs)
-}
-
-type inflightEntry struct {
-	m         *message
-	receives  int
-	visibleAt time.Time
-}
-
-type inflightHeap []inflightEntry
-
-func (h inflightHeap) Len() int           { return len(h) }
-func (h inflightHeap) Less(i, j int) bool { return h[i].visibleAt.Before(h[j].visibleAt) }
-func (h inflightHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *inflightHeap) Push(x any)        { *h = append(*h, x.(inflightEntry)) }
-func (h *inflightHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = inflightEntry{}
-	*h = old[:len(old)-1]
-	return e
 }

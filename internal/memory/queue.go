@@ -1,19 +1,17 @@
 package memory
 
 import (
-	"container/heap"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/queue/localq"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
@@ -38,10 +36,10 @@ type Queue struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	msgs     map[string]*message // by message id
-	ready    []string            // FIFO of visible message ids
-	inflight inflightHeap        // received messages by the time they reappear
-	notify   chan struct{}       // closed and replaced when a message is sent
+	msgs     map[string]*message       // by message id
+	ready    []string                  // FIFO of visible message ids
+	inflight localq.Inflight[*message] // received messages by the time they reappear
+	notify   chan struct{}             // closed and replaced when a message is sent
 }
 
 type message struct {
@@ -67,7 +65,7 @@ func NewQueue(opts QueueOptions) *Queue {
 	}
 	return &Queue{
 		opts:   opts,
-		arn:    "arn:aws:sqs:local:000000000000:" + opts.Name,
+		arn:    localq.ARN(opts.Name),
 		msgs:   make(map[string]*message),
 		notify: make(chan struct{}),
 	}
@@ -96,47 +94,22 @@ func (q *Queue) add(m *message) {
 
 // Receive implements queue.Queue.
 func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]events.SQSMessage, error) {
-	if max < 1 || max > 10 {
-		return nil, fmt.Errorf("receive: max must be between 1 and 10, got %d", max)
-	}
-	var deadline <-chan time.Time
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		deadline = timer.C
-	}
-	for {
+	return localq.Poll(ctx, max, wait, nil, func() ([]events.SQSMessage, <-chan struct{}, time.Time, error) {
 		q.mu.Lock()
-		got := q.take(max)
-		notify := q.notify
-		next := q.nextVisible()
-		q.mu.Unlock()
-		if len(got) > 0 || wait <= 0 {
-			return got, nil
-		}
-		var reappear <-chan time.Time
-		if !next.IsZero() {
-			timer := time.NewTimer(time.Until(next))
-			reappear = timer.C
-			defer timer.Stop()
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("receive: %w", ctx.Err())
-		case <-deadline:
-			return nil, nil
-		case <-notify:
-		case <-reappear:
-		}
-	}
+		defer q.mu.Unlock()
+		return q.take(max), q.notify, q.inflight.Next(), nil
+	})
 }
 
 // take receives up to max visible messages. The caller holds q.mu.
 func (q *Queue) take(max int) []events.SQSMessage {
 	now := q.opts.Now()
-	for len(q.inflight) > 0 && !q.inflight[0].visibleAt.After(now) {
-		e := heap.Pop(&q.inflight).(inflightEntry)
-		if m, ok := q.msgs[e.id]; ok && m.inflight && m.receives == e.receives {
+	for {
+		m, receives, ok := q.inflight.PopDue(now)
+		if !ok {
+			break
+		}
+		if _, live := q.msgs[m.id]; live && m.inflight && m.receives == receives {
 			m.inflight = false
 			q.ready = append(q.ready, m.id)
 		}
@@ -160,8 +133,10 @@ func (q *Queue) take(max int) []events.SQSMessage {
 			m.firstReceive = now
 		}
 		m.inflight = true
-		heap.Push(&q.inflight, inflightEntry{id: id, receives: m.receives, visibleAt: now.Add(q.opts.VisibilityTimeout)})
-		out = append(out, q.record(m))
+		q.inflight.Push(m, m.receives, now.Add(q.opts.VisibilityTimeout))
+		out = append(out, localq.Record(localq.Message{
+			ID: m.id, Body: m.body, MD5: m.md5, Receives: m.receives, Sent: m.sent, FirstReceive: m.firstReceive,
+		}, q.arn))
 	}
 	if len(q.ready) == 0 {
 		q.ready = nil // let the backing array go
@@ -177,42 +152,14 @@ func (q *Queue) redrive(m *message) {
 	q.add(&message{id: m.id, body: m.body, md5: m.md5, sent: m.sent})
 }
 
-// nextVisible is when the first in-flight message reappears, or zero.
-func (q *Queue) nextVisible() time.Time {
-	if len(q.inflight) == 0 {
-		return time.Time{}
-	}
-	return q.inflight[0].visibleAt
-}
-
-func (q *Queue) record(m *message) events.SQSMessage {
-	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
-	return events.SQSMessage{
-		MessageId:     m.id,
-		ReceiptHandle: m.id + "#" + strconv.Itoa(m.receives),
-		Body:          m.body,
-		Md5OfBody:     m.md5,
-		Attributes: map[string]string{
-			queue.AttrReceiveCount:      strconv.Itoa(m.receives),
-			queue.AttrSentTimestamp:     ms(m.sent),
-			queue.AttrFirstReceiveStamp: ms(m.firstReceive),
-			queue.AttrSenderID:          "local",
-		},
-		MessageAttributes: map[string]events.SQSMessageAttribute{},
-		EventSource:       "aws:sqs",
-		EventSourceARN:    q.arn,
-		AWSRegion:         "local",
-	}
-}
-
 // Delete implements queue.Queue.
 func (q *Queue) Delete(_ context.Context, receiptHandles ...string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, h := range receiptHandles {
-		id, _, ok := strings.Cut(h, "#")
-		if !ok {
-			return fmt.Errorf("delete: malformed receipt handle %s", task.Excerpt(h))
+		id, err := localq.MessageID(h)
+		if err != nil {
+			return fmt.Errorf("delete: %w", err)
 		}
 		delete(q.msgs, id) // in-flight and ready entries are dropped lazily
 	}
@@ -224,23 +171,4 @@ func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.msgs)
-}
-
-type inflightEntry struct {
-	id        string
-	receives  int
-	visibleAt time.Time
-}
-
-type inflightHeap []inflightEntry
-
-func (h inflightHeap) Len() int           { return len(h) }
-func (h inflightHeap) Less(i, j int) bool { return h[i].visibleAt.Before(h[j].visibleAt) }
-func (h inflightHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *inflightHeap) Push(x any)        { *h = append(*h, x.(inflightEntry)) }
-func (h *inflightHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
 }
