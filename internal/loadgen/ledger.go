@@ -1,8 +1,9 @@
 package loadgen
 
 import (
+	"github.com/asyncprime/asyncprime/internal/task"
+
 	"bytes"
-	"encoding/hex"
 	"iter"
 	"slices"
 	"strconv"
@@ -224,16 +225,4 @@ func lowerHex(c byte) (byte, bool) {
 }
 
 // formatUUID writes the 16 bytes of b as a canonical lowercase UUID.
-func formatUUID(b []byte) string {
-	var s [uuidLen]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
+func formatUUID(b []byte) string { return task.FormatID([16]byte(b)) }
