@@ -1,14 +1,14 @@
 package loadgen
 
 import (
-	"github.com/asyncprime/asyncprime/internal/task"
-
 	"bytes"
 	"iter"
 	"slices"
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // outcome is the compact final state of a task: which final status, and
