@@ -69,7 +69,12 @@ localstack-deploy: ## Deploy the stack to a running LocalStack with samlocal (se
 test: tools ## Everything: unit, conformance against moto, template checks, race detector, short fuzzing
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	EMULATOR_REQUIRED=1 $(GO) test -race -count=1 ./...
+	@mkdir -p $(BIN)
+	@echo "EMULATOR_REQUIRED=1 go test -race -count=1 -v ./...   (full log: $(BIN)/test.log)"
+	@EMULATOR_REQUIRED=1 $(GO) test -race -count=1 -v ./... > $(BIN)/test.log 2>&1; status=$$?; \
+		grep -E '^(ok|FAIL|panic:)|^--- (PASS|FAIL|SKIP): Test\w*(Conformance|EndToEnd|DeployedShape)' $(BIN)/test.log; \
+		if [ $$status -ne 0 ]; then echo; echo "--- failures ---"; grep -E -A15 '^\s*--- FAIL' $(BIN)/test.log | head -200; fi; \
+		exit $$status
 	$(MAKE) --no-print-directory fuzz
 
 .PHONY: test-unit

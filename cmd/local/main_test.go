@@ -83,8 +83,10 @@ func start(t *testing.T, bin string, env []string) *server {
 }
 
 func (s *server) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.cmd.Wait()
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		s.cmd.Wait()
+	}
 }
 
 // TestKillAndRestart kills the local mode with SIGKILL while it is taking
@@ -194,4 +196,27 @@ func waitFinal(t *testing.T, addr, id string) api.StatusResponse {
 	}
 	t.Fatalf("task %s never finished after the restart", id)
 	return api.StatusResponse{}
+}
+
+// TestGracefulShutdown: SIGTERM stops the server cleanly (exit 0), after
+// the work it had accepted is recorded, and the data survives for the next
+// start.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	bin := buildLocal(t)
+	env := []string{"BACKEND=bolt", "DATA_DIR=" + t.TempDir()}
+	s := start(t, bin, env)
+	accepted := load(t, s.addr, 300*time.Millisecond)
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM the server exited with %v; want 0", err)
+	}
+	again := start(t, bin, env)
+	for id := range accepted {
+		if st := waitFinal(t, again.addr, id); st.Status != task.StatusSuccess {
+			t.Errorf("task %s = %s; want SUCCESS", id, st.Status)
+		}
+	}
 }
