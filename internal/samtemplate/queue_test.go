@@ -5,6 +5,10 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/provision"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // TestVisibilityTimeout wants the worker's queue to hide a message for at
@@ -182,4 +186,48 @@ func TestStorage(t *testing.T) {
 			t.Errorf("outputs: got %v; want %s among them", outputs, want)
 		}
 	}
+}
+
+// TestProvisionMatchesTemplate: the queue, dead-letter queue and table that
+// the tests and `make run-aws` create on an emulator (internal/provision)
+// have the template's default settings, and the code's defaults agree.
+func TestProvisionMatchesTemplate(t *testing.T) {
+	t.Parallel()
+	ts := loaded(t)
+	src := ts.Source
+	queue := workerQueue(t, ts.Transformed)
+	dlq, _ := getAtt(dig(src.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
+	visibility, err := resolveNumber(src, dig(src.Properties(queue), "VisibilityTimeout"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxReceives, err := resolveNumber(src, dig(src.Properties(queue), "RedrivePolicy", "maxReceiveCount"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		code      float64
+		templated any
+	}{
+		{"visibility timeout (s)", provision.DefaultVisibilityTimeout.Seconds(), visibility},
+		{"max receive count", float64(provision.DefaultMaxReceiveCount), maxReceives},
+		{"local mode max receive count", float64(task.DefaultMaxReceiveCount), maxReceives},
+		{"DLQ retention (s)", provision.DefaultDeadLetterRetention.Seconds(), dig(src.Properties(dlq), "MessageRetentionPeriod")},
+		{"result retention", task.DefaultRetention.Hours(), retentionHours(t, src)},
+	}
+	for _, tt := range tests {
+		if tt.templated != tt.code {
+			t.Errorf("%s: template %v; code %v", tt.name, tt.templated, tt.code)
+		}
+	}
+}
+
+func retentionHours(t *testing.T, src Template) any {
+	t.Helper()
+	d, err := time.ParseDuration(fmt.Sprint(dig(src, "Parameters", "ResultRetention", "Default")))
+	if err != nil {
+		t.Fatalf("ResultRetention default: %v", err)
+	}
+	return d.Hours()
 }
