@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,9 @@ type Options struct {
 	// NoSync skips fsync on commit. For tests only: a crash of the machine
 	// (not just of the process) can then lose or corrupt the file.
 	NoSync bool
+	// SweepInterval is how often expired tasks are deleted (see Sweep);
+	// DefaultSweepInterval if zero, never if negative.
+	SweepInterval time.Duration
 	// LockTimeout is how long Open waits for another process to release
 	// the file; one second if zero.
 	LockTimeout time.Duration
@@ -105,6 +109,9 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.c = newCommitter(bdb, opts.MaxBatch, opts.Logger)
+	if opts.SweepInterval >= 0 {
+		go db.sweepLoop(cmp.Or(opts.SweepInterval, DefaultSweepInterval))
+	}
 	return db, nil
 }
 

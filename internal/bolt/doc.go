@@ -22,8 +22,10 @@
 //	                       epoch milliseconds, 0 or omitted when unset;
 //	                       task_id only on messages written by the outbox
 //
-// Tasks are read and written by key; no bucket is ever scanned but at Open,
-// when the queues' index is rebuilt with one pass over their buckets.
+// Tasks are read and written by key; no lookup ever scans. Two background
+// passes do: at Open, the queues' index is rebuilt from their buckets, and
+// every Options.SweepInterval, DB.Sweep deletes the tasks whose expires_at
+// has passed, as DynamoDB's TTL does for the deployed table.
 //
 // # Writes: group commit
 //
