@@ -103,8 +103,13 @@ func TestOutbox(t *testing.T) {
 		t.Errorf("after Send the queue holds %d messages; want still 1", got)
 	}
 
-	if err := store.Create(ctx, tk); !errors.Is(err, task.ErrExists) {
-		t.Errorf("Create duplicate = %v; want ErrExists", err)
+	if err := store.Create(ctx, tk); err != nil {
+		t.Errorf("Create of the same task again = %v; want nil (a retry)", err)
+	}
+	other := tk
+	other.Number = "12"
+	if err := store.Create(ctx, other); !errors.Is(err, task.ErrExists) {
+		t.Errorf("Create of another task with the same id = %v; want ErrExists", err)
 	}
 	final := pendingTask("13")
 	final.Status, final.Error = task.StatusFailure, "never queued"
@@ -112,7 +117,7 @@ func TestOutbox(t *testing.T) {
 		t.Fatalf("Create FAILURE = %v; want nil", err)
 	}
 	if got := q.Len(); got != 1 {
-		t.Errorf("after a duplicate and a final Create the queue holds %d messages; want 1", got)
+		t.Errorf("after a retried, a duplicate and a final Create the queue holds %d messages; want 1", got)
 	}
 
 	msgs, err := q.Receive(ctx, 10, 0)

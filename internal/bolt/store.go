@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -31,9 +32,14 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 			return fmt.Errorf("create task %s: %w", t.ID, err)
 		}
 	}
+	again := false
 	err = s.db.c.Do(ctx, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTasks)
-		if b.Get(key) != nil {
+		if v := b.Get(key); v != nil {
+			if bytes.Equal(v, rec) {
+				again = true // the same task, created before: a retry
+				return nil
+			}
 			return task.ErrExists
 		}
 		if err := b.Put(key, rec); err != nil {
@@ -47,7 +53,7 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	if err != nil {
 		return fmt.Errorf("create task %s: %w", t.ID, err)
 	}
-	if out != nil {
+	if out != nil && !again {
 		s.db.queue.add(out)
 	}
 	return nil

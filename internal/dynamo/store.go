@@ -38,16 +38,22 @@ func New(client Client, table string) *Store {
 	return &Store{client: client, table: table}
 }
 
-// Create implements task.Store.
+// Create implements task.Store. The SDK retries a PutItem whose answer was
+// lost; if the first attempt had landed, the retry finds the very item it
+// writes, which is a success, not ErrExists.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
+	it := encode(t)
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     encode(t),
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": AttrID},
+		TableName:                           aws.String(s.table),
+		Item:                                it,
+		ConditionExpression:                 aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames:            map[string]string{"#id": AttrID},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
+	case errors.As(err, &ccf) && sameItem(ccf.Item, it):
+		return nil
 	case errors.As(err, &ccf):
 		return fmt.Errorf("create task %s: %w", t.ID, task.ErrExists)
 	case err != nil:
@@ -155,6 +161,37 @@ func (s *Store) transition(id string, u *update) *dynamodb.UpdateItemInput {
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
+}
+
+// sameItem reports whether the stored item a is the item b that Create
+// writes: same attributes, same string, number and boolean values.
+func sameItem(a, b item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, bv := range b {
+		av, ok := a[k]
+		if !ok {
+			return false
+		}
+		switch bv := bv.(type) {
+		case *types.AttributeValueMemberS:
+			if av, ok := av.(*types.AttributeValueMemberS); !ok || av.Value != bv.Value {
+				return false
+			}
+		case *types.AttributeValueMemberN:
+			if av, ok := av.(*types.AttributeValueMemberN); !ok || av.Value != bv.Value {
+				return false
+			}
+		case *types.AttributeValueMemberBOOL:
+			if av, ok := av.(*types.AttributeValueMemberBOOL); !ok || av.Value != bv.Value {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // conditionError wraps the error of a conditional write of the task id. A

@@ -97,6 +97,7 @@ func TestErrorMapping(t *testing.T) {
 		msg     string // the message contains
 	}{
 		{"CreateExists", put(errNoItem), create, task.ErrExists, nil, "create task " + id},
+		{"CreateExistsOther", put(errFinal(task.StatusPending)), create, task.ErrExists, nil, "create task " + id},
 		{"CreateThrottled", put(errThrottled), create, errThrottled, task.ErrExists, "create task " + id},
 		{"GetMissing", get(nil, nil), getTask, task.ErrNotFound, nil, "get task " + id},
 		{"GetThrottled", get(nil, errThrottled), getTask, errThrottled, task.ErrNotFound, "get task " + id},

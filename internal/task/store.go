@@ -11,7 +11,9 @@ import (
 //
 // Implementations must pass the conformance suite in internal/tasktest.
 type Store interface {
-	// Create records a new task. It returns ErrExists if the id is taken.
+	// Create records a new task. It returns ErrExists if the id is taken
+	// by another task; creating the very same task again succeeds, so that
+	// a write retried after its answer was lost is not an error.
 	Create(ctx context.Context, t Task) error
 	// Get returns the task with the given id, read consistently (a Get
 	// after a successful write sees that write). It returns ErrNotFound if

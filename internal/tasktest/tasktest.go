@@ -60,6 +60,18 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		assertTask(t, got, first)
 	})
 
+	t.Run("CreateAgainIsARetry", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		tk := pending("2305843009213693951")
+		mustCreate(t, s, tk)
+		if err := s.Create(t.Context(), tk); err != nil {
+			t.Fatalf("Create of the same task again = %v; want nil (a retried write)", err)
+		}
+		got, _ := s.Get(t.Context(), tk.ID)
+		assertTask(t, got, tk)
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
