@@ -18,10 +18,12 @@ import (
 )
 
 // Timeouts of one attempt. Callers bound the whole call, retries
-// included, with their context.
+// included, with their context (submit and status: 3 s; the worker: its
+// invocation's deadline). AttemptTimeout must outlast SQS's longest long
+// poll (20 s), which the local poller uses as Lambda's does.
 const (
 	DialTimeout    = 2 * time.Second
-	AttemptTimeout = 10 * time.Second
+	AttemptTimeout = 30 * time.Second
 	MaxAttempts    = 3
 )
 

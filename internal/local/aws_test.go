@@ -10,9 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -57,5 +59,15 @@ func TestAWSBackendNeedsBothNames(t *testing.T) {
 	cfg.Backend, cfg.QueueURL = "aws", "http://127.0.0.1:1/000000000000/q"
 	if _, err := local.OpenBackend(t.Context(), cfg, quiet()); err == nil {
 		t.Fatal("OpenBackend with QUEUE_URL but no TABLE_NAME = nil error; want one")
+	}
+}
+
+// TestLongPollFitsTheAttemptTimeout: the poller's ReceiveMessage long poll
+// must end before the SDK gives up on the request.
+func TestLongPollFitsTheAttemptTimeout(t *testing.T) {
+	t.Parallel()
+	sys := local.NewSystem(testConfig(), memory.NewStore(), memory.NewQueue(memory.QueueOptions{}), quiet())
+	if wait := sys.Poller.WaitTime; wait > sqsqueue.MaxWait || wait+5*time.Second > awscfg.AttemptTimeout {
+		t.Errorf("long poll %v, SQS maximum %v, SDK attempt timeout %v; want the poll within both, with a margin", wait, sqsqueue.MaxWait, awscfg.AttemptTimeout)
 	}
 }
