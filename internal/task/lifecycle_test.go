@@ -316,3 +316,45 @@ func TestProcessUnusableMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessCheckPastTheDeadline: a check that cannot finish before the
+// invocation's deadline (a huge number on a sliver of a CPU) must not take
+// the invocation down with it: Process returns in time, the message is
+// retried, and the last allowed attempt records FAILURE.
+func TestProcessCheckPastTheDeadline(t *testing.T) {
+	t.Parallel()
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	for _, tt := range []struct {
+		name       string
+		receive    int
+		wantStatus task.Status
+	}{
+		{name: "retried", receive: 1, wantStatus: task.StatusStarted},
+		{name: "last attempt", receive: 3, wantStatus: task.StatusFailure},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := memory.NewStore()
+			id := submitted(t, store, "170141183460469231731687303715884105727")
+			p := newProcessor(store)
+			p.Check = func(context.Context, task.Number) (bool, error) {
+				<-stuck // ignores its context, as math/big does
+				return true, nil
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), task.FinishReserve+200*time.Millisecond)
+			defer cancel()
+			err := p.Process(ctx, task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: tt.receive})
+			if !errors.Is(err, task.ErrCheckTimeout) {
+				t.Fatalf("Process = %v; want ErrCheckTimeout", err)
+			}
+			got, _ := store.Get(t.Context(), id)
+			if got.Status != tt.wantStatus {
+				t.Errorf("task = %s; want %s", got.Status, tt.wantStatus)
+			}
+			if tt.wantStatus == task.StatusFailure && !strings.Contains(got.Error, "deadline") {
+				t.Errorf("task error = %q; want it to say the deadline passed", got.Error)
+			}
+		})
+	}
+}

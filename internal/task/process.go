@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/prime"
@@ -114,17 +115,62 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	return nil
 }
 
-func (p *Processor) check(ctx context.Context, n Number) (isPrime bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("check panicked: %v", r)
-		}
-	}()
-	if p.Check != nil {
-		return p.Check(ctx, n)
+// FinishReserve is the time a check leaves before the invocation's deadline
+// for recording its result.
+const FinishReserve = time.Second
+
+// ErrCheckTimeout means a check could not finish before the invocation's
+// deadline; the message comes back and the check runs again.
+var ErrCheckTimeout = errors.New("the check did not finish before the worker's deadline")
+
+// check runs the check in its own goroutine, so that the invocation can
+// answer before its deadline even if the check cannot: a big number on a
+// small share of a CPU. The check then finishes unobserved, and the message
+// is retried. Checks of more than 64 bits also take turns for the CPU, so
+// that the records of one batch do not all slow each other down.
+func (p *Processor) check(ctx context.Context, n Number) (bool, error) {
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-FinishReserve))
+		defer cancel()
 	}
-	return CheckPrime(ctx, n)
+	if _, small := n.Int64(); !small {
+		select {
+		case bigChecks <- struct{}{}:
+			defer func() { <-bigChecks }()
+		case <-ctx.Done():
+			return false, ErrCheckTimeout
+		}
+	}
+	type result struct {
+		isPrime bool
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("check panicked: %v", r)}
+			}
+		}()
+		check := p.Check
+		if check == nil {
+			check = CheckPrime
+		}
+		isPrime, err := check(ctx, n)
+		done <- result{isPrime, err}
+	}()
+	select {
+	case r := <-done:
+		return r.isPrime, r.err
+	case <-ctx.Done():
+		return false, ErrCheckTimeout
+	}
 }
+
+// bigChecks bounds the checks of numbers beyond 64 bits running at once to
+// the CPUs there are.
+var bigChecks = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 func (p *Processor) maxReceiveCount() int {
 	if p.MaxReceiveCount > 0 {
