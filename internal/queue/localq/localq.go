@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // Message is what a local queue knows of a message when it hands it out.
@@ -54,7 +55,7 @@ func Record(m Message, arn string) events.SQSMessage {
 func MessageID(receiptHandle string) (string, error) {
 	id, _, ok := strings.Cut(receiptHandle, "#")
 	if !ok {
-		return "", fmt.Errorf("malformed receipt handle %s", strconv.QuoteToASCII(receiptHandle[:min(len(receiptHandle), 40)]))
+		return "", fmt.Errorf("malformed receipt handle %s", task.Excerpt(receiptHandle))
 	}
 	return id, nil
 }
