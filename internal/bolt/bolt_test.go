@@ -15,6 +15,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/queuetest"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/tasktest"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -202,22 +203,23 @@ func TestClosed(t *testing.T) {
 	if err := db.Store().Create(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
+	// The poll asks for ctx.Done() once it found nothing and is about to
+	// wait: Close comes then. A Close that does not end the poll leaves it
+	// waiting until its context ends the test.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	pollCtx, waiting := testkit.WaitSignal(ctx)
 	polled := make(chan error, 1)
 	go func() {
-		_, err := db.DLQ().Receive(ctx, 1, time.Minute)
+		_, err := db.DLQ().Receive(pollCtx, 1, time.Hour)
 		polled <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	<-waiting
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close = %v; want nil", err)
 	}
-	select {
-	case err := <-polled:
-		if !errors.Is(err, bolt.ErrClosed) {
-			t.Errorf("long poll across Close = %v; want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not end a long poll")
+	if err := <-polled; !errors.Is(err, bolt.ErrClosed) {
+		t.Errorf("long poll across Close = %v; want ErrClosed", err)
 	}
 	tests := []struct {
 		name string
