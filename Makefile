@@ -15,6 +15,13 @@ LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags='-s -w'
 FUZZTIME  ?= 5s
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
+GOTESTSUM_VERSION   := v1.13.0
+STATICCHECK_VERSION := v0.8.2
+GOTESTSUM   := $(BIN)/gotestsum
+STATICCHECK := $(BIN)/staticcheck
+# Each package's result as one line, then every failed test's output and
+# every skipped test's reason; the full event stream goes to a JSON file.
+GOTESTSUM_FLAGS := --format pkgname --format-icons text --format-hide-empty-pkg
 FN        ?= submit
 EVENT     ?= events/$(FN).json
 
@@ -45,11 +52,13 @@ package: build ## Zip each arm64 bootstrap as Lambda takes it, and print the siz
 
 .PHONY: run
 run: ## Run the whole system on this machine (embedded, durable): API on $ADDR
-	$(GO) run ./cmd/local
+	$(GO) build -o $(BIN)/local ./cmd/local
+	exec $(BIN)/local
 
 .PHONY: run-aws
 run-aws: ## Run the local mode on the SQS and DynamoDB APIs (moto on loopback unless AWS_ENDPOINT_URL/QUEUE_URL/TABLE_NAME say otherwise)
-	BACKEND=aws $(GO) run ./cmd/local
+	$(GO) build -o $(BIN)/local ./cmd/local
+	BACKEND=aws exec $(BIN)/local
 
 .PHONY: invoke
 invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interface Emulator: make invoke FN=submit|worker|status [EVENT=file]
@@ -66,20 +75,44 @@ localstack-deploy: ## Deploy the stack to a running LocalStack with samlocal (se
 	localstack/deploy.sh
 
 .PHONY: test
-test: tools ## Everything: unit, conformance against moto, template checks, race detector, short fuzzing
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+test: tools ## Everything: gofmt, vet, staticcheck, unit, conformance against moto, template checks, race detector, short fuzzing
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed (gofmt -w these):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@mkdir -p $(BIN)
-	@echo "EMULATOR_REQUIRED=1 go test -race -count=1 -v ./...   (full log: $(BIN)/test.log)"
-	@EMULATOR_REQUIRED=1 $(GO) test -race -count=1 -v ./... > $(BIN)/test.log 2>&1; status=$$?; \
-		grep -E '^(ok|FAIL|panic:)|^--- (PASS|FAIL|SKIP): Test\w*(Conformance|EndToEnd|DeployedShape)' $(BIN)/test.log; \
-		if [ $$status -ne 0 ]; then echo; echo "--- failures ---"; grep -E -A15 '^\s*--- FAIL' $(BIN)/test.log | head -200; fi; \
+	@echo "EMULATOR_REQUIRED=1 go test -race -count=1 ./...   (every event: $(BIN)/test.json)"
+	@status=0; EMULATOR_REQUIRED=1 $(GOTESTSUM) $(GOTESTSUM_FLAGS) --jsonfile $(BIN)/test.json -- -race -count=1 ./... || status=$$?; \
+		echo; echo "Suites:"; $(call suites,$(BIN)/test.json); \
+		if [ $$status -ne 0 ]; then echo; echo "make test: FAILED (the failed tests and their output are listed above under === Failed)"; fi; \
 		exit $$status
 	$(MAKE) --no-print-directory fuzz
 
+# suites prints the result of each conformance and end-to-end suite from a
+# go test -json file: "pass TestQueueConformance internal/memory".
+suites = sed -nE 's!.*"Action":"(pass|fail|skip)","Package":"github.com/asyncprime/asyncprime/([^"]*)","Test":"(Test[A-Za-z0-9_]*(Conformance|EndToEnd|DeployedShape)[A-Za-z0-9_]*)".*!  \1  \3  \2!p' $(1) | sort -k2
+
 .PHONY: test-unit
-test-unit: ## Tests that need no emulator (those that do are skipped, and say so)
-	$(GO) test -count=1 ./...
+test-unit: $(GOTESTSUM) ## Tests that need no emulator (those that do are skipped, and listed with the reason)
+	$(GOTESTSUM) $(GOTESTSUM_FLAGS) -- -count=1 ./...
+
+STRESS_PKGS  ?= ./internal/rie ./internal/local ./internal/bolt ./internal/memory ./internal/queue/... ./internal/queuetest ./internal/sqsqueue ./cmd/...
+STRESS_COUNT ?= 3
+
+.PHONY: test-stress
+test-stress: tools ## Two copies at once of go test -race -count=$STRESS_COUNT on the suites that start processes or use time ($STRESS_PKGS)
+	@mkdir -p $(BIN)
+	@echo "building the test binaries once"; $(GO) test -race -count=1 -run='^$$' $(STRESS_PKGS) >/dev/null
+	@echo "two copies at once of: EMULATOR_REQUIRED=1 go test -race -count=$(STRESS_COUNT) $(STRESS_PKGS)"
+	@pids=(); for i in 1 2; do \
+		EMULATOR_REQUIRED=1 $(GOTESTSUM) $(GOTESTSUM_FLAGS) --jsonfile $(BIN)/stress-$$i.json -- -race -count=$(STRESS_COUNT) $(STRESS_PKGS) > $(BIN)/stress-$$i.log 2>&1 & pids+=($$!); \
+	done; \
+	failed=""; for i in 1 2; do wait "$${pids[$$((i-1))]}" || failed="$$failed $$i"; done; \
+	for i in 1 2; do \
+		case " $$failed " in *" $$i "*) echo; echo "=== copy $$i: FAILED ($(BIN)/stress-$$i.log)"; cat $(BIN)/stress-$$i.log;; \
+		*) echo "=== copy $$i: passed: $$(grep '^DONE' $(BIN)/stress-$$i.log)";; esac; \
+	done; \
+	if [ -n "$$failed" ]; then echo; echo "make test-stress: copy$$failed FAILED"; exit 1; fi
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for $FUZZTIME (default 5s)
@@ -91,8 +124,14 @@ fuzz: ## Run each fuzz target for $FUZZTIME (default 5s)
 $(RIE):
 	GOBIN=$(abspath $(BIN)) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
+$(GOTESTSUM):
+	GOBIN=$(abspath $(BIN)) $(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(BIN)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
 .PHONY: tools
-tools: $(RIE) ## Install what the tests need: the Lambda RIE (pinned, into bin/), and moto_server, cfn-lint, aws-sam-translator if missing
+tools: $(RIE) $(GOTESTSUM) $(STATICCHECK) ## Install what the tests need: the Lambda RIE, gotestsum and staticcheck (pinned, into bin/), and moto_server, cfn-lint, aws-sam-translator if missing
 	@command -v python3 >/dev/null || { echo "python3 is required for the emulator and template tests"; exit 1; }
 	@command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]' || { echo "moto_server is missing and could not be installed"; exit 1; }
 	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint || { echo "cfn-lint is missing and could not be installed"; exit 1; }

@@ -10,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 var testBucket = []byte("t")
@@ -73,17 +76,11 @@ func block(t *testing.T, c *committer) (release func(), finished <-chan error) {
 // waitQueued waits until n operations are queued behind the running batch.
 func waitQueued(t *testing.T, c *committer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, time.Minute, func() bool {
 		c.mu.Lock()
-		got := len(c.queue)
-		c.mu.Unlock()
-		if got >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("fewer than %d operations queued after 5 s", n)
+		defer c.mu.Unlock()
+		return len(c.queue) >= n
+	}, "%d operations queued", n)
 }
 
 func TestCommitterConcurrentOps(t *testing.T) {
@@ -241,16 +238,11 @@ func TestCommitterCloseFlushes(t *testing.T) {
 		close(closed)
 	}()
 	// Close waits for the queued ops; new ones are refused meanwhile.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(t, time.Minute, func() bool {
 		c.mu.Lock()
-		isClosed := c.closed
-		c.mu.Unlock()
-		if isClosed || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer c.mu.Unlock()
+		return c.closed
+	}, "Close under way")
 	if err := c.Do(t.Context(), putOp("late", "x")); !errors.Is(err, ErrClosed) {
 		t.Errorf("Do during Close = %v; want ErrClosed", err)
 	}
@@ -273,24 +265,43 @@ func TestCommitterCloseFlushes(t *testing.T) {
 	}
 }
 
+// TestCommitterIdleCommitsAtOnce checks that no timer delays a lone
+// operation (bbolt's Batch would wait 10 ms for company): in a synctest
+// bubble, where time moves only when every goroutine waits, each op must be
+// committed by the time the committer waits again, with no time passed.
 func TestCommitterIdleCommitsAtOnce(t *testing.T) {
 	t.Parallel()
-	c, _ := newTestCommitter(t, true)
-	// Without fsync a commit takes microseconds: 100 sequential ops in well
-	// under a second show that no timer delays a lone operation (bbolt's
-	// Batch would wait 10 ms for each).
-	start := time.Now()
-	for i := range 100 {
-		if err := c.Do(t.Context(), putOp(fmt.Sprint(i), "x")); err != nil {
+	path := filepath.Join(t.TempDir(), "c.db")
+	synctest.Test(t, func(t *testing.T) {
+		db, err := bbolt.Open(path, 0o600, &bbolt.Options{NoSync: true})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("100 sequential ops took %v; want far less than 100 × 10 ms", d)
-	}
-	if st := c.Stats(); st.Commits != 100 || st.BatchSizes[0] != 100 {
-		t.Errorf("stats %+v; want 100 commits of 1 op", st)
-	}
+		defer db.Close()
+		if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
+			t.Fatal(err)
+		}
+		c := newCommitter(db, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		defer c.Close()
+		start := time.Now()
+		// Go, not Do: Do's ops come from a pool shared with other tests,
+		// and a channel made in a bubble must not leave it.
+		for i := range 100 {
+			if err := c.Go("test", putOp(fmt.Sprint(i), "x")); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if st := c.Stats(); st.Commits != uint64(i+1) {
+				t.Fatalf("op %d: %d commits once the committer waits again; want %d (a lone op commits at once)", i, st.Commits, i+1)
+			}
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("bubble time moved by %v; want 0 (no timer in the committer's path)", d)
+		}
+		if st := c.Stats(); st.BatchSizes[0] != 100 {
+			t.Errorf("stats %+v; want 100 commits of 1 op", st)
+		}
+	})
 }
 
 func TestBatchBucket(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
 )
@@ -94,7 +95,7 @@ func Open(path string, opts Options) (*DB, error) {
 		// Room to grow before a remap, which would wait for readers.
 		InitialMmapSize: 256 << 20,
 	})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: the file is locked by another process", path)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/bolt"
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func receiveCount(t *testing.T, m events.SQSMessage) int {
@@ -21,20 +22,13 @@ func receiveCount(t *testing.T, m events.SQSMessage) int {
 	return n
 }
 
-// receiveAll long-polls until n messages arrived, for up to 10 s.
-func receiveAll(t *testing.T, q queue.Queue, n int) []events.SQSMessage {
+// receiveNow receives up to max visible messages, without waiting, and
+// checks that they are n.
+func receiveNow(t *testing.T, q queue.Queue, max, n int) []events.SQSMessage {
 	t.Helper()
-	var got []events.SQSMessage
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < n && time.Now().Before(deadline) {
-		msgs, err := q.Receive(t.Context(), min(n-len(got), 10), time.Second)
-		if err != nil {
-			t.Fatalf("Receive = %v; want nil", err)
-		}
-		got = append(got, msgs...)
-	}
-	if len(got) < n {
-		t.Fatalf("received %d messages; want %d", len(got), n)
+	got, err := q.Receive(t.Context(), max, 0)
+	if err != nil || len(got) != n {
+		t.Fatalf("Receive = %d messages, %v; want %d, nil", len(got), err, n)
 	}
 	return got
 }
@@ -44,7 +38,8 @@ func receiveAll(t *testing.T, q queue.Queue, n int) []events.SQSMessage {
 func TestReopenKeepsMessagesInFlight(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, path := open(t, bolt.Options{VisibilityTimeout: time.Hour, MaxReceiveCount: 5, Outbox: true})
+	clock := testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	db, path := open(t, bolt.Options{VisibilityTimeout: time.Hour, MaxReceiveCount: 5, Outbox: true, Now: clock.Now})
 	tk := pendingTask("11")
 	if err := db.Store().Create(ctx, tk); err != nil {
 		t.Fatal(err)
@@ -55,9 +50,10 @@ func TestReopenKeepsMessagesInFlight(t *testing.T) {
 		}
 	}
 	// Receive the outbox message, b and c; delete c; leave d visible.
-	first := receiveAll(t, db.Queue(), 3)
+	clock.Advance(time.Second)
 	byBody := map[string]events.SQSMessage{}
-	for _, m := range first {
+	for range 3 {
+		m := receiveNow(t, db.Queue(), 1, 1)[0]
 		byBody[m.Body] = m
 	}
 	if err := db.Queue().Delete(ctx, byBody["c"].ReceiptHandle); err != nil {
@@ -68,8 +64,8 @@ func TestReopenKeepsMessagesInFlight(t *testing.T) {
 	}
 
 	const vt = time.Second
-	reopened := time.Now()
-	db = openAt(t, path, bolt.Options{VisibilityTimeout: vt, MaxReceiveCount: 5, Outbox: true})
+	clock.Advance(time.Minute)
+	db = openAt(t, path, bolt.Options{VisibilityTimeout: vt, MaxReceiveCount: 5, Outbox: true, Now: clock.Now})
 	q := db.Queue()
 	if got := q.Len(); got != 3 {
 		t.Errorf("reopened queue holds %d messages; want 3 (outbox, b, d)", got)
@@ -83,19 +79,24 @@ func TestReopenKeepsMessagesInFlight(t *testing.T) {
 		t.Errorf("Send of the outbox message after reopen committed %d times; want 0", got)
 	}
 	// Only d is visible at once; the two in flight come back after the
-	// (new, shorter) visibility timeout, with their counts kept.
-	now, err := q.Receive(ctx, 10, 0)
-	if err != nil || len(now) != 1 || now[0].Body != "d" || receiveCount(t, now[0]) != 1 {
-		t.Fatalf("Receive at reopen = %v, %v; want just d, first receive", now, err)
+	// (new, shorter) visibility timeout from the reopening, not before, with
+	// their counts kept; d, received at the reopening, with them.
+	if now := receiveNow(t, q, 10, 1)[0]; now.Body != "d" || receiveCount(t, now) != 1 {
+		t.Fatalf("Receive at reopen = %q (receive count %d); want just d, first receive", now.Body, receiveCount(t, now))
 	}
-	again := receiveAll(t, q, 2)
-	if waited := time.Since(reopened); waited < vt-100*time.Millisecond {
-		t.Errorf("in-flight messages came back %v after reopen; want about %v", waited, vt)
-	}
-	for _, m := range again {
+	clock.Advance(vt - time.Millisecond)
+	receiveNow(t, q, 10, 0)
+	clock.Advance(time.Millisecond)
+	for _, m := range receiveNow(t, q, 10, 3) {
 		old, ok := byBody[m.Body]
-		if !ok || m.Body == "c" {
-			t.Errorf("redelivered %q; want the outbox message or b", m.Body)
+		switch {
+		case m.Body == "d":
+			if receiveCount(t, m) != 2 {
+				t.Errorf("d redelivered with receive count %d; want 2", receiveCount(t, m))
+			}
+			continue
+		case !ok || m.Body == "c":
+			t.Errorf("redelivered %q; want the outbox message, b or d", m.Body)
 			continue
 		}
 		if m.MessageId != old.MessageId || receiveCount(t, m) != 2 ||
@@ -109,18 +110,17 @@ func TestReopenKeepsMessagesInFlight(t *testing.T) {
 func TestReopenKeepsDeadLetters(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	opts := bolt.Options{VisibilityTimeout: time.Second, MaxReceiveCount: 1}
+	clock := testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	opts := bolt.Options{VisibilityTimeout: time.Second, MaxReceiveCount: 1, Now: clock.Now}
 	db, path := open(t, opts)
 	id, err := db.Queue().Send(ctx, "poison")
 	if err != nil {
 		t.Fatal(err)
 	}
-	receiveAll(t, db.Queue(), 1)
+	receiveNow(t, db.Queue(), 10, 1)
 	// The next receive, once it is visible, moves it to the DLQ.
-	time.Sleep(opts.VisibilityTimeout)
-	if msgs, err := db.Queue().Receive(ctx, 10, 0); err != nil || len(msgs) != 0 {
-		t.Fatalf("Receive after max receives = %v, %v; want nothing", msgs, err)
-	}
+	clock.Advance(opts.VisibilityTimeout)
+	receiveNow(t, db.Queue(), 10, 0)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestReopenKeepsDeadLetters(t *testing.T) {
 	if got, dead := db.Queue().Len(), db.DLQ().Len(); got != 0 || dead != 1 {
 		t.Fatalf("after reopen queue holds %d, DLQ %d; want 0 and 1", got, dead)
 	}
-	m := receiveAll(t, db.DLQ(), 1)[0]
+	m := receiveNow(t, db.DLQ(), 10, 1)[0]
 	if m.MessageId != id || m.Body != "poison" || receiveCount(t, m) != 1 {
 		t.Errorf("dead letter %q %q count %d; want %q poison 1", m.MessageId, m.Body, receiveCount(t, m), id)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/bolt"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestSweepDeletesOnlyExpiredTasks(t *testing.T) {
@@ -48,12 +49,8 @@ func TestSweepRunsInTheBackground(t *testing.T) {
 	if err := db.Store().Create(t.Context(), tk); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := db.Store().Get(t.Context(), tk.ID); errors.Is(err, task.ErrNotFound) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the expired task was never swept")
+	testkit.Eventually(t, time.Minute, func() bool {
+		_, err := db.Store().Get(t.Context(), tk.ID)
+		return errors.Is(err, task.ErrNotFound)
+	}, "the expired task swept in the background")
 }
