@@ -65,6 +65,10 @@ invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interfac
 	CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -o $(BIN)/host/$(FN)/bootstrap ./functions/$(FN)
 	$(GO) run ./cmd/invoke -fn $(FN) -event $(EVENT) -bootstrap $(BIN)/host/$(FN)/bootstrap -rie $(RIE)
 
+.PHONY: sam-local
+sam-local: ## The pipeline under the SAM CLI and Docker: moto (or AWS_ENDPOINT_URL), sam local start-api on :3000 and start-lambda on :3001, and the SQS trigger (see README)
+	scripts/sam-local.sh
+
 .PHONY: deploy
 deploy: ## Build with SAM and deploy to your AWS account (sam build && sam deploy --guided)
 	sam build

@@ -6,8 +6,8 @@
 #   localstack/deploy.sh            # extra arguments go to samlocal deploy
 #
 # Environment: STACK_NAME (asyncprime, as in samconfig.toml),
-# LOCALSTACK_ENDPOINT (http://localhost:4566). The URL is the last line of
-# standard output: API=$(localstack/deploy.sh | tail -n 1)
+# LOCALSTACK_ENDPOINT (http://localhost:4566). Progress goes to standard
+# error; standard output is the API's URL alone: API=$(localstack/deploy.sh)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +18,7 @@ region=us-east-1
 
 die() { echo "localstack/deploy.sh: $*" >&2; exit 1; }
 
-command -v samlocal >/dev/null || die "samlocal not found: pip install aws-sam-cli-local (it wraps the AWS SAM CLI, which must be installed too)"
+command -v samlocal >/dev/null || die "samlocal not found: pip install aws-sam-cli-local (it installs the AWS SAM CLI with it)"
 command -v curl >/dev/null || die "curl not found"
 curl -fsS "$endpoint/_localstack/health" >/dev/null ||
 	die "LocalStack does not answer at $endpoint: docker compose -f localstack/docker-compose.yml up -d"
@@ -29,15 +29,16 @@ export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=$region
 export AWS_ENDPOINT_URL=$endpoint
 
-samlocal build --config-env localstack
-samlocal deploy --config-env localstack --stack-name "$stack" "$@"
+# Their progress is not the script's result: to standard error.
+samlocal build --config-env localstack >&2
+samlocal deploy --config-env localstack --stack-name "$stack" "$@" >&2
 
 if command -v awslocal >/dev/null; then
 	aws=(awslocal)
 elif command -v aws >/dev/null; then
 	aws=(aws --endpoint-url "$endpoint")
 else
-	die "deployed, but neither awslocal (pip install awscli-local) nor aws is installed to read the stack's outputs"
+	die "deployed, but neither awslocal (pip install 'awscli-local[ver1]', which brings the AWS CLI v1) nor aws is installed to read the stack's outputs"
 fi
 api_id=$("${aws[@]}" cloudformation describe-stacks --region "$region" --stack-name "$stack" \
 	--query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue" --output text)

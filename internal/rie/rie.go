@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -36,6 +37,10 @@ type Function struct {
 	Env       []string      // the function's environment, as in the template
 	Timeout   time.Duration // the function's timeout; whole seconds
 	Stdout    io.Writer     // where the function's and the emulator's logs go; discarded if nil
+	// Environ, if not nil, replaces this process's environment as the
+	// base of the emulator's: the function then sees exactly Environ, Env
+	// and the AWS_LAMBDA_* variables below, as in a container.
+	Environ []string
 }
 
 // Instance is a running emulator with its function. Like one Lambda
@@ -70,7 +75,11 @@ func Start(ctx context.Context, fn Function) (*Instance, error) {
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", runtimeAddr,
 		fn.Bootstrap)
-	cmd.Env = append(append(os.Environ(), fn.Env...),
+	base := fn.Environ
+	if base == nil {
+		base = os.Environ()
+	}
+	cmd.Env = append(append(slices.Clip(base), fn.Env...),
 		"AWS_LAMBDA_FUNCTION_NAME="+fn.Name,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
@@ -189,3 +198,12 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// Endpoint is the emulator's base URL, where it serves the Lambda Invoke
+// API for the function named "function":
+// POST {Endpoint}/2015-03-31/functions/function/invocations.
+func (in *Instance) Endpoint() string { return "http://" + in.addr }
+
+// Pid is the emulator's process id; the function's bootstrap, once
+// started, is its child.
+func (in *Instance) Pid() int { return in.cmd.Process.Pid }

@@ -57,6 +57,12 @@ var PollPermissions = map[string][]string{
 	"WorkerFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
+// EndpointVariables are the SDK's endpoint variables every function
+// declares, empty on AWS, so that `sam local --env-vars` can point the
+// functions at an emulator: sam local only sets variables a function
+// declares.
+var EndpointVariables = map[string]bool{"AWS_ENDPOINT_URL": true}
+
 // ErrToolMissing reports that python3, cfn-lint or aws-sam-translator is
 // not installed.
 var ErrToolMissing = errors.New("python3 with cfn-lint and aws-sam-translator is required (pip install cfn-lint aws-sam-translator)")

@@ -1,0 +1,63 @@
+// Command trigger is the SQS trigger that `sam local` lacks: it polls the
+// tasks queue and delivers each batch to the worker function through the
+// Lambda Invoke API, as Lambda's event source mapping does in AWS (the
+// template's batch size, partial batch responses, the whole batch back on
+// a function error or timeout). `make sam-local` runs it against
+// `sam local start-lambda`; it works as well against LocalStack or Lambda.
+// Without QUEUE_URL it first creates the queue, its dead-letter queue and
+// the table on AWS_ENDPOINT_URL, as the template declares them, and can
+// write the --env-vars file for them (SAM_ENV_OUT). See the README, "Test
+// with the SAM CLI", for its variables.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/asyncprime/asyncprime/internal/awscfg"
+	appconfig "github.com/asyncprime/asyncprime/internal/config"
+	"github.com/asyncprime/asyncprime/internal/samlocal"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "trigger:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := appconfig.FromOS()
+	cfg, err := samlocal.ConfigFromEnv(env)
+	if err != nil {
+		return err
+	}
+	endpoint := env.String("AWS_ENDPOINT_URL", "")
+	if cfg.QueueURL == "" && endpoint == "" {
+		return fmt.Errorf("set QUEUE_URL, or AWS_ENDPOINT_URL (an emulator) to create the queue and table there")
+	}
+	// An emulator takes any credentials; default them, and the region,
+	// so that a machine without an AWS profile works.
+	var opts []func(*config.LoadOptions) error
+	if env.String("AWS_REGION", env.String("AWS_DEFAULT_REGION", "")) == "" {
+		opts = append(opts, config.WithRegion("us-east-1"))
+	}
+	if endpoint != "" && env.String("AWS_ACCESS_KEY_ID", "") == "" && env.String("AWS_PROFILE", "") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	}
+	awsCfg, err := awscfg.Load(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return (&samlocal.Trigger{Config: cfg, AWS: awsCfg, Logger: log}).Run(ctx)
+}

@@ -1,0 +1,183 @@
+package samlocal_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/lambdainvoke"
+	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/rie"
+	"github.com/asyncprime/asyncprime/internal/samlocal"
+	"github.com/asyncprime/asyncprime/internal/samtemplate"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+const moduleRoot = "../.."
+
+// TestSAMLocalEnvironmentEndToEnd renders the environment sam local gives
+// each function of template.yaml (its declared variables, overridden by the
+// env file the trigger writes, undeclared ones ignored), checks it, and runs
+// the three built bootstraps under the RIE with exactly that environment:
+// the tutorial's session reaches SUCCESS, the worker triggered through the
+// Invoke API as `make sam-local` does.
+func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
+	t.Parallel()
+	rieBin, err := rie.FindRIE(moduleRoot)
+	if err != nil {
+		if awstest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	ts, err := samtemplate.Load(ctx, moduleRoot+"/template.yaml")
+	if errors.Is(err, samtemplate.ErrToolMissing) && !awstest.Required() {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, res := awstest.Provisioned(t)
+	endpoint := aws.ToString(cfg.BaseEndpoint)
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	// What `make sam-local` writes, with the emulator as the functions
+	// reach it here (host.docker.internal from a container).
+	file, err := samlocal.NewEnvFile(res, endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]any{}
+	for name, p := range dig(ts.Transformed, "Parameters") {
+		params[name] = p.(map[string]any)["Default"]
+	}
+
+	dir := t.TempDir()
+	var logs io.Writer = io.Discard
+	if testing.Verbose() {
+		logs = os.Stderr
+	}
+	instances := map[string]*rie.Instance{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, len(samtemplate.Functions))
+	for logical, path := range samtemplate.Functions {
+		props := ts.Transformed.Properties(logical)
+		vars, _ := props["Environment"].(map[string]any)["Variables"].(map[string]any)
+		fn := samlocal.Function{LogicalID: logical, Variables: vars, Timeout: 30, MemorySize: 128}
+		env := samlocal.Resolve(fn, params, file, nil, nil)
+
+		// What the function sees: no logical id, no blank, nothing undeclared.
+		for name := range vars {
+			if v := env[name]; v == "" || v == "TasksTable" || v == "TasksQueue" {
+				t.Errorf("%s: %s=%q under sam local; want a real value", logical, name, v)
+			}
+		}
+		for name := range env {
+			if _, declared := vars[name]; !declared && !strings.HasPrefix(name, "AWS_") {
+				t.Errorf("%s: %s is set but not declared", logical, name)
+			}
+		}
+		fnName := strings.TrimPrefix(path, "functions/")
+		wg.Go(func() {
+			bootstrap, err := rie.Build(ctx, moduleRoot, dir, fnName)
+			if err != nil {
+				errs <- err
+				return
+			}
+			in, err := rie.Start(ctx, rie.Function{
+				Name: logical, Bootstrap: bootstrap, RIE: rieBin, Timeout: 30 * time.Second, Stdout: logs,
+				Environ: samlocal.Environ(env), // exactly sam local's, nothing of this process's
+			})
+			if err != nil {
+				errs <- err
+				return
+			}
+			t.Cleanup(func() { in.Stop() })
+			mu.Lock()
+			instances[logical] = in
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		return
+	}
+
+	// start-api's part: HTTP to the two API functions.
+	srv := httptest.NewServer(&local.API{
+		Submit: rie.HTTPHandler(instances["SubmitFunction"]),
+		Status: rie.HTTPHandler(instances["StatusFunction"]),
+	})
+	defer srv.Close()
+	// The trigger's part: the queue, through the Invoke API, to the worker.
+	worker := &lambdainvoke.Handler{
+		Client:       lambdainvoke.NewClient(cfg, lambdainvoke.Options{Endpoint: instances["WorkerFunction"].Endpoint()}),
+		FunctionName: "function",
+	}
+	poller := &local.Poller{
+		Queue:   sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
+		Handler: worker.Handle, BatchSize: 10, WaitTime: time.Second, Concurrency: 1, FunctionTimeout: 40 * time.Second,
+	}
+	pctx, stop := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() { poller.Run(pctx); close(polled) }()
+	defer func() { stop(); <-polled }()
+
+	resp, err := http.Post(srv.URL+"/", "application/json", strings.NewReader(`{"number": 11}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted api.SubmitResponse
+	json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !task.ValidID(accepted.TaskID) {
+		t.Fatalf("POST / = %d %+v; want 202 with a task id", resp.StatusCode, accepted)
+	}
+	var got api.StatusResponse
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		resp, err := http.Get(srv.URL + "/" + accepted.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = api.StatusResponse{}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if got.Status.Final() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling, as the tutorial's client does
+	}
+	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
+		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
+	}
+}
+
+// dig returns the object at key of m, or nil.
+func dig(m map[string]any, key string) map[string]any {
+	v, _ := m[key].(map[string]any)
+	return v
+}

@@ -1,0 +1,242 @@
+package samlocal_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/samlocal"
+)
+
+const script = moduleRoot + "/scripts/sam-local.sh"
+
+// fakeBin writes executables into a new directory and returns it.
+func fakeBin(t *testing.T, scripts map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// systemPath is a PATH with only what the script's checks use: bash and
+// dirname, and so no sam, docker or podman.
+func systemPath(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tool := range []string{"bash", "dirname"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skip(err)
+		}
+		if err := os.Symlink(p, filepath.Join(dir, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestScriptSaysWhatIsMissing: without sam, or without a container engine,
+// make sam-local stops at once and says which, and how to get it.
+func TestScriptSaysWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	sys := systemPath(t)
+	withSam := fakeBin(t, map[string]string{"sam": "exit 0\n"})
+	tests := []struct {
+		name string
+		path string
+		want []string
+	}{
+		{"no sam", sys, []string{"AWS SAM CLI ('sam') is not installed", "install-sam-cli", "make invoke"}},
+		{"no container engine", withSam + ":" + sys, []string{"no container engine", "Install Docker", "Podman"}},
+		{"podman without DOCKER_HOST", fakeBin(t, map[string]string{"podman": "exit 0\n"}) + ":" + withSam + ":" + sys, []string{"DOCKER_HOST", "podman.socket"}},
+		{"docker without its daemon", fakeBin(t, map[string]string{"docker": "exit 1\n"}) + ":" + withSam + ":" + sys, []string{"daemon does not answer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			bash, err := exec.LookPath("bash")
+			if err != nil {
+				t.Skip(err)
+			}
+			cmd := exec.CommandContext(t.Context(), bash, script)
+			cmd.Env = []string{"PATH=" + tt.path, "HOME=" + t.TempDir()}
+			out, err := cmd.CombinedOutput()
+			if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != 1 {
+				t.Fatalf("exit: %v; want status 1\n%s", err, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output %q; want it to say %q", out, w)
+				}
+			}
+		})
+	}
+}
+
+// TestScriptRunsAndStops runs make sam-local's script with a fake sam and
+// docker: it starts moto, builds, has the trigger create the resources and
+// write the env file, starts start-lambda and start-api with that file, and
+// on Ctrl-C (SIGINT) stops everything it started.
+func TestScriptRunsAndStops(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		if awstest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip(err)
+	}
+	motoBin, _ := exec.LookPath("moto_server")
+	record := t.TempDir()
+	fakes := fakeBin(t, map[string]string{
+		// Each call writes its pid and arguments; `sam local ...` then
+		// runs until interrupted, as the real one does.
+		"sam": fmt.Sprintf(`printf '%%s\n' "$$" "$@" > %q/sam-$1-${2:-}-$$
+[[ $1 == local ]] && exec sleep 600
+exit 0
+`, record),
+		"docker": "[[ $1 == info ]] && exit 0\nexit 1\n",
+	})
+	motoPort, lambdaPort := freePort(t), freePort(t)
+	path := strings.Join([]string{fakes, filepath.Dir(goBin), filepath.Dir(motoBin), os.Getenv("PATH")}, ":")
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(),
+		"PATH="+path,
+		"SAM_LOCAL_BIND=127.0.0.1",
+		"MOTO_PORT="+strconv.Itoa(motoPort),
+		"LAMBDA_PORT="+strconv.Itoa(lambdaPort),
+		"SAM_CONTAINER_ENDPOINT=http://host.docker.internal:"+strconv.Itoa(motoPort),
+	)
+	cmd.Env = slicesDeleteEnv(cmd.Env, "AWS_ENDPOINT_URL") // the script starts moto
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+	})
+
+	// Both sam local commands start once the env file is there.
+	var samCalls []string
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		samCalls, _ = filepath.Glob(record + "/sam-local-*")
+		if len(samCalls) == 2 {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the script exited early: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sam local was not started twice; output:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	envFile := moduleRoot + "/.aws-sam/sam-local/env.json"
+	var file samlocal.EnvFile
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	wantQueue := fmt.Sprintf("http://host.docker.internal:%d/123456789012/asyncprime-tasks", motoPort)
+	if got := file["SubmitFunction"]["QUEUE_URL"]; got != wantQueue {
+		t.Errorf("env file QUEUE_URL = %q; want %q", got, wantQueue)
+	}
+	var samPids []int
+	for _, call := range samCalls {
+		b, err := os.ReadFile(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		pid, _ := strconv.Atoi(lines[0])
+		samPids = append(samPids, pid)
+		args := strings.Join(lines[1:], " ")
+		for _, want := range []string{"--env-vars .aws-sam/sam-local/env.json", "ApiFunctionTimeout=29 WorkerTimeout=60", "--add-host host.docker.internal:host-gateway"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("sam %s; want %q in its arguments", args, want)
+			}
+		}
+	}
+	// The trigger created the queue on moto.
+	motoURL := "http://127.0.0.1:" + strconv.Itoa(motoPort)
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("us-east-1"), config.WithBaseEndpoint(motoURL),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqs.NewFromConfig(cfg).GetQueueUrl(t.Context(), &sqs.GetQueueUrlInput{QueueName: aws.String("asyncprime-tasks")})
+	if err != nil {
+		t.Fatalf("the trigger did not create the queue: %v", err)
+	}
+	if !strings.HasSuffix(aws.ToString(q.QueueUrl), "/asyncprime-tasks") {
+		t.Errorf("queue URL %s", aws.ToString(q.QueueUrl))
+	}
+
+	// Ctrl-C.
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("the script did not stop on SIGINT; output:\n%s", out.String())
+	}
+	for _, pid := range samPids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("sam (pid %d) still runs after Ctrl-C", pid)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(motoPort), time.Second); err == nil {
+		c.Close()
+		t.Errorf("moto still listens after Ctrl-C")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// slicesDeleteEnv drops every KEY= entry of env.
+func slicesDeleteEnv(env []string, key string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

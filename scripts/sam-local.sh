@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# make sam-local: the whole pipeline under the AWS SAM CLI, SQS trigger
+# included. It
+#   1. checks for `sam` and a container engine, and says which is missing;
+#   2. starts moto on port MOTO_PORT (5050), unless AWS_ENDPOINT_URL names an
+#      emulator already running (LocalStack: http://localhost:4566);
+#   3. builds with `sam build`, and runs cmd/trigger, which creates the queue,
+#      its dead-letter queue and the table as template.yaml declares them,
+#      writes the --env-vars file for them, and then polls the queue and
+#      invokes WorkerFunction through `sam local start-lambda`;
+#   4. runs `sam local start-lambda` (127.0.0.1:3001) and
+#      `sam local start-api` (127.0.0.1:3000) with that file.
+# Ctrl-C stops everything it started.
+#
+# Environment: AWS_ENDPOINT_URL, MOTO_PORT (5050), API_PORT (3000),
+# LAMBDA_PORT (3001), SAM_LOCAL_BIND (the address moto listens on; see the
+# README), SAM_CONTAINER_ENDPOINT (the emulator as the containers reach it),
+# SAM (the sam command), SAM_LOCAL_ARGS (more arguments for both sam local
+# commands, such as --docker-network NAME).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+die() { echo "sam-local: $*" >&2; exit 1; }
+say() { echo "sam-local: $*" >&2; }
+
+sam=${SAM:-sam}
+command -v "$sam" >/dev/null || die "the AWS SAM CLI ('$sam') is not installed. Install it: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html (or: pip install aws-sam-cli). Without it, 'make invoke' runs each function under the Lambda RIE, and 'make run-aws' runs the whole pipeline."
+
+# sam local runs each function in a container, through the Docker API.
+if [[ -z ${DOCKER_HOST:-} ]]; then
+	if command -v docker >/dev/null; then
+		docker info >/dev/null 2>&1 || die "docker is installed but its daemon does not answer ('docker info' fails): start Docker (Docker Desktop, or 'sudo systemctl start docker')."
+	elif command -v podman >/dev/null; then
+		die "podman is installed, but the SAM CLI talks to a container engine through the Docker API: start podman's socket and point DOCKER_HOST at it, for example: systemctl --user start podman.socket; export DOCKER_HOST=unix://\$(podman info --format '{{.Host.RemoteSocket.Path}}')"
+	else
+		die "no container engine: the SAM CLI runs each function in a container. Install Docker (Docker Desktop on macOS and Windows, Docker Engine on Linux) or Podman (with DOCKER_HOST set to its socket)."
+	fi
+fi
+
+moto_port=${MOTO_PORT:-5050}
+api_port=${API_PORT:-3000}
+lambda_port=${LAMBDA_PORT:-3001}
+add_host=()
+if [[ $(uname -s) == Linux ]]; then
+	# Linux containers reach the host through the bridge's gateway, which
+	# --add-host ...:host-gateway names; a server bound to 127.0.0.1 is out
+	# of their reach, so moto listens on the gateway's address.
+	add_host=(--add-host host.docker.internal:host-gateway)
+	bind=${SAM_LOCAL_BIND:-}
+	if [[ -z $bind ]] && command -v docker >/dev/null; then
+		bind=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
+	fi
+	if [[ -z $bind ]]; then
+		bind=0.0.0.0
+		say "could not find the container bridge's gateway; moto listens on all interfaces (set SAM_LOCAL_BIND to choose)"
+	fi
+else
+	# Docker Desktop routes host.docker.internal to the host's loopback.
+	bind=${SAM_LOCAL_BIND:-127.0.0.1}
+fi
+
+# Each background part runs in a process group of its own (job control),
+# so that it gets the INT this script sends it (a non-interactive shell
+# otherwise starts background commands with INT ignored), and with it the
+# processes it started; Ctrl-C reaches this script, which stops them all.
+set -m
+pids=()
+cleanup() {
+	trap - EXIT INT TERM
+	say "stopping"
+	for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
+	for _ in $(seq 75); do
+		alive=0
+		for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+		((alive)) || break
+		sleep 0.2
+	done
+	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+logs=.aws-sam/sam-local
+mkdir -p "$logs"
+if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+	endpoint=$AWS_ENDPOINT_URL
+	default_container=$(sed -E 's#//(localhost|127\.0\.0\.1)([:/]|$)#//host.docker.internal\2#' <<<"$endpoint")
+	say "using the emulator at $endpoint"
+else
+	command -v moto_server >/dev/null || die "moto_server is not installed: make tools (or pip install 'moto[server]'), or set AWS_ENDPOINT_URL to a running LocalStack"
+	moto_server -H "$bind" -p "$moto_port" >"$logs/moto.log" 2>&1 &
+	pids+=($!)
+	host=$bind
+	[[ $host == 0.0.0.0 ]] && host=127.0.0.1
+	endpoint=http://$host:$moto_port
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "$endpoint/moto-api/" 2>/dev/null && break
+		kill -0 "${pids[-1]}" 2>/dev/null || die "moto did not start on $bind:$moto_port; see $logs/moto.log"
+		sleep 0.2
+	done
+	curl -fsS -o /dev/null "$endpoint/moto-api/" || die "moto does not answer at $endpoint; see $logs/moto.log"
+	default_container=http://host.docker.internal:$moto_port
+	say "moto on $endpoint"
+fi
+container_endpoint=${SAM_CONTAINER_ENDPOINT:-$default_container}
+
+"$sam" build
+go build -o bin/trigger ./cmd/trigger
+
+envfile=$logs/env.json
+rm -f "$envfile"
+AWS_ENDPOINT_URL=$endpoint SAM_ENV_OUT=$envfile SAM_CONTAINER_ENDPOINT=$container_endpoint \
+	WORKER_INVOKE_ENDPOINT=http://127.0.0.1:$lambda_port WORKER_FUNCTION_NAME=WorkerFunction \
+	bin/trigger &
+pids+=($!)
+for _ in $(seq 600); do
+	[[ -s $envfile ]] && break
+	kill -0 "${pids[-1]}" 2>/dev/null || die "the trigger stopped before creating the queue and table"
+	sleep 0.2
+done
+[[ -s $envfile ]] || die "the trigger did not write $envfile"
+
+# Container start counts against the function timeout under sam local:
+# the API functions get API Gateway's most, the worker 60 s.
+overrides="ApiFunctionTimeout=29 WorkerTimeout=60"
+# shellcheck disable=SC2086
+"$sam" local start-lambda --port "$lambda_port" --env-vars "$envfile" --parameter-overrides "$overrides" "${add_host[@]}" ${SAM_LOCAL_ARGS:-} &
+pids+=($!)
+# shellcheck disable=SC2086
+"$sam" local start-api --port "$api_port" --env-vars "$envfile" --parameter-overrides "$overrides" "${add_host[@]}" ${SAM_LOCAL_ARGS:-} &
+pids+=($!)
+
+say "API on http://127.0.0.1:$api_port (the functions reach the emulator at $container_endpoint); Ctrl-C stops everything"
+# Stop everything as soon as any part stops.
+wait -n "${pids[@]}" || true
