@@ -25,6 +25,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -158,19 +159,16 @@ func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 		t.Fatalf("POST / = %d %+v; want 202 with a task id", resp.StatusCode, accepted)
 	}
 	var got api.StatusResponse
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+	testkit.Eventually(t, time.Minute, func() bool {
 		resp, err := http.Get(srv.URL + "/" + accepted.TaskID)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		got = api.StatusResponse{}
 		json.NewDecoder(resp.Body).Decode(&got)
-		resp.Body.Close()
-		if got.Status.Final() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // polling, as the tutorial's client does
-	}
+		return got.Status.Final()
+	}, "task %s final", accepted.TaskID)
 	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
 		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
 	}

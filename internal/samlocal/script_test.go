@@ -21,6 +21,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/samlocal"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 const script = moduleRoot + "/scripts/sam-local.sh"
@@ -143,21 +144,15 @@ exit 0
 
 	// Both sam local commands start once the env file is there.
 	var samCalls []string
-	for deadline := time.Now().Add(3 * time.Minute); ; {
-		samCalls, _ = filepath.Glob(record + "/sam-local-*")
-		if len(samCalls) == 2 {
-			break
-		}
+	testkit.Eventually(t, 3*time.Minute, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("the script exited early: %v\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sam local was not started twice; output:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		samCalls, _ = filepath.Glob(record + "/sam-local-*")
+		return len(samCalls) == 2
+	}, "sam local started twice; output:\n%s", &out)
 	envFile := moduleRoot + "/.aws-sam/sam-local/env.json"
 	var file samlocal.EnvFile
 	b, err := os.ReadFile(envFile)
