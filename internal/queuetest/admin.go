@@ -139,4 +139,3 @@ func bodies(ps []queue.Peeked) []string {
 	slices.Sort(out)
 	return out
 }
-
