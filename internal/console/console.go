@@ -87,7 +87,7 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("/console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
 	})
-	c.mux.Handle("GET /console/", assets)
+	c.mux.HandleFunc("/console/", get(assets.ServeHTTP))
 	c.mux.HandleFunc("/health", c.health)
 	c.mux.HandleFunc("/console/api/stats", get(c.stats))
 	c.mux.HandleFunc("/console/api/tasks/{id}", get(c.inspect))
