@@ -29,6 +29,7 @@ build: ## Build the local mode, the tools and the three Lambda bootstraps (linux
 	$(GO) build -o $(BIN)/local ./cmd/local
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
+	$(GO) build -o $(BIN)/primectl ./cmd/primectl
 	@for fn in $(FUNCTIONS); do \
 		$(MAKE) --no-print-directory -f sam.mk build-$${fn^}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
 	done
