@@ -101,7 +101,9 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return c.print(raw, func() { fmt.Fprintf(c.Out, "%s (store %s, queue %s)\n", h.Status, h.Checks["store"], h.Checks["queue"]) })
+		return c.print(raw, func() {
+			fmt.Fprintf(c.Out, "%s (store %s, queue %s)\n", h.Status, h.Checks["store"], h.Checks["queue"])
+		})
 	case "redrive", "purge":
 		if err := none(cmd, args); err != nil {
 			return err
