@@ -89,11 +89,16 @@ func excerpt(b []byte) string {
 	return s
 }
 
-// Submit submits a number, given as its decimal digits (a leading - for a
-// negative one), and returns the task id.
+// Submit submits a number and returns the task id. A number written as a
+// JSON number goes as one, digit for digit (as curl -d '{"number": 11}'
+// sends it), so that the API judges it; anything else goes as a string.
 func (c *Client) Submit(ctx context.Context, number string) (api.SubmitResponse, []byte, error) {
+	var body any = map[string]string{"number": number}
+	if n := strings.TrimPrefix(number, "-"); n != "" && n[0] >= '0' && n[0] <= '9' && json.Valid([]byte(number)) {
+		body = map[string]json.RawMessage{"number": json.RawMessage(number)}
+	}
 	var r api.SubmitResponse
-	raw, err := c.do(ctx, http.MethodPost, "/", map[string]string{"number": number}, http.StatusAccepted, &r)
+	raw, err := c.do(ctx, http.MethodPost, "/", body, http.StatusAccepted, &r)
 	return r, raw, err
 }
 

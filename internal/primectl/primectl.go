@@ -139,6 +139,9 @@ func (c *CLI) submit(ctx context.Context, args []string) error {
 	wait := false
 	var rest []string
 	for _, a := range args {
+		if a == "--" {
+			continue
+		}
 		if a == "-wait" || a == "--wait" {
 			wait = true
 			continue
