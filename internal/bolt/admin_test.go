@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -16,7 +17,23 @@ func TestAdminConformance(t *testing.T) {
 	})
 }
 
-// TestRedriveSurvivesReopen: a redrive is on disk when it returns.
+// kill receives from q until its dead-letter queue holds n messages.
+func kill(t *testing.T, q *bolt.Queue, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := q.Receive(t.Context(), 10, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := q.DeadLetterCounts(t.Context()); c.Total() == n {
+			return
+		}
+	}
+	t.Fatalf("the dead-letter queue never held %d messages", n)
+}
+
+// TestRedriveSurvivesReopen: a redrive is on disk when it returns, and one
+// that fails leaves the messages where they were.
 func TestRedriveSurvivesReopen(t *testing.T) {
 	t.Parallel()
 	db, path := open(t, bolt.Options{VisibilityTimeout: 10 * time.Millisecond, MaxReceiveCount: 1})
@@ -24,13 +41,16 @@ func TestRedriveSurvivesReopen(t *testing.T) {
 	if _, err := q.Send(t.Context(), "poison"); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := q.Receive(t.Context(), 10, 100*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
-		if c, _ := q.DeadLetterCounts(t.Context()); c.Total() == 1 {
-			break
-		}
+	kill(t, q, 1)
+	// A redrive that cannot commit (here: its context is over) moves
+	// nothing, and loses nothing.
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	if res, err := q.RedriveDeadLetters(done); err == nil || res.Moved != 0 {
+		t.Fatalf("RedriveDeadLetters(cancelled) = %+v, %v; want an error and nothing moved", res, err)
+	}
+	if d, _ := q.DeadLetterCounts(t.Context()); d.Total() != 1 {
+		t.Fatalf("after an interrupted redrive the DLQ holds %d; want 1", d.Total())
 	}
 	if res, err := q.RedriveDeadLetters(t.Context()); err != nil || res.Moved != 1 {
 		t.Fatalf("RedriveDeadLetters = %+v, %v; want 1 moved", res, err)
