@@ -160,18 +160,29 @@ func (c *Counters) remember(r TaskRow) {
 	}
 }
 
+// upsert puts r first in rows, removing its older entry, keeping at most
+// limit rows; it reuses rows' array, so that the hot path does not allocate.
 func upsert(rows []TaskRow, r TaskRow, limit int) []TaskRow {
+	at := len(rows) // where the shift ends: the old entry, or the end
 	for i, old := range rows {
 		if old.TaskID == r.TaskID {
 			if r.Number == "" { // an event that knew only the id
 				r.Number, r.Digits = old.Number, old.Digits
 			}
-			rows = append(rows[:i], rows[i+1:]...)
+			at = i
 			break
 		}
 	}
-	rows = append([]TaskRow{r}, rows...)
-	return rows[:min(len(rows), limit)]
+	if at == len(rows) {
+		if len(rows) < limit {
+			rows = append(rows, TaskRow{})
+		} else {
+			at = len(rows) - 1
+		}
+	}
+	copy(rows[1:at+1], rows[:at])
+	rows[0] = r
+	return rows
 }
 
 func row(t task.Task, now time.Time) TaskRow {
