@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,8 +248,13 @@ func (c *Console) retry(ctx context.Context, w http.ResponseWriter, log *slog.Lo
 // sameOrigin refuses a request a browser sent from another origin: by
 // Sec-Fetch-Site where the browser sends it, by Origin otherwise. A
 // request with neither (curl, the CLI) is not a browser's cross-site
-// request.
+// request. It also refuses a Host that is a DNS name other than localhost:
+// a page whose name was rebound to this address would otherwise be "same
+// origin" (DNS rebinding).
 func sameOrigin(r *http.Request) error {
+	if !hostAllowed(r.Host) {
+		return fmt.Errorf("request for host %s refused: the console answers only to an IP address or localhost (DNS rebinding)", task.Excerpt(r.Host))
+	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return fmt.Errorf("cross-origin request refused (Sec-Fetch-Site: %s): use the console at /console/", task.Excerpt(site))
 	}
@@ -258,4 +265,14 @@ func sameOrigin(r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// hostAllowed reports whether a Host header names this machine the way
+// an operator does: an IP address, or localhost.
+func hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

@@ -110,6 +110,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/console/api/") || r.URL.Path == "/health" {
 		h.Set("Cache-Control", "no-store")
 	}
+	if strings.HasPrefix(r.URL.Path, "/console/api/") && !hostAllowed(r.Host) {
+		writeError(w, http.StatusForbidden, "request for host "+task.Excerpt(r.Host)+" refused: the console answers only to an IP address or localhost (DNS rebinding)")
+		return
+	}
 	c.mux.ServeHTTP(w, r)
 }
 

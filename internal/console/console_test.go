@@ -69,6 +69,9 @@ func (f fixture) do(t *testing.T, method, path, body string, header map[string]s
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	if h, ok := header["Host"]; ok {
+		req.Host = h
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +107,8 @@ func TestBadInput(t *testing.T) {
 		{name: "cross-origin", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"x"}`, header: map[string]string{"Origin": "http://evil.example"}, want: 403, wantErr: "cross-origin"},
 		{name: "cross-site fetch", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"x"}`, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 403, wantErr: "cross-origin"},
 		{name: "cross-origin token", method: "GET", path: "/console/api/token", header: map[string]string{"Origin": "http://evil.example"}, want: 403, wantErr: "cross-origin"},
+		{name: "rebound DNS name", method: "GET", path: "/console/api/token", header: map[string]string{"Host": "evil.example:8000"}, want: 403, wantErr: "DNS rebinding"},
+		{name: "rebound DNS name, action", method: "POST", path: "/console/api/actions/purge", body: `{"token":"x"}`, header: map[string]string{"Host": "evil.example", "Origin": "http://evil.example"}, want: 403, wantErr: "DNS rebinding"},
 		{name: "form post", method: "POST", path: "/console/api/actions/redrive", body: "token=x", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 415, wantErr: "application/json"},
 		{name: "not JSON", method: "POST", path: "/console/api/actions/redrive", body: "[", want: 400, wantErr: "JSON object"},
 		{name: "no token", method: "POST", path: "/console/api/actions/redrive", body: "{}", want: 403, wantErr: "unknown or expired action token"},

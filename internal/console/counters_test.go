@@ -33,3 +33,26 @@ func TestUpsert(t *testing.T) { // not parallel: AllocsPerRun
 		t.Errorf("upsert allocates %v times at the limit; want 0", allocs)
 	}
 }
+
+func TestHostAllowed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"127.0.0.1:8000", true},
+		{"[::1]:8000", true},
+		{"localhost:8000", true},
+		{"localhost", true},
+		{"console.localhost", true},
+		{"192.168.1.20:8000", true},
+		{"evil.example:8000", false},
+		{"localhost.evil.example", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := hostAllowed(tt.host); got != tt.want {
+			t.Errorf("hostAllowed(%q) = %v; want %v", tt.host, got, tt.want)
+		}
+	}
+}
