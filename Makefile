@@ -36,6 +36,7 @@ build: ## Build the local mode, the tools and the three Lambda bootstraps (linux
 	$(GO) build -o $(BIN)/local ./cmd/local
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
+	$(GO) build -o $(BIN)/primectl ./cmd/primectl
 	@for fn in $(FUNCTIONS); do \
 		$(MAKE) --no-print-directory -f sam.mk build-$${fn^}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
 	done
@@ -135,11 +136,24 @@ $(STATICCHECK):
 	GOBIN=$(abspath $(BIN)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 .PHONY: tools
-tools: $(RIE) $(GOTESTSUM) $(STATICCHECK) ## Install what the tests need: the Lambda RIE, gotestsum and staticcheck (pinned, into bin/), and moto_server, cfn-lint, aws-sam-translator if missing
+tools: $(RIE) $(GOTESTSUM) $(STATICCHECK) tools-browser ## Install what the tests need: the Lambda RIE, gotestsum and staticcheck (pinned, into bin/), Chromium, and moto_server, cfn-lint, aws-sam-translator if missing
 	@command -v python3 >/dev/null || { echo "python3 is required for the emulator and template tests"; exit 1; }
 	@command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]' || { echo "moto_server is missing and could not be installed"; exit 1; }
 	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint || { echo "cfn-lint is missing and could not be installed"; exit 1; }
 	@python3 -c 'import samtranslator' 2>/dev/null || python3 -m pip install --quiet aws-sam-translator || { echo "aws-sam-translator is missing and could not be installed"; exit 1; }
+
+# The console's browser tests drive Debian's headless Chromium. Installed
+# with apt-get when missing and running as root; a no-op when it is there.
+.PHONY: tools-browser
+tools-browser: ## Install Chromium for the console's browser tests (apt-get, as root) if it is missing
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium with apt-get"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+				|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+		else \
+			echo "chromium is missing: install it (Debian: apt-get install chromium) for the console's browser tests"; exit 1; \
+		fi; }
 
 .PHONY: bench
 bench: $(RIE) ## Micro-benchmarks: primality, the embedded store, Lambda cold starts under the RIE

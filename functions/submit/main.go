@@ -17,6 +17,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -43,7 +44,7 @@ func run() error {
 	log := lambdacontext.NewLogger()
 	h := &api.Submit{
 		Tasks: &task.Submitter{
-			Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
+			Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), table), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
 			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), queueURL, sqsqueue.WithRegion(cfg.Region)),
 			Retention: retention,
 			Logger:    log,

@@ -16,6 +16,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
@@ -42,7 +43,7 @@ func run() error {
 	log := lambdacontext.NewLogger()
 	h := &worker.Handler{
 		Processor: &task.Processor{
-			Store:           dynamo.New(dynamodb.NewFromConfig(cfg), table),
+			Store:           metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), table), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
 			MaxReceiveCount: maxReceives,
 			Retention:       retention,
 			Logger:          log,

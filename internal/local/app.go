@@ -12,6 +12,8 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/api"
 	"github.com/asyncprime/asyncprime/internal/config"
+	"github.com/asyncprime/asyncprime/internal/console"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/worker"
@@ -62,17 +64,21 @@ type System struct {
 	Queue  queue.Queue
 	// Processor is the worker's; tests swap its Check to make tasks fail.
 	Processor *task.Processor
+	// Console is the operator's console and /health (internal/console).
+	Console http.Handler
 }
 
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
 // a store and a queue.
 func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *System {
+	counters := console.NewCounters(nil)
+	observed := metrics.Observe(store, counters)
 	submit := &api.Submit{
-		Tasks:  &task.Submitter{Store: store, Queue: q, Retention: cfg.Retention, Logger: log},
+		Tasks:  &task.Submitter{Store: observed, Queue: q, Retention: cfg.Retention, Logger: log},
 		Logger: log,
 	}
 	status := &api.Status{Store: store, Logger: log}
-	proc := &task.Processor{Store: store, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
+	proc := &task.Processor{Store: observed, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
 	work := &worker.Handler{Processor: proc, Logger: log}
 	return &System{
 		API: &API{Submit: submit.Handle, Status: status.Handle, Logger: log},
@@ -88,6 +94,10 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 		Store:     store,
 		Queue:     q,
 		Processor: proc,
+		Console: console.New(console.Config{
+			Backend: cfg.Backend, Store: observed, Queue: q, Counters: counters,
+			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,
+		}),
 	}
 }
 
@@ -101,7 +111,7 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 		return fmt.Errorf("listen on %s (set ADDR to use another address): %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           s.API,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -117,6 +127,7 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.Int("workers", s.Poller.Concurrency))
+	s.announceConsole(ctx, ln.Addr(), log)
 	if ready != nil {
 		ready(ln.Addr())
 	}

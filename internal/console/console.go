@@ -1,0 +1,311 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// QueueStats is a queue that reports its counts (GetQueueAttributes).
+type QueueStats interface {
+	Counts(ctx context.Context) (queue.Counts, error)
+}
+
+// DeadLetters is a queue that lets an operator see and act on its
+// dead-letter queue.
+type DeadLetters interface {
+	DeadLetterCounts(ctx context.Context) (queue.Counts, error)
+	PeekDeadLetters(ctx context.Context, max int) ([]queue.Peeked, error)
+	RedriveDeadLetters(ctx context.Context) (queue.Redrive, error)
+	PurgeDeadLetters(ctx context.Context) (int, error)
+}
+
+// Config is what the console shows and acts on.
+type Config struct {
+	// Backend names the backend in the page: bolt, memory or aws.
+	Backend string
+	// Store is read by the task inspector and /health; an operator's
+	// retry needs it to implement task.Reopener too.
+	Store task.Store
+	// Queue is the task queue: a retry sends to it; its counts and dead
+	// letters are shown when it implements QueueStats and DeadLetters.
+	Queue queue.Queue
+	// Counters are the figures "since start"; NewCounters(nil) if nil.
+	Counters *Counters
+	// MaxReceiveCount is the redrive policy's, shown in the page.
+	MaxReceiveCount int
+	// Retention is how long a retried task is kept (task.DefaultRetention
+	// if zero).
+	Retention time.Duration
+	// Timeout bounds each call to a backend; 3 s if zero.
+	Timeout time.Duration
+	Now     func() time.Time // time.Now if nil
+	Logger  *slog.Logger     // slog.Default() if nil
+}
+
+// Console serves the console's page, its API, its actions and /health.
+type Console struct {
+	cfg    Config
+	mux    *http.ServeMux
+	tokens *tokens
+}
+
+//go:embed static
+var static embed.FS
+
+// New returns the console.
+func New(cfg Config) *Console {
+	if cfg.Counters == nil {
+		cfg.Counters = NewCounters(cfg.Now)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = task.DefaultRetention
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	c := &Console{cfg: cfg, mux: http.NewServeMux(), tokens: newTokens(cfg.Now)}
+	files, _ := fs.Sub(static, "static")
+	assets := http.StripPrefix("/console/", http.FileServerFS(files))
+	c.mux.HandleFunc("/console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
+	})
+	c.mux.HandleFunc("/console/", get(assets.ServeHTTP))
+	c.mux.HandleFunc("/health", c.health)
+	c.mux.HandleFunc("/console/api/stats", get(c.stats))
+	c.mux.HandleFunc("/console/api/tasks/{id}", get(c.inspect))
+	c.mux.HandleFunc("/console/api/dead-letters", get(c.deadLetters))
+	c.mux.HandleFunc("/console/api/token", get(c.token))
+	c.mux.HandleFunc("/console/api/actions/{action}", c.action)
+	c.mux.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such console API path; see the README for /console/api/stats, /console/api/tasks/{id}, /console/api/dead-letters, /console/api/token and POST /console/api/actions/{redrive,purge,retry}")
+	})
+	return c
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
+	if strings.HasPrefix(r.URL.Path, "/console/api/") || r.URL.Path == "/health" {
+		h.Set("Cache-Control", "no-store")
+	}
+	if strings.HasPrefix(r.URL.Path, "/console/api/") && !hostAllowed(r.Host) {
+		writeError(w, http.StatusForbidden, "request for host "+task.Excerpt(r.Host)+" refused: the console answers only to an IP address or localhost (DNS rebinding)")
+		return
+	}
+	c.mux.ServeHTTP(w, r)
+}
+
+// get wraps a GET (and HEAD) handler, answering other methods 405.
+func get(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "use GET")
+			return
+		}
+		fn(w, r)
+	}
+}
+
+// QueueCounts is a queue's counts as the API reports them.
+type QueueCounts struct {
+	Visible  int `json:"visible"`
+	InFlight int `json:"in_flight"`
+	Delayed  int `json:"delayed"`
+	// OldestAgeSeconds is the age of the oldest message; null when the
+	// queue is empty or does not say (SQS).
+	OldestAgeSeconds *float64 `json:"oldest_age_seconds"`
+}
+
+// Stats is the answer of GET /console/api/stats.
+type Stats struct {
+	Backend         string    `json:"backend"`
+	Now             time.Time `json:"now"`
+	MaxReceiveCount int       `json:"max_receive_count,omitempty"`
+	// Queue and DeadLetters are what the queues report now; null, with
+	// the reason in Errors, when they do not answer.
+	Queue       *QueueCounts `json:"queue"`
+	DeadLetters *QueueCounts `json:"dead_letters"`
+	// SinceStart counts what this process did since Since.
+	SinceStart Snapshot          `json:"since_start"`
+	Errors     map[string]string `json:"errors,omitempty"`
+}
+
+func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	defer cancel()
+	now := c.cfg.Now()
+	s := Stats{Backend: c.cfg.Backend, Now: now.UTC(), MaxReceiveCount: c.cfg.MaxReceiveCount, SinceStart: c.cfg.Counters.Snapshot(), Errors: map[string]string{}}
+	if qs, ok := c.cfg.Queue.(QueueStats); ok {
+		if n, err := qs.Counts(ctx); err != nil {
+			s.Errors["queue"] = err.Error()
+		} else {
+			s.Queue = countsOf(n, now)
+		}
+	} else {
+		s.Errors["queue"] = "this queue does not report its counts"
+	}
+	if dl, ok := c.cfg.Queue.(DeadLetters); ok {
+		if n, err := dl.DeadLetterCounts(ctx); err != nil {
+			s.Errors["dead_letters"] = err.Error()
+		} else {
+			s.DeadLetters = countsOf(n, now)
+		}
+	} else {
+		s.Errors["dead_letters"] = "this queue has no dead-letter queue the console can read"
+	}
+	if len(s.Errors) == 0 {
+		s.Errors = nil
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func countsOf(n queue.Counts, now time.Time) *QueueCounts {
+	q := &QueueCounts{Visible: n.Visible, InFlight: n.InFlight, Delayed: n.Delayed}
+	if !n.Oldest.IsZero() {
+		age := max(now.Sub(n.Oldest), 0).Seconds()
+		q.OldestAgeSeconds = &age
+	}
+	return q
+}
+
+func (c *Console) inspect(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !task.ValidID(id) {
+		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(id)+": a task id is a lowercase UUID v4")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	defer cancel()
+	t, err := c.cfg.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, task.ErrNotFound) || err == nil && t.Expired(c.cfg.Now()):
+		writeError(w, http.StatusNotFound, "no task "+id+" (unknown, or expired after its retention)")
+	case err != nil:
+		c.unavailable(w, r, "read task "+id, err)
+	default:
+		writeJSON(w, http.StatusOK, api.NewStatusResponse(t))
+	}
+}
+
+// DeadLetter is a dead-letter message as GET /console/api/dead-letters
+// lists it.
+type DeadLetter struct {
+	queue.Peeked
+	// TaskID is the task the message names, if its body is a task message.
+	TaskID string `json:"task_id,omitempty"`
+}
+
+func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
+	dl, ok := c.cfg.Queue.(DeadLetters)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "this queue has no dead-letter queue the console can read")
+		return
+	}
+	limit := 10
+	if v := r.URL.Query().Get("max"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, "max must be a whole number from 1 to 100")
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	defer cancel()
+	peeked, err := dl.PeekDeadLetters(ctx, limit)
+	if err != nil {
+		c.unavailable(w, r, "peek at the dead letters", err)
+		return
+	}
+	out := make([]DeadLetter, len(peeked))
+	for i, p := range peeked {
+		out[i] = DeadLetter{Peeked: p}
+		if m, err := task.DecodeMessage(p.Body); err == nil {
+			out[i].TaskID = m.TaskID
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+// Health is the answer of GET /health.
+type Health struct {
+	Status string            `json:"status"` // ok or unavailable
+	Checks map[string]string `json:"checks"`
+	Error  string            `json:"error,omitempty"`
+}
+
+func (c *Console) health(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "use GET")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	defer cancel()
+	h := Health{Status: "ok", Checks: map[string]string{}}
+	var problems []string
+	// A read of an id no task has: the store answers ErrNotFound.
+	if _, err := c.cfg.Store.Get(ctx, task.NewID()); err != nil && !errors.Is(err, task.ErrNotFound) {
+		h.Checks["store"] = err.Error()
+		problems = append(problems, "store: "+err.Error())
+	} else {
+		h.Checks["store"] = "ok"
+	}
+	if qs, ok := c.cfg.Queue.(QueueStats); ok {
+		if _, err := qs.Counts(ctx); err != nil {
+			h.Checks["queue"] = err.Error()
+			problems = append(problems, "queue: "+err.Error())
+		} else {
+			h.Checks["queue"] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if len(problems) > 0 {
+		h.Status, h.Error, status = "unavailable", strings.Join(problems, "; "), http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, h)
+}
+
+func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	c.cfg.Logger.WarnContext(r.Context(), "console: backend call failed", slog.String("call", what), slog.Any("error", err))
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, what+": "+err.Error())
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"could not encode the answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, api.Error{Error: msg})
+}

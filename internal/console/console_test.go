@@ -1,0 +1,264 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/console"
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/metrics"
+	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// fakeStore wraps a real store; a non-nil getFunc overrides Get.
+type fakeStore struct {
+	task.Store
+	getFunc func(ctx context.Context, id string) (task.Task, error)
+}
+
+func (f *fakeStore) Get(ctx context.Context, id string) (task.Task, error) {
+	if f.getFunc != nil {
+		return f.getFunc(ctx, id)
+	}
+	return f.Store.Get(ctx, id)
+}
+
+type fixture struct {
+	srv      *httptest.Server
+	store    *memory.Store
+	queue    *memory.Queue
+	counters *console.Counters
+}
+
+func newFixture(t *testing.T, store task.Store) fixture {
+	t.Helper()
+	mem := memory.NewStore()
+	if store == nil {
+		store = mem
+	}
+	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: time.Hour, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: "dlq"}), MaxReceiveCount: 1})
+	counters := console.NewCounters(nil)
+	c := console.New(console.Config{Backend: "memory", Store: metrics.Observe(store, counters), Queue: q, Counters: counters, MaxReceiveCount: 1, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return fixture{srv: srv, store: mem, queue: q, counters: counters}
+}
+
+func (f fixture) token(t *testing.T) string {
+	t.Helper()
+	var tok console.TokenResponse
+	f.do(t, "GET", "/console/api/token", "", nil, &tok)
+	return tok.Token
+}
+
+func (f fixture) do(t *testing.T, method, path, body string, header map[string]string, out any) (int, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if h, ok := header["Host"]; ok {
+		req.Host = h
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode, resp.Header
+}
+
+// TestBadInput: every bad request gets a clear 4xx JSON error.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	used := f.token(t)
+	f.do(t, "POST", "/console/api/actions/purge", `{"token":"`+used+`"}`, nil, nil)
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		want                     int
+		wantErr                  string
+	}{
+		{name: "malformed id", method: "GET", path: "/console/api/tasks/not-a-uuid", want: 400, wantErr: "malformed task id"},
+		{name: "unknown id", method: "GET", path: "/console/api/tasks/" + task.NewID(), want: 404, wantErr: "no task"},
+		{name: "unknown API path", method: "GET", path: "/console/api/nope", want: 404, wantErr: "no such console API path"},
+		{name: "stats by POST", method: "POST", path: "/console/api/stats", body: "{}", want: 405, wantErr: "use GET"},
+		{name: "action by GET", method: "GET", path: "/console/api/actions/redrive", want: 405, wantErr: "actions take POST"},
+		{name: "unknown action", method: "POST", path: "/console/api/actions/explode", body: "{}", want: 404, wantErr: "no action"},
+		{name: "cross-origin", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"x"}`, header: map[string]string{"Origin": "http://evil.example"}, want: 403, wantErr: "cross-origin"},
+		{name: "cross-site fetch", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"x"}`, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 403, wantErr: "cross-origin"},
+		{name: "cross-origin token", method: "GET", path: "/console/api/token", header: map[string]string{"Origin": "http://evil.example"}, want: 403, wantErr: "cross-origin"},
+		{name: "rebound DNS name", method: "GET", path: "/console/api/token", header: map[string]string{"Host": "evil.example:8000"}, want: 403, wantErr: "DNS rebinding"},
+		{name: "rebound DNS name, action", method: "POST", path: "/console/api/actions/purge", body: `{"token":"x"}`, header: map[string]string{"Host": "evil.example", "Origin": "http://evil.example"}, want: 403, wantErr: "DNS rebinding"},
+		{name: "form post", method: "POST", path: "/console/api/actions/redrive", body: "token=x", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 415, wantErr: "application/json"},
+		{name: "not JSON", method: "POST", path: "/console/api/actions/redrive", body: "[", want: 400, wantErr: "JSON object"},
+		{name: "no token", method: "POST", path: "/console/api/actions/redrive", body: "{}", want: 403, wantErr: "unknown or expired action token"},
+		{name: "replayed token", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"` + used + `"}`, want: 409, wantErr: "already used"},
+		{name: "retry malformed id", method: "POST", path: "/console/api/actions/retry", body: `{"token":"x","task_id":"1"}`, want: 400, wantErr: "malformed task_id"},
+		{name: "dead letters max", method: "GET", path: "/console/api/dead-letters?max=0", want: 400, wantErr: "max must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var e struct{ Error string }
+			got, h := f.do(t, tt.method, tt.path, tt.body, tt.header, &e)
+			if got != tt.want || !strings.Contains(e.Error, tt.wantErr) {
+				t.Errorf("%s %s = %d %q; want %d with %q", tt.method, tt.path, got, e.Error, tt.want, tt.wantErr)
+			}
+			if ct := h.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q; want application/json", ct)
+			}
+		})
+	}
+}
+
+// TestActionsOnEmptyDeadLetters: an action on an empty DLQ says so.
+func TestActionsOnEmptyDeadLetters(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, action := range []string{"redrive", "purge"} {
+		var e struct{ Error string }
+		got, _ := f.do(t, "POST", "/console/api/actions/"+action, `{"token":"`+f.token(t)+`"}`, nil, &e)
+		if got != http.StatusConflict || !strings.Contains(e.Error, "empty: nothing to "+action) {
+			t.Errorf("%s on an empty DLQ = %d %q; want 409 saying it is empty", action, got, e.Error)
+		}
+	}
+}
+
+// TestRedriveAndPurge: the actions act, and say what they did.
+func TestRedriveAndPurge(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	// Fill the DLQ through a queue with an immediate redelivery.
+	dlq := memory.NewQueue(memory.QueueOptions{Name: "dlq"})
+	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: time.Nanosecond, DeadLetter: dlq, MaxReceiveCount: 1})
+	srv := httptest.NewServer(console.New(console.Config{Store: memory.NewStore(), Queue: q, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	f := fixture{srv: srv}
+	for _, b := range []string{"a", "b"} {
+		q.Send(ctx, b)
+	}
+	kill(t, q, 2)
+	var stats console.Stats
+	f.do(t, "GET", "/console/api/stats", "", nil, &stats)
+	if stats.DeadLetters == nil || stats.DeadLetters.Visible != 2 || stats.Queue == nil || stats.Queue.Visible != 0 {
+		t.Fatalf("stats = queue %+v, dead letters %+v; want 0 and 2", stats.Queue, stats.DeadLetters)
+	}
+	var res console.ActionResponse
+	if got, _ := f.do(t, "POST", "/console/api/actions/redrive", `{"token":"`+f.token(t)+`"}`, nil, &res); got != 200 || res.Moved == nil || *res.Moved != 2 || res.Message != "moved 2 dead letters back to the task queue" {
+		t.Fatalf("redrive = %d %+v; want 200, 2 moved", got, res)
+	}
+	if n, _ := q.Counts(ctx); n.Visible != 2 {
+		t.Errorf("after redrive the queue holds %+v; want 2 visible", n)
+	}
+	kill(t, q, 2)
+	res = console.ActionResponse{}
+	if got, _ := f.do(t, "POST", "/console/api/actions/purge", `{"token":"`+f.token(t)+`"}`, nil, &res); got != 200 || res.Purged == nil || *res.Purged != 2 {
+		t.Fatalf("purge = %d %+v; want 200, 2 purged", got, res)
+	}
+	if n, _ := q.DeadLetterCounts(ctx); n.Total() != 0 {
+		t.Errorf("after purge the DLQ holds %+v; want nothing", n)
+	}
+}
+
+// kill receives from q, whose messages reappear at once, until its
+// dead-letter queue holds n messages.
+func kill(t *testing.T, q *memory.Queue, n int) {
+	t.Helper()
+	for range 100 {
+		q.Receive(t.Context(), 10, 0)
+		if d, _ := q.DeadLetterCounts(t.Context()); d.Total() == n {
+			return
+		}
+	}
+	t.Fatalf("the dead-letter queue never held %d messages", n)
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	down := &fakeStore{Store: memory.NewStore(), getFunc: func(context.Context, string) (task.Task, error) {
+		return task.Task{}, errors.New("connection refused")
+	}}
+	tests := []struct {
+		name  string
+		store task.Store
+		want  int
+	}{
+		{"up", nil, 200},
+		{"store down", down, 503},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, tt.store)
+			var h console.Health
+			got, hdr := f.do(t, "GET", "/health", "", nil, &h)
+			if got != tt.want {
+				t.Fatalf("GET /health = %d %+v; want %d", got, h, tt.want)
+			}
+			if tt.want == 503 && (!strings.Contains(h.Error, "store: connection refused") || hdr.Get("Retry-After") == "") {
+				t.Errorf("503 body %+v; want the reason and Retry-After", h)
+			}
+			if tt.want == 200 && (h.Status != "ok" || h.Checks["store"] != "ok" || h.Checks["queue"] != "ok") {
+				t.Errorf("200 body %+v; want every check ok", h)
+			}
+		})
+	}
+}
+
+// TestStatsSinceStart: the counters follow the store's transitions.
+func TestStatsSinceStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	obs := metrics.Observe(f.store, f.counters)
+	now := time.Now()
+	ids := []string{task.NewID(), task.NewID(), task.NewID()}
+	for _, id := range ids {
+		obs.Create(ctx, task.Task{ID: id, Status: task.StatusPending, Number: "11", CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	}
+	obs.Start(ctx, ids[0], now)
+	obs.Start(ctx, ids[1], now)
+	obs.Finish(ctx, ids[1], task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)})
+	var s console.Stats
+	f.do(t, "GET", "/console/api/stats", "", nil, &s)
+	tot := s.SinceStart.Totals
+	if tot.Submitted != 3 || tot.Pending != 1 || tot.Running != 1 || tot.Failed != 1 || tot.Succeeded != 0 {
+		t.Errorf("totals %+v; want 3 submitted, 1 pending, 1 running, 1 failed", tot)
+	}
+	if len(s.SinceStart.Failures) != 1 || s.SinceStart.Failures[0].Error != "boom" || *s.SinceStart.Failures[0].TimeToResult != 1 {
+		t.Errorf("failures %+v; want the one, with its error and 1 s to result", s.SinceStart.Failures)
+	}
+	if sum(s.SinceStart.Rates.Submitted) != 3 || sum(s.SinceStart.Rates.Completed) != 1 || len(s.SinceStart.Rates.Submitted) != console.RatePoints {
+		t.Errorf("rates %+v; want 3 submitted and 1 completed in %d points", s.SinceStart.Rates, console.RatePoints)
+	}
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+var _ queue.Queue = (*memory.Queue)(nil)

@@ -1,0 +1,251 @@
+package console
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/metrics"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// Window is how far back the rate series go, in RateInterval steps.
+const (
+	RateInterval = time.Second
+	RatePoints   = 300
+	recentRows   = 20
+	failureRows  = 10
+)
+
+// Counters keeps what the console shows "since start": totals of each
+// transition this process made, the tasks it saw by state, submissions and
+// completions per second over the last RatePoints seconds, and the recent
+// tasks and failures. It is a metrics.Observer; the zero value is not
+// usable, call NewCounters.
+type Counters struct {
+	now   func() time.Time
+	start time.Time
+
+	mu     sync.Mutex
+	totals Totals
+	open   map[string]task.Status // tasks seen PENDING or STARTED
+	rates  [RatePoints]ratePoint
+	head   int64 // the second of rates[head%RatePoints]
+	recent []TaskRow
+	fails  []TaskRow
+}
+
+type ratePoint struct{ submitted, completed int }
+
+// Totals are counts since the process started.
+type Totals struct {
+	Submitted int64 `json:"submitted"`
+	// Started counts every start, redeliveries included.
+	Started   int64 `json:"started"`
+	Succeeded int64 `json:"succeeded"`
+	// Failed counts FAILURE results, including submits whose message could
+	// not be queued.
+	Failed  int64 `json:"failed"`
+	Retried int64 `json:"retried"`
+	// Pending and Running are the tasks this process submitted (or
+	// retried) that are still waiting for, or in, a worker.
+	Pending int64 `json:"pending"`
+	Running int64 `json:"running"`
+}
+
+// TaskRow is a task as the console lists it.
+type TaskRow struct {
+	TaskID   string      `json:"task_id"`
+	Number   string      `json:"number"` // an excerpt of a long number
+	Digits   int         `json:"digits"`
+	Status   task.Status `json:"status"`
+	IsPrime  *bool       `json:"is_prime"`
+	Attempts int         `json:"attempts"`
+	Error    string      `json:"error,omitempty"`
+	// Updated is when the console last saw the task change.
+	Updated time.Time `json:"updated_at"`
+	// TimeToResult is from submission to the final result, in seconds.
+	TimeToResult *float64 `json:"time_to_result_seconds"`
+}
+
+// NewCounters returns counters starting now. now is time.Now if nil.
+func NewCounters(now func() time.Time) *Counters {
+	if now == nil {
+		now = time.Now
+	}
+	t := now()
+	return &Counters{now: now, start: t, open: make(map[string]task.Status), head: t.Unix()}
+}
+
+var _ metrics.Observer = (*Counters)(nil)
+
+// Observe implements metrics.Observer.
+func (c *Counters) Observe(_ context.Context, e metrics.Event) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.point(now)
+	id := e.Task.ID
+	switch e.Kind {
+	case metrics.Submitted, metrics.Retried:
+		if e.Kind == metrics.Submitted {
+			c.totals.Submitted++
+			p.submitted++
+		} else {
+			c.totals.Retried++
+		}
+		c.move(id, task.StatusPending)
+	case metrics.Started:
+		c.totals.Started++
+		if _, seen := c.open[id]; seen {
+			c.move(id, task.StatusStarted)
+		}
+	case metrics.Finished, metrics.Abandoned:
+		if e.Task.Status == task.StatusSuccess {
+			c.totals.Succeeded++
+		} else {
+			c.totals.Failed++
+		}
+		if e.Kind == metrics.Finished {
+			p.completed++
+		}
+		c.move(id, "")
+	}
+	c.remember(row(e.Task, now))
+}
+
+// move records that task id is now in state s ("" once final).
+func (c *Counters) move(id string, s task.Status) {
+	switch c.open[id] {
+	case task.StatusPending:
+		c.totals.Pending--
+	case task.StatusStarted:
+		c.totals.Running--
+	}
+	switch s {
+	case task.StatusPending:
+		c.totals.Pending++
+	case task.StatusStarted:
+		c.totals.Running++
+	}
+	if s == "" {
+		delete(c.open, id)
+	} else {
+		c.open[id] = s
+	}
+}
+
+// point returns the rate point of now's second, zeroing those skipped.
+// The caller holds c.mu.
+func (c *Counters) point(now time.Time) *ratePoint {
+	sec := now.Unix()
+	if sec > c.head {
+		for s := c.head + 1; s <= sec && s <= c.head+RatePoints; s++ {
+			c.rates[s%RatePoints] = ratePoint{}
+		}
+		c.head = sec
+	}
+	if sec <= c.head-RatePoints {
+		return &ratePoint{} // too old to show
+	}
+	return &c.rates[sec%RatePoints]
+}
+
+// remember puts r first among the recent tasks, and among the failures if
+// it failed. The caller holds c.mu.
+func (c *Counters) remember(r TaskRow) {
+	c.recent = upsert(c.recent, r, recentRows)
+	if r.Status == task.StatusFailure {
+		c.fails = upsert(c.fails, r, failureRows)
+	}
+}
+
+// upsert puts r first in rows, removing its older entry, keeping at most
+// limit rows; it reuses rows' array, so that the hot path does not allocate.
+func upsert(rows []TaskRow, r TaskRow, limit int) []TaskRow {
+	at := len(rows) // where the shift ends: the old entry, or the end
+	for i, old := range rows {
+		if old.TaskID == r.TaskID {
+			if r.Number == "" { // an event that knew only the id
+				r.Number, r.Digits = old.Number, old.Digits
+			}
+			at = i
+			break
+		}
+	}
+	if at == len(rows) {
+		if len(rows) < limit {
+			rows = append(rows, TaskRow{})
+		} else {
+			at = len(rows) - 1
+		}
+	}
+	copy(rows[1:at+1], rows[:at])
+	rows[0] = r
+	return rows
+}
+
+func row(t task.Task, now time.Time) TaskRow {
+	r := TaskRow{TaskID: t.ID, Number: numberExcerpt(string(t.Number)), Digits: digits(string(t.Number)), Status: t.Status, Attempts: t.Attempts, Error: t.Error, Updated: now}
+	if t.Status == task.StatusSuccess {
+		p := t.IsPrime
+		r.IsPrime = &p
+	}
+	if t.Status.Final() && !t.CreatedAt.IsZero() && !t.FinishedAt.IsZero() {
+		s := t.FinishedAt.Sub(t.CreatedAt).Seconds()
+		r.TimeToResult = &s
+	}
+	return r
+}
+
+// numberExcerpt shortens a long number to its first and last digits.
+func numberExcerpt(n string) string {
+	if len(n) <= 24 {
+		return n
+	}
+	return n[:12] + "…" + n[len(n)-6:]
+}
+
+func digits(n string) int {
+	if len(n) > 0 && n[0] == '-' {
+		return len(n) - 1
+	}
+	return len(n)
+}
+
+// Rates are per-interval counts, oldest first, the last ending at End.
+type Rates struct {
+	IntervalSeconds float64   `json:"interval_seconds"`
+	End             time.Time `json:"end"`
+	Submitted       []int     `json:"submitted"`
+	Completed       []int     `json:"completed"`
+}
+
+// Snapshot is a copy of the counters at one moment.
+type Snapshot struct {
+	Since    time.Time `json:"since"`
+	Totals   Totals    `json:"totals"`
+	Rates    Rates     `json:"rates"`
+	Recent   []TaskRow `json:"recent"`
+	Failures []TaskRow `json:"failures"`
+}
+
+// Snapshot returns the counters now.
+func (c *Counters) Snapshot() Snapshot {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.point(now)
+	s := Snapshot{
+		Since:    c.start,
+		Totals:   c.totals,
+		Rates:    Rates{IntervalSeconds: RateInterval.Seconds(), End: time.Unix(c.head+1, 0).UTC(), Submitted: make([]int, RatePoints), Completed: make([]int, RatePoints)},
+		Recent:   append([]TaskRow{}, c.recent...),
+		Failures: append([]TaskRow{}, c.fails...),
+	}
+	for i := range RatePoints {
+		p := c.rates[(c.head+1+int64(i))%RatePoints]
+		s.Rates.Submitted[i], s.Rates.Completed[i] = p.submitted, p.completed
+	}
+	return s
+}

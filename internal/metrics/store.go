@@ -1,0 +1,155 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// Kind says what happened to a task.
+type Kind string
+
+const (
+	// Submitted: a PENDING task was recorded (Store.Create).
+	Submitted Kind = "submitted"
+	// Started: a worker started the task (Store.Start); Task.Attempts
+	// says which attempt.
+	Started Kind = "started"
+	// Finished: the task reached SUCCESS or FAILURE (Store.Finish).
+	Finished Kind = "finished"
+	// Abandoned: a task whose message could not be queued was recorded as
+	// FAILURE (Store.Abandon).
+	Abandoned Kind = "abandoned"
+	// Retried: an operator moved a FAILURE task back to PENDING
+	// (task.Reopener).
+	Retried Kind = "retried"
+)
+
+// Event is one transition, with the task as written. For Finished, Task
+// holds what the store returned at Start, with the outcome applied, when
+// the same process started it (always so in a worker); otherwise only the
+// id and the outcome. CheckDuration is the time from Start to Finish in
+// that process, zero if unknown.
+type Event struct {
+	Kind          Kind
+	Task          task.Task
+	CheckDuration time.Duration
+}
+
+// Observer is told of each transition.
+type Observer interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// Observers tells each of its observers, in order.
+type Observers []Observer
+
+// Observe implements Observer.
+func (obs Observers) Observe(ctx context.Context, e Event) {
+	for _, o := range obs {
+		o.Observe(ctx, e)
+	}
+}
+
+// maxStarted bounds the tasks Store remembers between Start and Finish;
+// a task whose Finish never comes (its check timed out) is forgotten when
+// the bound is reached.
+const maxStarted = 10000
+
+// Store is a task.Store that tells an Observer of every write that
+// succeeded. It also implements task.Reopener when the store it wraps
+// does.
+type Store struct {
+	task.Store
+	obs Observer
+
+	mu      sync.Mutex
+	started map[string]task.Task
+}
+
+var (
+	_ task.Store    = (*Store)(nil)
+	_ task.Reopener = (*Store)(nil)
+)
+
+// Observe returns s, telling obs of each transition.
+func Observe(s task.Store, obs Observer) *Store {
+	return &Store{Store: s, obs: obs, started: make(map[string]task.Task)}
+}
+
+// Create implements task.Store.
+func (s *Store) Create(ctx context.Context, t task.Task) error {
+	if err := s.Store.Create(ctx, t); err != nil {
+		return err
+	}
+	if t.Status == task.StatusPending {
+		s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
+	}
+	return nil
+}
+
+// Start implements task.Store.
+func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
+	t, err := s.Store.Start(ctx, id, at)
+	if err != nil {
+		return t, err
+	}
+	s.mu.Lock()
+	if len(s.started) >= maxStarted {
+		clear(s.started)
+	}
+	s.started[id] = t
+	s.mu.Unlock()
+	s.obs.Observe(ctx, Event{Kind: Started, Task: t})
+	return t, nil
+}
+
+// Finish implements task.Store.
+func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
+	err := s.Store.Finish(ctx, id, out)
+	s.mu.Lock()
+	t, known := s.started[id]
+	if err == nil || !known {
+		delete(s.started, id)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	e := Event{Kind: Finished, Task: task.Apply(task.Task{ID: id}, out)}
+	if known {
+		e.Task = task.Apply(t, out)
+		e.CheckDuration = max(out.FinishedAt.Sub(t.StartedAt), 0)
+	}
+	s.obs.Observe(ctx, e)
+	return nil
+}
+
+// Abandon implements task.Store.
+func (s *Store) Abandon(ctx context.Context, t task.Task) error {
+	if err := s.Store.Abandon(ctx, t); err != nil {
+		return err
+	}
+	s.obs.Observe(ctx, Event{Kind: Abandoned, Task: t})
+	return nil
+}
+
+// Reopen implements task.Reopener if the wrapped store does.
+func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) error {
+	r, ok := s.Store.(task.Reopener)
+	if !ok {
+		return fmt.Errorf("reopen task %s: the %T store cannot reopen tasks", id, s.Store)
+	}
+	if err := r.Reopen(ctx, id, expiresAt); err != nil {
+		return err
+	}
+	t, err := s.Store.Get(ctx, id)
+	if err != nil {
+		t = task.Task{ID: id, Status: task.StatusPending, ExpiresAt: expiresAt}
+	}
+	s.obs.Observe(ctx, Event{Kind: Retried, Task: t})
+	return nil
+}

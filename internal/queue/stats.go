@@ -1,0 +1,42 @@
+package queue
+
+import "time"
+
+// Counts is what a queue reports about its messages, as SQS's
+// GetQueueAttributes does: approximate on SQS, exact on the local queues.
+type Counts struct {
+	// Visible messages wait to be received (ApproximateNumberOfMessages).
+	Visible int `json:"visible"`
+	// InFlight messages were received and are neither deleted nor visible
+	// again yet (ApproximateNumberOfMessagesNotVisible).
+	InFlight int `json:"in_flight"`
+	// Delayed messages are not visible yet (ApproximateNumberOfMessagesDelayed).
+	Delayed int `json:"delayed"`
+	// Oldest is when the oldest message still in the queue was sent; zero
+	// when the queue is empty or does not say (SQS reports the age of the
+	// oldest message only as a CloudWatch metric).
+	Oldest time.Time `json:"-"`
+}
+
+// Total is every message the queue holds.
+func (c Counts) Total() int { return c.Visible + c.InFlight + c.Delayed }
+
+// Peeked is a message looked at without taking it off its queue.
+type Peeked struct {
+	ID           string    `json:"message_id"`
+	Body         string    `json:"body"`
+	Sent         time.Time `json:"sent_at"`
+	ReceiveCount int       `json:"receive_count"`
+}
+
+// Redrive is the outcome of moving a dead-letter queue's messages back to
+// its source queue.
+type Redrive struct {
+	// Moved is how many messages were moved, or, when Async, how many the
+	// dead-letter queue held when the move started.
+	Moved int `json:"moved"`
+	// Async is set when the queue service moves the messages itself
+	// (SQS's StartMessageMoveTask); TaskHandle then names the move.
+	Async      bool   `json:"async,omitempty"`
+	TaskHandle string `json:"task_handle,omitempty"`
+}

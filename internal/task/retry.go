@@ -1,0 +1,60 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Reopener is the store call an operator's retry needs.
+type Reopener interface {
+	// Reopen moves a FAILURE task back to PENDING: it clears the error,
+	// the start and finish times, keeps Attempts, and sets ExpiresAt. A task that is
+	// not FAILURE gives ErrConflict; a missing one ErrNotFound.
+	Reopen(ctx context.Context, id string, expiresAt time.Time) error
+}
+
+// RetryStore is the part of a store that Retry uses.
+type RetryStore interface {
+	Get(ctx context.Context, id string) (Task, error)
+	Abandon(ctx context.Context, t Task) error
+	Reopener
+}
+
+// ErrNotFailed means a retry was asked of a task that is not FAILURE.
+var ErrNotFailed = errors.New("only a FAILURE task can be retried")
+
+// Retry runs a FAILURE task again, under the same id: it moves the task
+// back to PENDING, then queues its message, so that whoever polls the id
+// sees it run. If the message cannot be queued, the task is put back as it
+// was (FAILURE), so that no PENDING task is left without a message. This is
+// the one way a final task changes, and only an operator takes it.
+func Retry(ctx context.Context, store RetryStore, q Sender, id string, retention time.Duration, now time.Time) (Task, error) {
+	old, err := store.Get(ctx, id)
+	if err != nil {
+		return Task{}, fmt.Errorf("retry task %s: %w", id, err)
+	}
+	if old.Status != StatusFailure {
+		return Task{}, fmt.Errorf("retry task %s in state %s: %w", id, old.Status, ErrNotFailed)
+	}
+	if err := store.Reopen(ctx, id, now.Add(retention)); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Task{}, fmt.Errorf("retry task %s: %w (%w)", id, ErrNotFailed, err)
+		}
+		return Task{}, fmt.Errorf("retry task %s: %w", id, err)
+	}
+	if _, err := q.Send(ctx, EncodeMessage(id)); err != nil {
+		restore, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultAbandonTimeout)
+		defer cancel()
+		if aerr := store.Abandon(restore, old); aerr != nil {
+			return Task{}, fmt.Errorf("retry task %s: queue: %w; and putting it back to FAILURE failed too: %v", id, err, aerr)
+		}
+		return Task{}, fmt.Errorf("%w: retry task %s: queue: %w", ErrUnavailable, id, err)
+	}
+	t, err := store.Get(ctx, id)
+	if err != nil {
+		return Task{}, fmt.Errorf("retry task %s: read it back: %w", id, err)
+	}
+	return t, nil
+}
