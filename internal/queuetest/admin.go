@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 // Admin is a queue with what an operator's console asks of it: counts, a
@@ -35,9 +36,9 @@ func RunAdmin(t *testing.T, newQueue NewAdminFunc) {
 		t.Parallel()
 		q := newQueue(t, opts)
 		for _, b := range []string{"a", "b", "c"} {
-			mustSend(t, q, b)
+			mustSend(t.Context(), t, q, b)
 		}
-		receiveN(t, q, 1)
+		receiveN(t.Context(), t, q, 1)
 		c, err := q.Counts(t.Context())
 		if err != nil || c.Visible != 2 || c.InFlight != 1 {
 			t.Errorf("Counts = %+v, %v; want 2 visible, 1 in flight", c, err)
@@ -66,7 +67,7 @@ func RunAdmin(t *testing.T, newQueue NewAdminFunc) {
 		if err != nil || res.Moved != 2 {
 			t.Fatalf("RedriveDeadLetters = %+v, %v; want 2 moved", res, err)
 		}
-		got := receiveN(t, q, 2)
+		got := receiveN(t.Context(), t, q, 2)
 		slices.SortFunc(got, func(a, b events.SQSMessage) int { return strings.Compare(a.Body, b.Body) })
 		if got[0].Body != "poison-1" || got[1].Body != "poison-2" {
 			t.Errorf("after redrive received %q, %q; want poison-1, poison-2", got[0].Body, got[1].Body)
@@ -83,7 +84,7 @@ func RunAdmin(t *testing.T, newQueue NewAdminFunc) {
 			t.Fatalf("PurgeDeadLetters = %d, %v; want 1", n, err)
 		}
 		waitDeadLetters(t, q, 0)
-		if got := receive(t, q, 10, 0); len(got) != 0 {
+		if got := receive(t.Context(), t, q, 10, 0); len(got) != 0 {
 			t.Errorf("the queue holds %q after a purge of its dead letters; want nothing", got[0].Body)
 		}
 	})
@@ -94,41 +95,26 @@ func RunAdmin(t *testing.T, newQueue NewAdminFunc) {
 func kill(t *testing.T, q Admin, bodies ...string) {
 	t.Helper()
 	for _, b := range bodies {
-		mustSend(t, q, b)
+		mustSend(t.Context(), t, q, b)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		receive(t, q, 10, time.Second)
+	testkit.Eventually(t, time.Minute, func() bool {
+		receive(t.Context(), t, q, 10, time.Second)
 		d, err := q.DeadLetterCounts(t.Context())
 		if err != nil {
 			t.Fatalf("DeadLetterCounts = %v; want nil", err)
 		}
-		if d.Total() == len(bodies) {
-			return
-		}
-	}
-	t.Fatalf("%d messages never reached the dead-letter queue", len(bodies))
+		return d.Total() == len(bodies)
+	}, "%d messages reach the dead-letter queue", len(bodies))
 }
 
 // waitDeadLetters polls until the dead-letter queue counts n messages
 // (SQS's counts are approximate, and a purge takes a moment).
 func waitDeadLetters(t *testing.T, q Admin, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, time.Minute, func() bool {
 		d, err := q.DeadLetterCounts(t.Context())
-		if err == nil && d.Total() == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("DeadLetterCounts = %+v, %v; want %d messages", d, err, n)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err == nil && d.Total() == n
+	}, "the dead-letter queue counts %d messages", n)
 }
 
 func bodies(ps []queue.Peeked) []string {
