@@ -22,8 +22,9 @@ import (
 type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
 // API serves the HTTP API locally, routing as the template's HTTP API does:
-// POST / and ANY / to submit, GET /{task_id}, ANY /{task_id} and $default to
-// status.
+// POST / and ANY / to submit, GET /{task_id}, DELETE /{task_id}, ANY
+// /{task_id} and $default to status. GET /openapi.yaml serves the API's
+// OpenAPI document.
 type API struct {
 	Submit HTTPFunc
 	Status HTTPFunc
@@ -65,8 +66,11 @@ func (a *API) route(method, path string) (string, map[string]string, HTTPFunc) {
 		return api.RouteAnyRoot, nil, a.Submit
 	case len(path) > 1 && strings.IndexByte(path[1:], '/') < 0:
 		params := map[string]string{api.PathParamTaskID: path[1:]}
-		if method == http.MethodGet {
+		switch method {
+		case http.MethodGet:
 			return api.RouteStatus, params, a.Status
+		case http.MethodDelete:
+			return api.RouteCancel, params, a.Status
 		}
 		return api.RouteAnyTask, params, a.Status
 	default:
