@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/asyncprime/asyncprime"
 	"github.com/asyncprime/asyncprime/internal/api"
 )
 
@@ -44,6 +45,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	if r.URL.Path == "/openapi.yaml" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		serveOpenAPI(w)
 		return
 	}
 	routeKey, params, fn := a.route(r.Method, r.URL.Path)
@@ -162,6 +167,13 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// serveOpenAPI writes openapi.yaml, the API's contract.
+func serveOpenAPI(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(asyncprime.OpenAPI)
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
