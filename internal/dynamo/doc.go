@@ -29,21 +29,16 @@
 // deliveries never move a task backwards:
 //
 //   - Create: PutItem if attribute_not_exists(task_id).
-//
 //   - Start: UpdateItem if the task exists and its status is PENDING or
 //     STARTED; sets status and started_at and adds one to attempts, and
 //     returns the item as written (ReturnValues ALL_NEW).
-//
 //   - Finish: UpdateItem with the same condition; sets the final status,
 //     is_prime or error (removing the other), finished_at and expires_at.
-//
 //   - Abandon: PutItem of the whole final task if status = PENDING. It uses
 //     PutItem, not UpdateItem, so that the submit function's role needs no
 //     more than PutItem.
-//
 //   - Revoke: UpdateItem with the same condition; sets status REVOKED,
 //     finished_at and expires_at (revoke.go).
-//
 //   - CreateBatch: one TransactWriteItems of a Put per task, each if
 //     attribute_not_exists(task_id), all or none (batch.go).
 //
