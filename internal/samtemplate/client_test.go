@@ -76,6 +76,7 @@ func TestAuthModes(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), loadTimeout)
 			defer cancel()
 			ts, err := Load(ctx, path)
+			cancel()
 			if err != nil {
 				t.Fatalf("SAM transform with AuthMode %s: %v", mode, err)
 			}
@@ -84,6 +85,8 @@ func TestAuthModes(t *testing.T) {
 			if err := os.WriteFile(transformed, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			ctx, cancel = context.WithTimeout(t.Context(), loadTimeout)
+			defer cancel()
 			if out, err := exec.CommandContext(ctx, cfnLint, "--", path, transformed).CombinedOutput(); err != nil || len(out) > 0 {
 				t.Errorf("cfn-lint with AuthMode %s: %v\n%s", mode, err, out)
 			}
