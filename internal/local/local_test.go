@@ -132,8 +132,10 @@ func TestHTTPRouting(t *testing.T) {
 	}{
 		{method: "GET", path: "/", wantStatus: 405, wantAllow: "POST"},
 		{method: "PUT", path: "/", body: `{"number": 1}`, wantStatus: 405, wantAllow: "POST"},
-		{method: "POST", path: "/" + task.NewID(), wantStatus: 405, wantAllow: "GET, HEAD"},
+		{method: "POST", path: "/" + task.NewID(), wantStatus: 405, wantAllow: "GET, HEAD, DELETE"},
 		{method: "GET", path: "/" + task.NewID(), wantStatus: 404},
+		{method: "DELETE", path: "/" + task.NewID(), wantStatus: 404},
+		{method: "DELETE", path: "/", wantStatus: 405, wantAllow: "POST"},
 		{method: "GET", path: "/a/b", wantStatus: 404},
 		{method: "POST", path: "/", body: strings.Repeat("1", 1<<20), wantStatus: 413},
 		{method: "POST", path: "/", body: "\xff\xfe", wantStatus: 400},
@@ -148,6 +150,7 @@ func TestHTTPRouting(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			apitest.CheckHTTP(t, resp)
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, body, tt.wantStatus)
