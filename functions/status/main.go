@@ -1,6 +1,6 @@
 // Command status is the Lambda function behind GET /{task_id}: it reads a
-// task from DynamoDB and reports its state and result. See
-// internal/api.Status.
+// task from DynamoDB and reports its state and result; and behind DELETE
+// /{task_id}, which revokes it. See internal/api.Status.
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 func main() {
@@ -28,6 +29,7 @@ func main() {
 func run() error {
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
+	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -35,9 +37,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	h := &api.Status{
-		Store:  dynamo.New(dynamodb.NewFromConfig(cfg), table),
-		Logger: lambdacontext.NewLogger(),
+		Store:     store,
+		Revoker:   store, // DELETE /{task_id}
+		Retention: retention,
+		Logger:    lambdacontext.NewLogger(),
 	}
 	lambda.Start(h.Handle)
 	return nil

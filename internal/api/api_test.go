@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/apitest"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -31,12 +32,25 @@ func fixture(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	return req
 }
 
+// fakeSubmitter accepts single numbers through submitFunc, or whole
+// requests through acceptFunc.
 type fakeSubmitter struct {
 	submitFunc func(ctx context.Context, n task.Number) (task.Task, error)
+	acceptFunc func(ctx context.Context, r task.Request) (task.Receipt, error)
 }
 
-func (f *fakeSubmitter) Submit(ctx context.Context, n task.Number) (task.Task, error) {
-	return f.submitFunc(ctx, n)
+func (f *fakeSubmitter) Accept(ctx context.Context, r task.Request) (task.Receipt, error) {
+	if f.acceptFunc != nil {
+		return f.acceptFunc(ctx, r)
+	}
+	if len(r.Numbers) != 1 || r.Batch {
+		return task.Receipt{}, errors.New("fakeSubmitter: a batch without acceptFunc")
+	}
+	t, err := f.submitFunc(ctx, r.Numbers[0])
+	if err != nil {
+		return task.Receipt{}, err
+	}
+	return task.Receipt{TaskIDs: []string{t.ID}}, nil
 }
 
 func decodeError(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
@@ -75,6 +89,7 @@ func TestSubmitAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("status = %d (%s); want 202", resp.StatusCode, resp.Body)
 			}
@@ -151,6 +166,7 @@ func TestSubmitRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
@@ -192,6 +208,7 @@ func TestSubmitUnavailable(t *testing.T) {
 		return task.Task{}, task.ErrUnavailable
 	}}}
 	resp, _ := h.Handle(t.Context(), fixture(t, "submit.json"))
+	apitest.CheckEvent(t, "POST", "/", resp)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("status = %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Headers["Retry-After"])
 	}
@@ -245,6 +262,7 @@ func TestStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			apitest.CheckEvent(t, "GET", "/"+fixtureID, resp)
 			if resp.StatusCode != http.StatusOK || resp.Body != tt.want {
 				t.Errorf("got %d %s;\nwant 200 %s", resp.StatusCode, resp.Body, tt.want)
 			}
@@ -279,7 +297,7 @@ func TestStatusErrors(t *testing.T) {
 		{name: "no route", params: map[string]string{}, wantStatus: 404},
 		{name: "expired", task: expired, wantStatus: 404},
 		{name: "POST on a task", method: "POST", wantStatus: 405, wantAllow: "GET, HEAD"},
-		{name: "DELETE on a task", method: "DELETE", wantStatus: 405, wantAllow: "GET, HEAD"},
+		{name: "PUT on a task", method: "PUT", wantStatus: 405, wantAllow: "GET, HEAD"},
 		{name: "store down", getErr: errors.New("connection refused"), wantStatus: 503},
 	}
 	for _, tt := range tests {
@@ -311,6 +329,7 @@ func TestStatusErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
@@ -323,25 +342,46 @@ func TestStatusErrors(t *testing.T) {
 }
 
 func FuzzParseBody(f *testing.F) {
-	for _, s := range []string{`{"number": 11}`, `{"number": "11"}`, `{"number": 1.5}`, `[]`, `null`, `{"number": "١"}`, `{"number":-0}`, `{"number": 1e400}`} {
+	for _, s := range []string{`{"number": 11}`, `{"number": "11"}`, `{"number": 1.5}`, `[]`, `null`, `{"number": "١"}`, `{"number":-0}`, `{"number": 1e400}`,
+		`{"numbers": [11, "13", -1]}`, `{"numbers": []}`, `{"numbers": [1.5]}`, `{"number": 1, "numbers": [2]}`, `{"numbers": null}`, `{"numbers": "11"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		n, err := api.ParseBody(body)
+		ns, batch, err := api.ParseRequest(body)
+		n, oneErr := api.ParseBody(body)
 		if err != nil {
 			if len(err.Error()) > 300 {
 				t.Fatalf("error of %d bytes echoes too much input", len(err.Error()))
 			}
+			if oneErr == nil {
+				t.Fatalf("ParseBody accepted %q, which ParseRequest refuses: %v", body, err)
+			}
 			return
 		}
-		if _, err := task.ParseNumber(string(n)); err != nil {
-			t.Fatalf("ParseBody accepted %q, which is not canonical: %v", n, err)
+		if len(ns) == 0 || len(ns) > task.MaxBatch || (!batch && len(ns) != 1) {
+			t.Fatalf("ParseRequest(%q) = %d numbers, batch %v; want 1 to %d, and 1 unless batch", body, len(ns), batch, task.MaxBatch)
 		}
-		var v struct {
-			Number json.RawMessage `json:"number"`
+		if !batch && (oneErr != nil || n != ns[0]) {
+			t.Fatalf("ParseBody(%q) = %q, %v; want %q as ParseRequest", body, n, oneErr, ns[0])
 		}
-		if err := json.Unmarshal(body, &v); err != nil {
-			t.Fatalf("ParseBody accepted %q, which is not a JSON object: %v", body, err)
+		for _, n := range ns {
+			if _, err := task.ParseNumber(string(n)); err != nil {
+				t.Fatalf("ParseRequest accepted %q, which is not canonical: %v", n, err)
+			}
+		}
+		// Keys match exactly ("Numbers" is not "numbers"), as ParseRequest
+		// reads them.
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+			t.Fatalf("ParseRequest accepted %q, which is not a JSON object: %v", body, err)
+		}
+		var list []json.RawMessage
+		_, one := fields["number"]
+		if batch && (one || json.Unmarshal(fields["numbers"], &list) != nil || len(list) != len(ns)) {
+			t.Fatalf("ParseRequest(%q): batch of %d numbers; the body has number %v and numbers %s", body, len(ns), one, fields["numbers"])
+		}
+		if !batch && !one {
+			t.Fatalf("ParseRequest(%q): one number; the body has no \"number\"", body)
 		}
 	})
 }

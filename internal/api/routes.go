@@ -7,8 +7,9 @@ package api
 const (
 	RouteSubmit     = "POST /"
 	RouteStatus     = "GET /{task_id}"
-	RouteAnyRoot    = "ANY /"          // to submit, which answers 405
-	RouteAnyTask    = "ANY /{task_id}" // to status, which answers 405
-	RouteDefault    = "$default"       // to status, which answers 404
+	RouteCancel     = "DELETE /{task_id}" // to status, which revokes the task
+	RouteAnyRoot    = "ANY /"             // to submit, which answers 405
+	RouteAnyTask    = "ANY /{task_id}"    // to status, which answers 405
+	RouteDefault    = "$default"          // to status, which answers 404
 	PathParamTaskID = "task_id"
 )

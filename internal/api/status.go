@@ -17,9 +17,15 @@ type Getter interface {
 	Get(ctx context.Context, id string) (task.Task, error)
 }
 
-// Status handles GET /{task_id}: it reports a task's state and result.
+// Status handles GET /{task_id}: it reports a task's state and result;
+// and DELETE /{task_id} when Revoker is set: it cancels the task.
 type Status struct {
 	Store Getter
+	// Revoker cancels tasks (DELETE /{task_id}); nil answers DELETE 405.
+	Revoker Revoker
+	// Retention is how long a revoked task is kept; task.DefaultRetention
+	// if zero.
+	Retention time.Duration
 	// Timeout bounds the store call. DefaultTimeout if zero.
 	Timeout time.Duration
 	Now     func() time.Time // time.Now if nil
@@ -53,8 +59,12 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return errorResponse(http.StatusNotFound,
 			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
 	}
-	if m := req.RequestContext.HTTP.Method; m != http.MethodGet && m != http.MethodHead {
-		return methodNotAllowed(m, allowStatus), nil
+	m := req.RequestContext.HTTP.Method
+	if m == http.MethodDelete && h.Revoker != nil {
+		return h.cancel(ctx, id), nil
+	}
+	if m != http.MethodGet && m != http.MethodHead {
+		return methodNotAllowed(m, h.allow()), nil
 	}
 	notFound := errorResponse(http.StatusNotFound,
 		"no task with id "+task.Excerpt(id)+"; use the task_id that POST / returned (results are kept for a limited time)")
@@ -74,7 +84,17 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if t.Expired(h.now()) {
 		return notFound, nil
 	}
-	return jsonResponse(http.StatusOK, NewStatusResponse(t), nil), nil
+	return taskResponse(t), nil
+}
+
+// taskResponse is a 200 with the task, and Retry-After while it is not
+// final.
+func taskResponse(t task.Task) events.APIGatewayV2HTTPResponse {
+	var headers map[string]string
+	if !t.Status.Final() {
+		headers = map[string]string{"Retry-After": PollAfter}
+	}
+	return jsonResponse(http.StatusOK, NewStatusResponse(t), headers)
 }
 
 // NewStatusResponse renders a task for the API.

@@ -21,9 +21,10 @@ import (
 // It leaves ample room for a number of task.MaxDigits digits.
 const MaxBodyBytes = 16 << 10
 
-// Submitter accepts a task for a number.
+// Submitter accepts tasks: one number or a batch, with an optional
+// idempotency key. *task.Submitter implements it.
 type Submitter interface {
-	Submit(ctx context.Context, n task.Number) (task.Task, error)
+	Accept(ctx context.Context, r task.Request) (task.Receipt, error)
 }
 
 // Submit handles POST /: it validates the body, records the task and queues
@@ -33,101 +34,187 @@ type Submit struct {
 	Logger *slog.Logger // slog.Default() if nil
 }
 
-// SubmitResponse is the body of a 202.
+// SubmitResponse is the body of a 202 for {"number": n}.
 type SubmitResponse struct {
 	Status string `json:"status"`
 	TaskID string `json:"task_id"`
 }
+
+// BatchResponse is the body of a 202 for {"numbers": [...]}: the task ids
+// in the order of the numbers.
+type BatchResponse struct {
+	Status  string   `json:"status"`
+	TaskIDs []string `json:"task_ids"`
+}
+
+// HeaderIdempotencyKey names the request header that makes a submit safe
+// to retry.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// PollAfter is the Retry-After, in seconds, of a 202 and of a PENDING or
+// STARTED task: when a client should poll again. Most checks take
+// microseconds and a task waits in the queue for milliseconds, so one
+// second answers nearly every task at the first poll; polls are the
+// largest line of the AWS bill.
+const PollAfter = "1"
 
 // Handle is the Lambda handler.
 func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if m := req.RequestContext.HTTP.Method; m != http.MethodPost {
 		return methodNotAllowed(m, http.MethodPost), nil
 	}
-	n, status, msg := parseSubmit(req)
+	r, status, msg := parseSubmit(req)
 	if status != 0 {
 		return errorResponse(status, msg), nil
 	}
-	t, err := h.Tasks.Submit(ctx, n)
-	if err != nil {
-		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Any("error", err))
+	rc, err := h.Tasks.Accept(ctx, r)
+	switch {
+	case errors.Is(err, task.ErrKeyReused):
+		return errorResponse(http.StatusUnprocessableEntity,
+			"this Idempotency-Key was used for a different request within the retention; use a new key for a new request"), nil
+	case err != nil:
+		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
 		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
 	}
-	logger(h.Logger).InfoContext(ctx, "task submitted", slog.String("task_id", t.ID), slog.Int("digits", len(n)))
-	return jsonResponse(http.StatusAccepted,
-		SubmitResponse{Status: "success", TaskID: t.ID},
-		map[string]string{"Location": "/" + t.ID}), nil
+	logger(h.Logger).InfoContext(ctx, "tasks submitted", slog.Any("task_ids", rc.TaskIDs), slog.Bool("replayed", rc.Replayed))
+	return accepted(rc), nil
 }
 
-// parseSubmit validates a submit request. It returns the number, or the
+// accepted renders a receipt; a replay renders the same.
+func accepted(rc task.Receipt) events.APIGatewayV2HTTPResponse {
+	if rc.Batch {
+		return jsonResponse(http.StatusAccepted, BatchResponse{Status: "success", TaskIDs: rc.TaskIDs},
+			map[string]string{"Retry-After": PollAfter})
+	}
+	return jsonResponse(http.StatusAccepted,
+		SubmitResponse{Status: "success", TaskID: rc.TaskIDs[0]},
+		map[string]string{"Location": "/" + rc.TaskIDs[0], "Retry-After": PollAfter})
+}
+
+// parseSubmit validates a submit request. It returns the request, or the
 // status and message of the error response.
-func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Number, int, string) {
+func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-			return "", http.StatusUnsupportedMediaType,
+			return task.Request{}, http.StatusUnsupportedMediaType,
 				fmt.Sprintf("Content-Type %s is not supported; send application/json", task.Excerpt(ct))
 		}
+	}
+	var key string
+	if k, ok := lookupHeader(req.Headers, HeaderIdempotencyKey); ok {
+		if err := task.ValidKey(k); err != nil {
+			return task.Request{}, http.StatusBadRequest, err.Error()
+		}
+		key = k
 	}
 	body := req.Body
 	if req.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(body)) > MaxBodyBytes+2 {
-			return "", http.StatusRequestEntityTooLarge, tooLarge
+			return task.Request{}, http.StatusRequestEntityTooLarge, tooLarge
 		}
 		b, err := base64.StdEncoding.DecodeString(body)
 		if err != nil {
-			return "", http.StatusBadRequest, "the body is not valid base64"
+			return task.Request{}, http.StatusBadRequest, "the body is not valid base64"
 		}
 		body = string(b)
 	}
 	if len(body) > MaxBodyBytes {
-		return "", http.StatusRequestEntityTooLarge, tooLarge
+		return task.Request{}, http.StatusRequestEntityTooLarge, tooLarge
 	}
-	n, err := ParseBody([]byte(body))
+	numbers, batch, err := ParseRequest([]byte(body))
 	if err != nil {
-		return "", http.StatusBadRequest, err.Error()
+		return task.Request{}, http.StatusBadRequest, err.Error()
 	}
-	return n, 0, ""
+	return task.Request{Numbers: numbers, Batch: batch, Key: key}, 0, ""
 }
 
-var tooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": N} with at most %d digits", MaxBodyBytes, task.MaxDigits)
+var tooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": N} with at most %d digits, or fewer or shorter \"numbers\"", MaxBodyBytes, task.MaxDigits)
 
-// ParseBody parses a submit body: a JSON object with a "number" that is a
-// JSON integer or a string of decimal digits. Other fields are ignored.
+// ParseBody parses a submit body of one number: a JSON object with a
+// "number" that is a JSON integer or a string of decimal digits. Other
+// fields are ignored.
 func ParseBody(body []byte) (task.Number, error) {
+	ns, batch, err := ParseRequest(body)
+	if err != nil {
+		return "", err
+	}
+	if batch {
+		return "", errors.New(`the body has "numbers"; send one {"number": 11}`)
+	}
+	return ns[0], nil
+}
+
+// ParseRequest parses a submit body: a JSON object with either "number"
+// (one number, as ParseBody) or "numbers", an array of 1 to task.MaxBatch
+// numbers of the same form; batch reports the second. One bad entry
+// rejects the whole body, with an error naming its index. Other fields are
+// ignored.
+func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return "", errors.New(`the body is empty; send a JSON object like {"number": 11}`)
+		return nil, false, errors.New(`the body is empty; send a JSON object like {"number": 11} or {"numbers": [11, 13]}`)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return "", fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
+			return nil, false, fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
 		}
-		return "", fmt.Errorf(`the body is not valid JSON (%v); send a JSON object like {"number": 11}`, err)
+		return nil, false, fmt.Errorf(`the body is not valid JSON (%v); send a JSON object like {"number": 11}`, err)
 	}
 	if fields == nil {
-		return "", errors.New(`the body must be a JSON object like {"number": 11}, not null`)
+		return nil, false, errors.New(`the body must be a JSON object like {"number": 11}, not null`)
 	}
-	raw, ok := fields["number"]
-	if !ok {
-		return "", errors.New(`the body has no "number" field; send a JSON object like {"number": 11}`)
+	raw, one := fields["number"]
+	rawList, many := fields["numbers"]
+	switch {
+	case one && many:
+		return nil, false, errors.New(`the body has both "number" and "numbers"; send one of them`)
+	case one:
+		n, err := task.ParseJSONNumber(raw)
+		if err != nil {
+			return nil, false, err
+		}
+		return []task.Number{n}, false, nil
+	case !many:
+		return nil, false, errors.New(`the body has no "number" field; send a JSON object like {"number": 11} or {"numbers": [11, 13]}`)
 	}
-	return task.ParseJSONNumber(raw)
+	var list []json.RawMessage
+	if t := strings.TrimSpace(string(rawList)); !strings.HasPrefix(t, "[") || json.Unmarshal(rawList, &list) != nil {
+		return nil, false, fmt.Errorf(`"numbers" must be an array of 1 to %d numbers, like {"numbers": [11, 13]}`, task.MaxBatch)
+	}
+	if len(list) == 0 || len(list) > task.MaxBatch {
+		return nil, false, fmt.Errorf(`"numbers" holds %d entries; send 1 to %d`, len(list), task.MaxBatch)
+	}
+	numbers = make([]task.Number, len(list))
+	for i, raw := range list {
+		n, err := task.ParseJSONNumber(raw)
+		if err != nil {
+			return nil, false, fmt.Errorf(`"numbers"[%d] is not valid (nothing was submitted): %w`, i, err)
+		}
+		numbers[i] = n
+	}
+	return numbers, true, nil
 }
 
 // header returns a header's value. API Gateway lowercases header names in
 // payload format 2.0; other callers may not.
 func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
+	v, _ := lookupHeader(h, name)
+	return v
+}
+
+// lookupHeader returns a header's value and whether it was sent.
+func lookupHeader(h map[string]string, name string) (string, bool) {
+	if v, ok := h[strings.ToLower(name)]; ok {
+		return v, true
 	}
 	for k, v := range h {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // DefaultTimeout bounds a status read, retries included; it is below the

@@ -14,6 +14,9 @@
 //	                       "error","attempts","created_at","started_at",
 //	                       "finished_at","expires_at"}; times RFC 3339 with
 //	                       nanoseconds, zero times omitted, number a string
+//	idempotency            bucket, created by the first Claim: one key per
+//	  <Idempotency-Key>    claim → {"hash","batch","task_ids","created_at",
+//	                       "expires_at"}; swept with the expired tasks
 //	queue:<name>           bucket: the job queue ("queue:tasks")
 //	queue:<name>-dlq       bucket: its dead-letter queue
 //	  <seq>                8-byte big-endian sequence number, in order of

@@ -80,6 +80,9 @@ func (db *DB) sweepLoop(interval time.Duration) {
 		case <-ticker.C:
 		}
 		n, err := db.Sweep(ctx, db.opts.Now())
+		if _, cerr := db.sweepClaims(ctx, db.opts.Now()); err == nil {
+			err = cerr
+		}
 		switch {
 		case err != nil && !db.closed():
 			db.log.Warn("bolt: sweeping expired tasks failed", slog.Any("error", err))

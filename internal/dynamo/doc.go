@@ -8,7 +8,8 @@
 //
 //	attribute    type  content
 //	task_id      S     the task id (partition key)
-//	status       S     PENDING, STARTED, SUCCESS or FAILURE (task.Status)
+//	status       S     PENDING, STARTED, SUCCESS, FAILURE or REVOKED
+//	                   (task.Status)
 //	number       S     the number in canonical decimal form; S, not N,
 //	                   because N keeps only 38 significant digits and a
 //	                   number may have up to task.MaxDigits
@@ -36,6 +37,21 @@
 //   - Abandon: PutItem of the whole final task if status = PENDING. It uses
 //     PutItem, not UpdateItem, so that the submit function's role needs no
 //     more than PutItem.
+//   - Revoke: UpdateItem with the same condition; sets status REVOKED,
+//     finished_at and expires_at (revoke.go).
+//   - CreateBatch: one TransactWriteItems of a Put per task, each if
+//     attribute_not_exists(task_id), all or none (batch.go).
+//
+// # Idempotency claims
+//
+// An Idempotency-Key's claim is an item of the same table whose task_id is
+// "idem#<key>" (no task id has that form, and the status function reads
+// UUIDs only), with request_hash (S), batch (BOOL), task_ids (L of S, in
+// order), created_at (S) and expires_at (N, so TTL deletes it). Claim is a
+// PutItem if attribute_not_exists(task_id) OR expires_at <= now, returning
+// the holder on failure (ALL_OLD); Release is a PutItem that sets
+// expires_at to created_at, if request_hash and task_ids[0] still match
+// (idempotency.go). Both use PutItem, so submit's role needs nothing more.
 //
 // When a condition fails, the request asks for the item as it was
 // (ReturnValuesOnConditionCheckFailure ALL_OLD): no item means
@@ -45,6 +61,7 @@
 //
 // # IAM
 //
-// Submit needs dynamodb:PutItem; the worker dynamodb:UpdateItem; status
-// dynamodb:GetItem.
+// Submit needs dynamodb:PutItem (which also authorises the Puts of its
+// TransactWriteItems); the worker dynamodb:UpdateItem; status
+// dynamodb:GetItem and dynamodb:UpdateItem (Revoke).
 package dynamo

@@ -77,7 +77,7 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 		Tasks:  &task.Submitter{Store: observed, Queue: q, Retention: cfg.Retention, Logger: log},
 		Logger: log,
 	}
-	status := &api.Status{Store: store, Logger: log}
+	status := &api.Status{Store: store, Revoker: observed, Retention: cfg.Retention, Logger: log}
 	proc := &task.Processor{Store: observed, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
 	work := &worker.Handler{Processor: proc, Logger: log}
 	return &System{

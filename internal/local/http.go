@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/asyncprime/asyncprime"
 	"github.com/asyncprime/asyncprime/internal/api"
 )
 
@@ -22,8 +23,9 @@ import (
 type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
 // API serves the HTTP API locally, routing as the template's HTTP API does:
-// POST / and ANY / to submit, GET /{task_id}, ANY /{task_id} and $default to
-// status.
+// POST / and ANY / to submit, GET /{task_id}, DELETE /{task_id}, ANY
+// /{task_id} and $default to status. GET /openapi.yaml serves the API's
+// OpenAPI document.
 type API struct {
 	Submit HTTPFunc
 	Status HTTPFunc
@@ -43,6 +45,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	if r.URL.Path == "/openapi.yaml" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		serveOpenAPI(w)
 		return
 	}
 	routeKey, params, fn := a.route(r.Method, r.URL.Path)
@@ -65,8 +71,11 @@ func (a *API) route(method, path string) (string, map[string]string, HTTPFunc) {
 		return api.RouteAnyRoot, nil, a.Submit
 	case len(path) > 1 && strings.IndexByte(path[1:], '/') < 0:
 		params := map[string]string{api.PathParamTaskID: path[1:]}
-		if method == http.MethodGet {
+		switch method {
+		case http.MethodGet:
 			return api.RouteStatus, params, a.Status
+		case http.MethodDelete:
+			return api.RouteCancel, params, a.Status
 		}
 		return api.RouteAnyTask, params, a.Status
 	default:
@@ -158,6 +167,13 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// serveOpenAPI writes openapi.yaml, the API's contract.
+func serveOpenAPI(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(asyncprime.OpenAPI)
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/apitest"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -50,6 +51,7 @@ func submit(t *testing.T, base, body string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	apitest.CheckHTTP(t, resp)
 	var r api.SubmitResponse
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST %s = %d, %v; want 202", body, resp.StatusCode, err)
@@ -68,6 +70,7 @@ func waitFinal(t *testing.T, base, id string) api.StatusResponse {
 		if err != nil {
 			t.Fatal(err)
 		}
+		apitest.CheckHTTP(t, resp)
 		var s api.StatusResponse
 		err = json.NewDecoder(resp.Body).Decode(&s)
 		resp.Body.Close()
@@ -129,8 +132,10 @@ func TestHTTPRouting(t *testing.T) {
 	}{
 		{method: "GET", path: "/", wantStatus: 405, wantAllow: "POST"},
 		{method: "PUT", path: "/", body: `{"number": 1}`, wantStatus: 405, wantAllow: "POST"},
-		{method: "POST", path: "/" + task.NewID(), wantStatus: 405, wantAllow: "GET, HEAD"},
+		{method: "POST", path: "/" + task.NewID(), wantStatus: 405, wantAllow: "GET, HEAD, DELETE"},
 		{method: "GET", path: "/" + task.NewID(), wantStatus: 404},
+		{method: "DELETE", path: "/" + task.NewID(), wantStatus: 404},
+		{method: "DELETE", path: "/", wantStatus: 405, wantAllow: "POST"},
 		{method: "GET", path: "/a/b", wantStatus: 404},
 		{method: "POST", path: "/", body: strings.Repeat("1", 1<<20), wantStatus: 413},
 		{method: "POST", path: "/", body: "\xff\xfe", wantStatus: 400},
@@ -145,6 +150,7 @@ func TestHTTPRouting(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			apitest.CheckHTTP(t, resp)
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, body, tt.wantStatus)

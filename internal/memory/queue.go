@@ -172,3 +172,16 @@ func (q *Queue) Len() int {
 	defer q.mu.Unlock()
 	return len(q.msgs)
 }
+
+// SendBatch implements queue.Queue.
+func (q *Queue) SendBatch(ctx context.Context, bodies []string) ([]string, error) {
+	ids := make([]string, len(bodies))
+	for i, b := range bodies {
+		id, err := q.Send(ctx, b)
+		if err != nil {
+			return ids[:i], err
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}

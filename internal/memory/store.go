@@ -11,14 +11,17 @@ import (
 
 // Store is a task.Store in memory. The zero value is not usable; call NewStore.
 type Store struct {
-	mu    sync.RWMutex
-	tasks map[string]task.Task
+	mu     sync.RWMutex
+	tasks  map[string]task.Task
+	claims map[string]task.Claim // by idempotency key
 }
 
 var _ task.Store = (*Store)(nil)
 
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{tasks: make(map[string]task.Task)} }
+func NewStore() *Store {
+	return &Store{tasks: make(map[string]task.Task), claims: make(map[string]task.Claim)}
+}
 
 // Create implements task.Store. Creating the very same task again
 // succeeds, as a retried write does in DynamoDB.

@@ -18,6 +18,10 @@ import (
 type Queue interface {
 	// Send queues a message and returns its id.
 	Send(ctx context.Context, body string) (messageID string, err error)
+	// SendBatch queues several messages, as SQS's SendMessageBatch (any
+	// number; SQS adapters split them into calls of ten), and returns
+	// their ids in order. An error means some may not have been queued.
+	SendBatch(ctx context.Context, bodies []string) (messageIDs []string, err error)
 	// Receive returns up to max visible messages, waiting up to wait for
 	// the first one (long polling). Each message received becomes invisible
 	// for the queue's visibility timeout and comes back after it unless it

@@ -143,6 +143,40 @@ func Run(t *testing.T, newQueue NewFunc) {
 		}
 	})
 
+	t.Run("SendBatch", func(t *testing.T) {
+		t.Parallel()
+		q, _ := newQueue(t, Options{VisibilityTimeout: 30 * time.Second, MaxReceiveCount: 5})
+		// More than one SQS call's worth (ten), so adapters split it.
+		const n = 23
+		bodies := make([]string, n)
+		for i := range bodies {
+			bodies[i] = "batch-" + strconv.Itoa(i)
+		}
+		ids, err := q.SendBatch(t.Context(), bodies)
+		if err != nil {
+			t.Fatalf("SendBatch = %v; want nil", err)
+		}
+		if len(ids) != n {
+			t.Fatalf("SendBatch returned %d ids; want %d", len(ids), n)
+		}
+		byID := map[string]string{}
+		for i, id := range ids {
+			if id == "" || byID[id] != "" {
+				t.Fatalf("SendBatch id %d = %q; want a distinct, non-empty id for each message", i, id)
+			}
+			byID[id] = bodies[i]
+		}
+		for _, m := range receiveN(t.Context(), t, q, n) {
+			if byID[m.MessageId] != m.Body {
+				t.Errorf("received %q with id %q; SendBatch gave that id to %q", m.Body, m.MessageId, byID[m.MessageId])
+			}
+			delete(byID, m.MessageId)
+		}
+		if len(byID) != 0 {
+			t.Errorf("%d messages of the batch never arrived", len(byID))
+		}
+	})
+
 	t.Run("DeadLetterAfterMaxReceives", func(t *testing.T) {
 		t.Parallel()
 		ctx := subtestContext(t)

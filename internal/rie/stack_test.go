@@ -1,6 +1,7 @@
 package rie_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/apitest"
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/rie"
@@ -57,18 +59,48 @@ func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if action, ok := iamAction(req.Header.Get("X-Amz-Target")); ok {
-			r.mu.Lock()
+		actions := iamActions(req)
+		r.mu.Lock()
+		for _, action := range actions {
 			if r.calls[fn] == nil {
 				r.calls[fn] = map[string]bool{}
 			}
 			r.calls[fn][action] = true
-			r.mu.Unlock()
 		}
+		r.mu.Unlock()
 		proxy.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// iamActions returns the IAM actions that authorise a request: those of
+// the items of a TransactWriteItems (a Put is dynamodb:PutItem), the
+// single-message action of an SQS batch call (SendMessageBatch is
+// sqs:SendMessage), or the one named by the target.
+func iamActions(req *http.Request) []string {
+	target := req.Header.Get("X-Amz-Target")
+	switch {
+	case strings.HasSuffix(target, ".TransactWriteItems"):
+		b, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		var in struct{ TransactItems []map[string]json.RawMessage }
+		json.Unmarshal(b, &in)
+		var out []string
+		for _, it := range in.TransactItems {
+			for kind := range it {
+				out = append(out, map[string]string{"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
+					"Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}[kind])
+			}
+		}
+		return out
+	case strings.HasPrefix(target, "AmazonSQS.") && strings.HasSuffix(target, "Batch"):
+		target = strings.TrimSuffix(target, "Batch")
+	}
+	if a, ok := iamAction(target); ok {
+		return []string{a}
+	}
+	return nil
 }
 
 // iamAction maps "DynamoDB_20120810.PutItem" to "dynamodb:PutItem" and
@@ -168,6 +200,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	apitest.CheckHTTP(t, resp)
 	var accepted api.SubmitResponse
 	json.NewDecoder(resp.Body).Decode(&accepted)
 	resp.Body.Close()
@@ -181,6 +214,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		apitest.CheckHTTP(t, resp)
 		got = api.StatusResponse{}
 		json.NewDecoder(resp.Body).Decode(&got)
 		resp.Body.Close()
@@ -191,6 +225,49 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	}
 	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
 		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
+	}
+
+	// A batch with an idempotency key (TransactWriteItems and
+	// SendMessageBatch), its retry, and a cancel: every answer as
+	// openapi.yaml says.
+	post := func(body, key string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apitest.CheckHTTP(t, resp)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, b
+	}
+	key := "rie-" + task.NewID()
+	code, first := post(`{"numbers": [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}`, key)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST batch = %d %s; want 202", code, first)
+	}
+	if code, again := post(`{"numbers": [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}`, key); code != http.StatusAccepted || string(again) != string(first) {
+		t.Errorf("retried batch = %d %s; want 202 %s", code, again, first)
+	}
+	var batch api.BatchResponse
+	json.Unmarshal(first, &batch)
+	if len(batch.TaskIDs) != 12 {
+		t.Fatalf("batch answered %d task ids; want 12", len(batch.TaskIDs))
+	}
+	for _, id := range batch.TaskIDs {
+		req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/"+id, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apitest.CheckHTTP(t, resp)
+		resp.Body.Close()
+		// The worker may have finished it first: 200 (REVOKED) or 409.
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+			t.Errorf("DELETE /%s = %d; want 200 or 409", id, resp.StatusCode)
+		}
 	}
 
 	// Errors come back from the function as API Gateway would send them.

@@ -43,10 +43,15 @@ var Functions = map[string]string{
 // Permissions lists, for each function's logical id, the IAM actions its
 // code calls, and so the only ones its role grants on the table and the
 // queue.
+//
+// IAM authorises a TransactWriteItems by its actions (each Put as
+// dynamodb:PutItem) and SendMessageBatch as sqs:SendMessage, so batch
+// submits need nothing more; the end-to-end test that watches the calls
+// names them the same way.
 var Permissions = map[string][]string{
 	"SubmitFunction": {"dynamodb:PutItem", "sqs:SendMessage"},
 	"WorkerFunction": {"dynamodb:UpdateItem"},
-	"StatusFunction": {"dynamodb:GetItem"},
+	"StatusFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 }
 
 // PollPermissions lists the actions a function's role also grants, on the

@@ -127,11 +127,12 @@ func TestTransform(t *testing.T) {
 		t.Parallel()
 		got := routes(t, tmpl)
 		want := map[string]string{
-			"POST /":         "SubmitFunction",
-			"ANY /":          "SubmitFunction",
-			"GET /{task_id}": "StatusFunction",
-			"ANY /{task_id}": "StatusFunction",
-			"$default":       "StatusFunction",
+			"POST /":            "SubmitFunction",
+			"ANY /":             "SubmitFunction",
+			"GET /{task_id}":    "StatusFunction",
+			"DELETE /{task_id}": "StatusFunction",
+			"ANY /{task_id}":    "StatusFunction",
+			"$default":          "StatusFunction",
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("HTTP API routes: got %v; want %v", got, want)
@@ -169,11 +170,11 @@ func TestTransform(t *testing.T) {
 		if got, _ := ref(dig(cors, "allowOrigins")); got != "CorsAllowOrigins" {
 			t.Errorf("x-amazon-apigateway-cors.allowOrigins: got %v; want {Ref: CorsAllowOrigins}", dig(cors, "allowOrigins"))
 		}
-		if got := fmt.Sprint(dig(cors, "allowMethods")); got != "[GET POST]" {
-			t.Errorf("x-amazon-apigateway-cors.allowMethods: got %s; want [GET POST]", got)
+		if got := fmt.Sprint(dig(cors, "allowMethods")); got != "[GET POST DELETE]" {
+			t.Errorf("x-amazon-apigateway-cors.allowMethods: got %s; want [GET POST DELETE]", got)
 		}
-		if got := fmt.Sprint(dig(cors, "allowHeaders")); got != "[content-type]" {
-			t.Errorf("x-amazon-apigateway-cors.allowHeaders: got %s; want [content-type]", got)
+		if got := fmt.Sprint(dig(cors, "allowHeaders")); got != "[content-type idempotency-key authorization x-amz-date x-amz-security-token x-amz-content-sha256]" {
+			t.Errorf("x-amazon-apigateway-cors.allowHeaders: got %s; want content-type, idempotency-key and the SigV4 headers", got)
 		}
 		param := dig(loaded(t).Source, "Parameters", "CorsAllowOrigins")
 		if typ, def := dig(param, "Type"), dig(param, "Default"); typ != "CommaDelimitedList" || def != "*" {

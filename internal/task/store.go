@@ -32,4 +32,25 @@ type Store interface {
 	// that no PENDING record is left without a message. A task that is not
 	// PENDING gives ErrConflict; a missing one ErrNotFound.
 	Abandon(ctx context.Context, t Task) error
+	// Revoke moves a PENDING or STARTED task to REVOKED, with FinishedAt
+	// at and ExpiresAt expires, and returns the task as written. A task
+	// that is already final gives ErrConflict (wrapped in a *FinalError
+	// that holds its status); a missing one ErrNotFound.
+	Revoke(ctx context.Context, id string, at, expires time.Time) (Task, error)
+	// CreateBatch records new tasks, as Create each, all or none where the
+	// backend allows (DynamoDB: one transaction). Submit of a batch
+	// abandons them all if any step fails, so a partial write leaves no
+	// PENDING task behind.
+	CreateBatch(ctx context.Context, ts []Task) error
+	// Claim records that c.Key stands for c, unless the key stands for a
+	// claim that has not expired at c.CreatedAt: then it returns that claim
+	// and ErrClaimed, writing nothing. It is one conditional write, never a
+	// read then a write, so of two racing claims exactly one wins and the
+	// other learns the winner. Claiming the very same claim again succeeds
+	// (a retried write).
+	Claim(ctx context.Context, c Claim) (Claim, error)
+	// Release expires the claim of c.Key if it is c (the same task ids), so
+	// that a retry of a request that failed may claim the key again. A key
+	// that holds another claim gives ErrConflict; a missing one ErrNotFound.
+	Release(ctx context.Context, c Claim) error
 }

@@ -40,7 +40,10 @@ func DecodeMessage(body string) (Message, error) {
 // Creator is the part of a Store that Submitter needs.
 type Creator interface {
 	Create(ctx context.Context, t Task) error
+	CreateBatch(ctx context.Context, ts []Task) error
 	Abandon(ctx context.Context, t Task) error
+	Claim(ctx context.Context, c Claim) (Claim, error)
+	Release(ctx context.Context, c Claim) error
 }
 
 // Sender puts a message on the job queue.
@@ -83,37 +86,124 @@ const (
 // PENDING task is left without a message, and Submit returns an error that
 // wraps ErrUnavailable.
 func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
+	r, ts, err := s.accept(ctx, Request{Numbers: []Number{n}})
+	if err != nil {
+		return Task{}, err
+	}
+	if r.Replayed {
+		return Task{ID: r.TaskIDs[0], Number: n}, nil
+	}
+	return ts[0], nil
+}
+
+// Accept records the request's tasks as PENDING and queues their messages,
+// as Submit does for one. A batch is written with Store.CreateBatch and
+// queued with the queue's SendBatch when it has one; if any step fails,
+// every task of the batch is replaced by a FAILURE, none was accepted, and
+// the error wraps ErrUnavailable.
+//
+// With an idempotency key, the key is claimed (Store.Claim) after the
+// tasks are written and before their messages are sent. If the same
+// request claimed it before, Accept abandons its own new tasks and answers
+// the first request's task ids (Receipt.Replayed); so two racing requests
+// with one key get the same ids. If another request claimed it, the error
+// is ErrKeyReused. A request that fails after its claim releases it, so
+// that the client's retry with the same key runs afresh.
+func (s *Submitter) Accept(ctx context.Context, r Request) (Receipt, error) {
+	rc, _, err := s.accept(ctx, r)
+	return rc, err
+}
+
+func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, error) {
+	if len(r.Numbers) == 0 || len(r.Numbers) > MaxBatch {
+		return Receipt{}, nil, fmt.Errorf("submit: %d numbers; want 1 to %d", len(r.Numbers), MaxBatch)
+	}
 	now := s.now()
-	t := Task{
-		ID:        NewID(),
-		Status:    StatusPending,
-		Number:    n,
-		CreatedAt: now,
-		ExpiresAt: now.Add(s.retention()),
+	ts := make([]Task, len(r.Numbers))
+	ids := make([]string, len(r.Numbers))
+	bodies := make([]string, len(r.Numbers))
+	for i, n := range r.Numbers {
+		ts[i] = Task{ID: NewID(), Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(s.retention())}
+		ids[i], bodies[i] = ts[i].ID, EncodeMessage(ts[i].ID)
 	}
 	callCtx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()
-	if err := s.Store.Create(callCtx, t); err != nil {
+	var err error
+	if len(ts) == 1 {
+		err = s.Store.Create(callCtx, ts[0])
+	} else {
+		err = s.Store.CreateBatch(callCtx, ts)
+	}
+	if err != nil {
 		// The write may have been applied even though its answer was lost
 		// (a dropped connection, a timeout): make sure it is not left
 		// PENDING, since its message will never be sent.
-		s.abandon(ctx, t, err)
-		return Task{}, fmt.Errorf("%w: create task %s: %w", ErrUnavailable, t.ID, err)
+		s.abandon(ctx, ts, nil, err)
+		return Receipt{}, nil, fmt.Errorf("%w: create %s: %w", ErrUnavailable, describe(ts), err)
 	}
-	if _, err := s.Queue.Send(callCtx, EncodeMessage(t.ID)); err != nil {
-		s.abandon(ctx, t, err)
-		return Task{}, fmt.Errorf("%w: queue task %s: %w", ErrUnavailable, t.ID, err)
+	var claim *Claim
+	if r.Key != "" {
+		c := Claim{Key: r.Key, Hash: r.Hash(), Batch: r.Batch, TaskIDs: ids, CreatedAt: now, ExpiresAt: now.Add(s.retention())}
+		holder, err := s.Store.Claim(callCtx, c)
+		switch {
+		case errors.Is(err, ErrClaimed):
+			// Another request holds the key; these tasks were never
+			// queued nor shown to anyone.
+			s.abandon(ctx, ts, nil, err)
+			if holder.Hash != c.Hash || holder.Batch != c.Batch {
+				return Receipt{}, nil, fmt.Errorf("claim key %s: %w", Excerpt(r.Key), ErrKeyReused)
+			}
+			return Receipt{TaskIDs: holder.TaskIDs, Batch: holder.Batch, Replayed: true}, nil, nil
+		case err != nil:
+			// The claim may have landed: release it with the tasks.
+			s.abandon(ctx, ts, &c, err)
+			return Receipt{}, nil, fmt.Errorf("%w: claim key %s: %w", ErrUnavailable, Excerpt(r.Key), err)
+		}
+		claim = &c
 	}
-	return t, nil
+	if len(ts) == 1 {
+		_, err = s.Queue.Send(callCtx, bodies[0])
+	} else {
+		err = s.sendBatch(callCtx, bodies)
+	}
+	if err != nil {
+		s.abandon(ctx, ts, claim, err)
+		return Receipt{}, nil, fmt.Errorf("%w: queue %s: %w", ErrUnavailable, describe(ts), err)
+	}
+	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
 }
 
-// abandon replaces a task whose message was not sent by a FAILURE, if it was
-// recorded at all, retrying with backoff while the store does not answer, for
-// up to AbandonTimeout.
+// sendBatch queues bodies with the queue's SendBatch, or one by one.
+func (s *Submitter) sendBatch(ctx context.Context, bodies []string) error {
+	if b, ok := s.Queue.(BatchSender); ok {
+		_, err := b.SendBatch(ctx, bodies)
+		return err
+	}
+	for _, body := range bodies {
+		if _, err := s.Queue.Send(ctx, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describe(ts []Task) string {
+	if len(ts) == 1 {
+		return "task " + ts[0].ID
+	}
+	return fmt.Sprintf("%d tasks (first %s)", len(ts), ts[0].ID)
+}
+
+// abandon replaces the tasks whose messages were not all sent by FAILUREs,
+// where they were recorded at all, and releases their claim if given,
+// retrying with backoff while the store does not answer, for up to
+// AbandonTimeout.
 // Only if the store stays unreachable all that time is a PENDING record left
 // without a message; its id was never given to a client, and it expires
-// with the retention.
-func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
+// with the retention. A task of a batch whose message was sent is
+// abandoned as well (it is PENDING until a worker starts it); its delivery
+// then finds it final and is acknowledged.
+func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause error) {
 	// The request's context may be what failed; the roll-back gets its own,
 	// ending a little before the invocation's deadline, if it has one.
 	deadline := time.Now().Add(orDefault(s.AbandonTimeout, DefaultAbandonTimeout))
@@ -123,26 +213,51 @@ func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	now := s.now()
-	t.Status = StatusFailure
-	t.Error = "the task was not queued, so it never ran; submit the number again"
-	t.FinishedAt = now
-	// The client never saw this id; keep the tombstone only briefly.
-	t.ExpiresAt = now.Add(time.Hour)
+	left := make([]Task, len(ts))
+	for i, t := range ts {
+		t.Status = StatusFailure
+		t.Error = "the task was not queued, so it never ran; submit the number again"
+		t.FinishedAt = now
+		// The client never saw this id; keep the tombstone only briefly.
+		t.ExpiresAt = now.Add(time.Hour)
+		left[i] = t
+	}
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
-		// Each attempt gets a short deadline of its own, so that a store that
-		// hangs cannot use the whole window on one attempt.
-		attemptCtx, cancelAttempt := context.WithTimeout(ctx, abandonAttemptTimeout)
-		err := s.Store.Abandon(attemptCtx, t)
-		cancelAttempt()
-		if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		var err error
+		if claim != nil {
+			// First, so that a retry with the same key runs afresh.
+			attemptCtx, cancelAttempt := context.WithTimeout(ctx, abandonAttemptTimeout)
+			err = s.Store.Release(attemptCtx, *claim)
+			cancelAttempt()
+			if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				claim, err = nil, nil
+			}
+		}
+		for err == nil && len(left) > 0 {
+			// Each attempt gets a short deadline of its own, so that a store
+			// that hangs cannot use the whole window on one attempt.
+			attemptCtx, cancelAttempt := context.WithTimeout(ctx, abandonAttemptTimeout)
+			err = s.Store.Abandon(attemptCtx, left[0])
+			cancelAttempt()
+			if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				left, err = left[1:], nil
+			}
+		}
+		if err == nil && claim == nil {
 			return
 		}
 		timer := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			s.logger().ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
-				slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
+			for _, t := range left {
+				s.logger().ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
+					slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
+			}
+			if claim != nil {
+				s.logger().ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks until it expires",
+					slog.String("key", Excerpt(claim.Key)), slog.Any("cause", cause), slog.Any("error", err))
+			}
 			return
 		case <-timer.C:
 		}

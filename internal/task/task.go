@@ -22,15 +22,21 @@ const (
 	StatusSuccess Status = "SUCCESS"
 	// StatusFailure is final: the task could not be processed; Error says why.
 	StatusFailure Status = "FAILURE"
+	// StatusRevoked is final: a client cancelled the task (DELETE
+	// /{task_id}) while it was PENDING or STARTED, as Celery's revoke. A
+	// worker that receives its message acknowledges it without checking.
+	StatusRevoked Status = "REVOKED"
 )
 
 // Final reports whether s is a final state, from which no transition leads.
-func (s Status) Final() bool { return s == StatusSuccess || s == StatusFailure }
+func (s Status) Final() bool {
+	return s == StatusSuccess || s == StatusFailure || s == StatusRevoked
+}
 
-// Valid reports whether s is one of the four known states.
+// Valid reports whether s is one of the five known states.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPending, StatusStarted, StatusSuccess, StatusFailure:
+	case StatusPending, StatusStarted, StatusSuccess, StatusFailure, StatusRevoked:
 		return true
 	}
 	return false

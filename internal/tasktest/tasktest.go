@@ -5,6 +5,7 @@ package tasktest
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -168,6 +169,157 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		tomb.ID = started.ID
 		if err := s.Abandon(t.Context(), tomb); !errors.Is(err, task.ErrConflict) {
 			t.Errorf("Abandon STARTED = %v; want ErrConflict", err)
+		}
+	})
+
+	t.Run("Revoke", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		at, expires := t0.Add(5*time.Second), t0.Add(30*time.Hour)
+		for _, start := range []bool{false, true} {
+			want := pending("11")
+			mustCreate(t, s, want)
+			if start {
+				var err error
+				if want, err = s.Start(t.Context(), want.ID, t0.Add(time.Second)); err != nil {
+					t.Fatalf("Start = %v; want nil", err)
+				}
+			}
+			got, err := s.Revoke(t.Context(), want.ID, at, expires)
+			if err != nil {
+				t.Fatalf("Revoke %s = %v; want nil", want.Status, err)
+			}
+			want = task.Revoked(want, at, expires)
+			assertTask(t, got, want)
+			read, _ := s.Get(t.Context(), want.ID)
+			assertTask(t, read, want)
+			// A revoked task is final: a worker's delivery finds it so.
+			if _, err := s.Start(t.Context(), want.ID, t0.Add(6*time.Second)); !errors.Is(err, task.ErrConflict) {
+				t.Errorf("Start after REVOKED = %v; want ErrConflict", err)
+			}
+			if err := s.Finish(t.Context(), want.ID, success); !errors.Is(err, task.ErrConflict) {
+				t.Errorf("Finish after REVOKED = %v; want ErrConflict", err)
+			}
+			read, _ = s.Get(t.Context(), want.ID)
+			assertTask(t, read, want)
+		}
+		done := pending("13")
+		mustCreate(t, s, done)
+		if err := s.Finish(t.Context(), done.ID, success); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Revoke(t.Context(), done.ID, at, expires)
+		var final *task.FinalError
+		if !errors.Is(err, task.ErrConflict) || !errors.As(err, &final) || final.Status != task.StatusSuccess {
+			t.Errorf("Revoke of a SUCCESS = %v; want a FinalError with status SUCCESS", err)
+		}
+		if _, err := s.Revoke(t.Context(), task.NewID(), at, expires); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Revoke of an unknown task = %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("CreateBatch", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		batch := make([]task.Task, task.MaxBatch)
+		for i := range batch {
+			batch[i] = pending(task.Number(strconv.Itoa(i + 2)))
+		}
+		if err := s.CreateBatch(t.Context(), batch); err != nil {
+			t.Fatalf("CreateBatch of %d = %v; want nil", len(batch), err)
+		}
+		for _, want := range batch {
+			got, err := s.Get(t.Context(), want.ID)
+			if err != nil {
+				t.Fatalf("Get = %v; want nil", err)
+			}
+			assertTask(t, got, want)
+		}
+		if err := s.CreateBatch(t.Context(), batch[:3]); err != nil {
+			t.Errorf("CreateBatch of the same tasks again = %v; want nil (a retried write)", err)
+		}
+		// One id taken by another task: all or none.
+		clash := []task.Task{pending("17"), pending("19")}
+		clash[1].ID = batch[0].ID
+		if err := s.CreateBatch(t.Context(), clash); !errors.Is(err, task.ErrExists) {
+			t.Errorf("CreateBatch with a taken id = %v; want ErrExists", err)
+		}
+		if _, err := s.Get(t.Context(), clash[0].ID); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Get of the other task of a refused batch = %v; want ErrNotFound (all or none)", err)
+		}
+		got, _ := s.Get(t.Context(), batch[0].ID)
+		assertTask(t, got, batch[0])
+	})
+
+	t.Run("Claim", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		key := "key-" + task.NewID()
+		first := task.Claim{Key: key, Hash: "h1", TaskIDs: []string{task.NewID()}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if _, err := s.Claim(t.Context(), first); err != nil {
+			t.Fatalf("Claim = %v; want nil", err)
+		}
+		if _, err := s.Claim(t.Context(), first); err != nil {
+			t.Errorf("Claim of the same claim again = %v; want nil (a retried write)", err)
+		}
+		second := task.Claim{Key: key, Hash: "h2", Batch: true, TaskIDs: []string{task.NewID(), task.NewID()}, CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(2 * time.Hour)}
+		holder, err := s.Claim(t.Context(), second)
+		if !errors.Is(err, task.ErrClaimed) || !holder.Same(first) {
+			t.Fatalf("Claim of a held key = %+v, %v; want the first claim and ErrClaimed", holder, err)
+		}
+		// Release of another request's claim is refused.
+		if err := s.Release(t.Context(), second); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Release by another request = %v; want ErrConflict", err)
+		}
+		if err := s.Release(t.Context(), first); err != nil {
+			t.Fatalf("Release = %v; want nil", err)
+		}
+		if _, err := s.Claim(t.Context(), second); err != nil {
+			t.Fatalf("Claim after Release = %v; want nil", err)
+		}
+		// An expired claim frees its key, even before anything deletes it.
+		third := second
+		third.Hash, third.TaskIDs, third.CreatedAt = "h3", []string{task.NewID()}, second.ExpiresAt
+		if _, err := s.Claim(t.Context(), third); err != nil {
+			t.Errorf("Claim once the holder expired = %v; want nil", err)
+		}
+		if err := s.Release(t.Context(), task.Claim{Key: "none-" + task.NewID(), Hash: "h", TaskIDs: []string{task.NewID()}, CreatedAt: t0}); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Release of an unknown key = %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("ConcurrentClaimsHaveOneWinner", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		key := "race-" + task.NewID()
+		const clients = 8
+		claims := make([]task.Claim, clients)
+		holders := make([]task.Claim, clients)
+		errs := make([]error, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			claims[i] = task.Claim{Key: key, Hash: "same", TaskIDs: []string{task.NewID()}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			wg.Go(func() { holders[i], errs[i] = s.Claim(t.Context(), claims[i]) })
+		}
+		wg.Wait()
+		var winner *task.Claim
+		for i, err := range errs {
+			if err == nil {
+				if winner != nil {
+					t.Fatalf("two claims of one key succeeded: %v and %v", winner.TaskIDs, claims[i].TaskIDs)
+				}
+				winner = &claims[i]
+			} else if !errors.Is(err, task.ErrClaimed) {
+				t.Fatalf("Claim = %v; want nil or ErrClaimed", err)
+			}
+		}
+		if winner == nil {
+			t.Fatal("no claim succeeded")
+		}
+		for i, err := range errs {
+			if err != nil && !holders[i].Same(*winner) {
+				t.Errorf("loser %d learned holder %v; want the winner %v", i, holders[i].TaskIDs, winner.TaskIDs)
+			}
 		}
 	})
 

@@ -1,0 +1,143 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// ClaimPrefix starts the task_id of an idempotency claim's item, which
+// lives in the tasks table beside the tasks: "idem#<key>". No task id can
+// take that form (task ids are UUIDs), and the status function never reads
+// one (it looks up UUIDs only).
+const ClaimPrefix = "idem#"
+
+// Attributes of a claim item besides task_id, created_at and expires_at
+// (the TTL attribute, so DynamoDB deletes expired claims as it does tasks).
+const (
+	AttrRequestHash = "request_hash"
+	AttrBatch       = "batch"
+	AttrTaskIDs     = "task_ids"
+)
+
+type claimItem struct {
+	ID        string   `dynamodbav:"task_id"`
+	Hash      string   `dynamodbav:"request_hash"`
+	Batch     bool     `dynamodbav:"batch"`
+	TaskIDs   []string `dynamodbav:"task_ids"` // a list (L): the order matters
+	CreatedAt string   `dynamodbav:"created_at"`
+	ExpiresAt int64    `dynamodbav:"expires_at"`
+}
+
+func toClaimItem(c task.Claim) claimItem {
+	return claimItem{
+		ID: ClaimPrefix + c.Key, Hash: c.Hash, Batch: c.Batch, TaskIDs: c.TaskIDs,
+		CreatedAt: formatTime(c.CreatedAt), ExpiresAt: c.ExpiresAt.Unix(),
+	}
+}
+
+func (it claimItem) claim(key string) (task.Claim, error) {
+	created, err := parseTime(AttrCreatedAt, it.CreatedAt)
+	if err != nil {
+		return task.Claim{}, err
+	}
+	return task.Claim{
+		Key: key, Hash: it.Hash, Batch: it.Batch, TaskIDs: it.TaskIDs,
+		CreatedAt: created, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
+	}, nil
+}
+
+// Claim implements task.Store with one conditional PutItem of the claim
+// item: attribute_not_exists(task_id) OR expires_at <= now (an expired
+// claim that TTL has not deleted yet is free). When the condition fails,
+// the holder comes back with the failure (ALL_OLD): no read is made.
+func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
+	cond := expression.AttributeNotExists(expression.Name(AttrID)).Or(
+		expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(c.CreatedAt.Unix())))
+	return s.putClaim(ctx, "claim", c, toClaimItem(c), cond)
+}
+
+// Release implements task.Store: a PutItem of the claim with expires_at
+// set to its creation, if the key still holds it (same request hash and
+// first task id). It uses PutItem, as Claim, so that the submit function's
+// role needs nothing more.
+func (s *Store) Release(ctx context.Context, c task.Claim) error {
+	if len(c.TaskIDs) == 0 {
+		return fmt.Errorf("release key %s: the claim names no task", task.Excerpt(c.Key))
+	}
+	it := toClaimItem(c)
+	it.ExpiresAt = c.CreatedAt.Unix()
+	cond := expression.AttributeExists(expression.Name(AttrID)).
+		And(expression.Name(AttrRequestHash).Equal(expression.Value(c.Hash))).
+		And(expression.Name(AttrTaskIDs + "[0]").Equal(expression.Value(c.TaskIDs[0])))
+	_, err := s.putClaim(ctx, "release", c, it, cond)
+	var held *heldError
+	switch {
+	case errors.As(err, &held) && held.missing:
+		return fmt.Errorf("release key %s: %w", task.Excerpt(c.Key), task.ErrNotFound)
+	case errors.As(err, &held):
+		return fmt.Errorf("release key %s: held by another request: %w", task.Excerpt(c.Key), task.ErrConflict)
+	}
+	return err
+}
+
+// heldError is a failed condition on a claim item.
+type heldError struct {
+	holder  task.Claim
+	missing bool
+}
+
+func (e *heldError) Error() string { return "idempotency key held" }
+
+func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimItem, cond expression.ConditionBuilder) (task.Claim, error) {
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("%s key %s: encode item: %w", op, task.Excerpt(c.Key), err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("%s key %s: build expression: %w", op, task.Excerpt(c.Key), err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                av,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return task.Claim{}, fmt.Errorf("%s key %s: %w", op, task.Excerpt(c.Key), err)
+		}
+		return c, nil
+	}
+	if len(ccf.Item) == 0 {
+		return task.Claim{}, &heldError{missing: true}
+	}
+	var cur claimItem
+	if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
+		return task.Claim{}, fmt.Errorf("%s key %s: decode the holder: %w", op, task.Excerpt(c.Key), err)
+	}
+	holder, err := cur.claim(c.Key)
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("%s key %s: decode the holder: %w", op, task.Excerpt(c.Key), err)
+	}
+	if op == "claim" {
+		if holder.Same(c) {
+			return c, nil // our own write, retried by the SDK after its answer was lost
+		}
+		return holder, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)
+	}
+	return holder, &heldError{holder: holder}
+}

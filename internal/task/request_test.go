@@ -1,0 +1,138 @@
+package task_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// claimStore is a memory store whose Claim can fail.
+type claimStore struct {
+	*memory.Store
+	claimErr error
+	released int
+}
+
+func (s *claimStore) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
+	if s.claimErr != nil {
+		s.Store.Claim(ctx, c) // it lands, but its answer is lost
+		return task.Claim{}, s.claimErr
+	}
+	return s.Store.Claim(ctx, c)
+}
+
+func (s *claimStore) Release(ctx context.Context, c task.Claim) error {
+	s.released++
+	return s.Store.Release(ctx, c)
+}
+
+// batchQueue fails SendBatch when fail is set.
+type batchQueue struct {
+	fakeQueue
+	fail bool
+}
+
+func (q *batchQueue) SendBatch(ctx context.Context, bodies []string) ([]string, error) {
+	if q.fail {
+		return nil, errors.New("SendMessageBatch: 1 of 3 entries failed")
+	}
+	for _, b := range bodies {
+		q.Send(ctx, b)
+	}
+	return slices.Repeat([]string{"m"}, len(bodies)), nil
+}
+
+func statuses(t *testing.T, s *memory.Store) map[task.Status]int {
+	t.Helper()
+	got := map[task.Status]int{}
+	for _, id := range s.IDs() {
+		tk, _ := s.Get(t.Context(), id)
+		got[tk.Status]++
+	}
+	return got
+}
+
+func TestAcceptBatchRollsBackAndReleasesTheKey(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	store := &claimStore{Store: mem}
+	q := &batchQueue{fail: true}
+	s := &task.Submitter{Store: store, Queue: q, Now: clock(), AbandonTimeout: time.Second}
+	req := task.Request{Numbers: []task.Number{"11", "12", "13"}, Batch: true, Key: "k1"}
+	if _, err := s.Accept(t.Context(), req); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	}
+	if got := statuses(t, mem); got[task.StatusFailure] != 3 || got[task.StatusPending] != 0 {
+		t.Errorf("tasks after a failed batch: %v; want 3 FAILURE and none PENDING", got)
+	}
+	if store.released != 1 {
+		t.Errorf("Release called %d times; want 1", store.released)
+	}
+	// The retry with the same key runs afresh.
+	q.fail = false
+	rc, err := s.Accept(t.Context(), req)
+	if err != nil || rc.Replayed || len(rc.TaskIDs) != 3 || len(q.sent) != 3 {
+		t.Fatalf("retry = %+v, %v (%d sent); want 3 new tasks queued", rc, err, len(q.sent))
+	}
+	again, err := s.Accept(t.Context(), req)
+	if err != nil || !again.Replayed || !slices.Equal(again.TaskIDs, rc.TaskIDs) || len(q.sent) != 3 {
+		t.Errorf("second retry = %+v, %v; want a replay of %v, nothing queued", again, err, rc.TaskIDs)
+	}
+	if got := statuses(t, mem); got[task.StatusPending] != 3 || got[task.StatusFailure] != 6 {
+		t.Errorf("tasks: %v; want 3 PENDING (the accepted batch) and 6 FAILURE (the failed one and the replay's own)", got)
+	}
+}
+
+func TestAcceptClaimLostAnswerReleases(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	store := &claimStore{Store: mem, claimErr: errors.New("connection reset")}
+	s := &task.Submitter{Store: store, Queue: &fakeQueue{}, Now: clock(), AbandonTimeout: time.Second}
+	req := task.Request{Numbers: []task.Number{"11"}, Key: "k2"}
+	if _, err := s.Accept(t.Context(), req); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	}
+	if got := statuses(t, mem); got[task.StatusPending] != 0 {
+		t.Errorf("tasks: %v; want none PENDING", got)
+	}
+	store.claimErr = nil
+	if rc, err := s.Accept(t.Context(), req); err != nil || rc.Replayed {
+		t.Errorf("retry = %+v, %v; want a fresh accept (the lost claim was released)", rc, err)
+	}
+}
+
+func TestAcceptKeyReused(t *testing.T) {
+	t.Parallel()
+	s := &task.Submitter{Store: memory.NewStore(), Queue: &fakeQueue{}, Now: clock()}
+	if _, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}, Key: "k3"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []task.Request{
+		{Numbers: []task.Number{"13"}, Key: "k3"},
+		{Numbers: []task.Number{"11"}, Batch: true, Key: "k3"},
+	} {
+		if _, err := s.Accept(t.Context(), r); !errors.Is(err, task.ErrKeyReused) {
+			t.Errorf("Accept(%+v) = %v; want ErrKeyReused", r, err)
+		}
+	}
+}
+
+func TestValidKey(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"a", "order-42", "3f2b8c1e-7d4a-4e59-9b1c-2a6f0e8d4c71", "b64+/=", strings.Repeat("x", task.MaxKeyLength)} {
+		if err := task.ValidKey(k); err != nil {
+			t.Errorf("ValidKey(%q) = %v; want nil", k, err)
+		}
+	}
+	for _, k := range []string{"", " ", "a b", "é", "a\x00", "a;b", strings.Repeat("x", task.MaxKeyLength+1)} {
+		if err := task.ValidKey(k); err == nil {
+			t.Errorf("ValidKey(%.20q) = nil; want an error", k)
+		}
+	}
+}
