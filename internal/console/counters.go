@@ -47,6 +47,8 @@ type Totals struct {
 	// not be queued.
 	Failed  int64 `json:"failed"`
 	Retried int64 `json:"retried"`
+	// Revoked counts tasks a client cancelled (DELETE /{task_id}).
+	Revoked int64 `json:"revoked"`
 	// Pending and Running are the tasks this process submitted (or
 	// retried) that are still waiting for, or in, a worker.
 	Pending int64 `json:"pending"`
@@ -109,6 +111,9 @@ func (c *Counters) Observe(_ context.Context, e metrics.Event) {
 		if e.Kind == metrics.Finished {
 			p.completed++
 		}
+		c.move(id, "")
+	case metrics.Revoked:
+		c.totals.Revoked++
 		c.move(id, "")
 	}
 	c.remember(row(e.Task, now))

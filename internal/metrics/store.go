@@ -26,6 +26,8 @@ const (
 	// Retried: an operator moved a FAILURE task back to PENDING
 	// (task.Reopener).
 	Retried Kind = "retried"
+	// Revoked: a client cancelled a PENDING or STARTED task (Store.Revoke).
+	Revoked Kind = "revoked"
 )
 
 // Event is one transition, with the task as written. For Finished, Task
@@ -89,6 +91,32 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 		s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
 	}
 	return nil
+}
+
+// CreateBatch implements task.Store.
+func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
+	if err := s.Store.CreateBatch(ctx, ts); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Status == task.StatusPending {
+			s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
+		}
+	}
+	return nil
+}
+
+// Revoke implements task.Store.
+func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error) {
+	t, err := s.Store.Revoke(ctx, id, at, expires)
+	if err != nil {
+		return t, err
+	}
+	s.mu.Lock()
+	delete(s.started, id)
+	s.mu.Unlock()
+	s.obs.Observe(ctx, Event{Kind: Revoked, Task: t})
+	return t, nil
 }
 
 // Start implements task.Store.
