@@ -37,13 +37,9 @@ func BenchmarkIsPrime(b *testing.B) {
 	for _, in := range benchInputsBig {
 		b.Run(in.name, func(b *testing.B) {
 			ns := []*big.Int{in.gen()}
-			b.Run("ours", func(b *testing.B) { benchBig(b, ns, IsPrime) })
-			b.Run("oursBPSW", func(b *testing.B) { benchBig(b, ns, isPrimeBPSW) })
+			b.Run("ours", func(b *testing.B) { benchBig(b, ns, isPrime) })
 			b.Run("bigProbablyPrime0", func(b *testing.B) {
 				benchBig(b, ns, func(n *big.Int) bool { return n.ProbablyPrime(0) })
-			})
-			b.Run(fmt.Sprintf("bigProbablyPrime0+%dRounds", extraRounds), func(b *testing.B) {
-				benchBig(b, ns, func(n *big.Int) bool { return n.ProbablyPrime(0) && newMRBig(n).randomRounds(extraRounds) })
 			})
 			b.Run(fmt.Sprintf("bigProbablyPrime%d", extraRounds), func(b *testing.B) {
 				benchBig(b, ns, func(n *big.Int) bool { return n.ProbablyPrime(extraRounds) })
@@ -183,9 +179,6 @@ func isPrime64MR7(n uint64) bool {
 	}
 	return n < trialLimit*trialLimit || mr7(n)
 }
-
-// isPrimeBPSW is IsPrime without the random Miller–Rabin rounds.
-func isPrimeBPSW(n *big.Int) bool { return isPrimeBig(n, 0) }
 
 // trialDivision is the textbook test, correct but slow: it tries every odd
 // divisor up to √n. i·i cannot wrap for the small n it is used on
