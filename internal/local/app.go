@@ -42,13 +42,13 @@ func ConfigFromEnv(env *config.Env) (Config, error) {
 		BatchSize:         env.Int("BATCH_SIZE", queue.DefaultBatchSize),
 		VisibilityTimeout: env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
 		MaxReceiveCount:   env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
-		WorkerTimeout:     env.Duration("WORKER_TIMEOUT", 10*time.Second),
+		WorkerTimeout:     env.Duration("WORKER_TIMEOUT", worker.DefaultTimeout),
 		Retention:         env.Duration("RESULT_RETENTION", task.DefaultRetention),
 		QueueURL:          env.String("QUEUE_URL", ""),
 		TableName:         env.String("TABLE_NAME", ""),
 	}
-	if c.BatchSize > 10 {
-		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of 10", c.BatchSize)
+	if c.BatchSize > queue.MaxBatch {
+		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of %d", c.BatchSize, queue.MaxBatch)
 	}
 	return c, env.Err()
 }

@@ -35,7 +35,6 @@ type Queue struct {
 	arn  string
 
 	mu       sync.Mutex
-	seq      uint64
 	msgs     map[string]*message       // by message id
 	ready    []string                  // FIFO of visible message ids
 	inflight localq.Inflight[*message] // received messages by the time they reappear
@@ -76,13 +75,10 @@ func (q *Queue) Send(_ context.Context, body string) (string, error) {
 	sum := md5.Sum([]byte(body))
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.seq++
-	m := &message{id: q.newID(), body: body, md5: hex.EncodeToString(sum[:]), sent: q.opts.Now()}
+	m := &message{id: task.NewID(), body: body, md5: hex.EncodeToString(sum[:]), sent: q.opts.Now()}
 	q.add(m)
 	return m.id, nil
 }
-
-func (q *Queue) newID() string { return task.NewID() }
 
 // add makes m visible. The caller holds q.mu.
 func (q *Queue) add(m *message) {

@@ -32,10 +32,6 @@ import (
 
 // Defaults, as in template.yaml.
 const (
-	// DefaultVisibilityTimeout is the tasks queue's VisibilityTimeout.
-	DefaultVisibilityTimeout = queue.DefaultVisibilityTimeout
-	// DefaultMaxReceiveCount is the redrive policy's maxReceiveCount.
-	DefaultMaxReceiveCount = task.DefaultMaxReceiveCount
 	// DefaultDeadLetterRetention is the dead-letter queue's
 	// MessageRetentionPeriod: 14 days, the most SQS allows. It must exceed
 	// the tasks queue's (4 days by default), because a standard queue's
@@ -132,10 +128,10 @@ func (s Settings) Provision(ctx context.Context, cfg aws.Config, names Names) (R
 
 func (s Settings) withDefaults() (Settings, error) {
 	if s.VisibilityTimeout == 0 {
-		s.VisibilityTimeout = DefaultVisibilityTimeout
+		s.VisibilityTimeout = queue.DefaultVisibilityTimeout
 	}
 	if s.MaxReceiveCount == 0 {
-		s.MaxReceiveCount = DefaultMaxReceiveCount
+		s.MaxReceiveCount = task.DefaultMaxReceiveCount
 	}
 	if s.DeadLetterRetention == 0 {
 		s.DeadLetterRetention = DefaultDeadLetterRetention

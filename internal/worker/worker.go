@@ -28,6 +28,10 @@ type Processor interface {
 // slowest check under the digit cap takes about a second, plus the writes.
 const DefaultReserve = 2 * time.Second
 
+// DefaultTimeout is the worker function's timeout: the template's
+// WorkerTimeout default.
+const DefaultTimeout = 10 * time.Second
+
 // DefaultConcurrency is how many records of a batch run at once: a whole
 // batch, since a record mostly waits on the store.
 const DefaultConcurrency = 10
