@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -50,10 +50,10 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	t, err := h.Tasks.Submit(ctx, n)
 	if err != nil {
-		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Any("error", err))
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "submit failed", slog.Any("error", err))
 		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
 	}
-	logger(h.Logger).InfoContext(ctx, "task submitted", slog.String("task_id", t.ID), slog.Int("digits", len(n)))
+	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "task submitted", slog.String("task_id", t.ID), slog.Int("digits", len(n)))
 	return jsonResponse(http.StatusAccepted,
 		SubmitResponse{Status: "success", TaskID: t.ID},
 		map[string]string{"Location": "/" + t.ID}), nil
@@ -128,22 +128,4 @@ func header(h map[string]string, name string) string {
 		}
 	}
 	return ""
-}
-
-// DefaultTimeout bounds a status read, retries included; it is below the
-// function's timeout in the template so the handler answers first.
-const DefaultTimeout = 3 * time.Second
-
-func timeout(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return DefaultTimeout
-}
-
-func logger(l *slog.Logger) *slog.Logger {
-	if l != nil {
-		return l
-	}
-	return slog.Default()
 }

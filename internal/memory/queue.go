@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -53,12 +54,8 @@ var _ queue.Queue = (*Queue)(nil)
 
 // NewQueue returns an empty queue.
 func NewQueue(opts QueueOptions) *Queue {
-	if opts.Name == "" {
-		opts.Name = "tasks"
-	}
-	if opts.VisibilityTimeout <= 0 {
-		opts.VisibilityTimeout = queue.DefaultVisibilityTimeout
-	}
+	opts.Name = cmp.Or(opts.Name, "tasks")
+	opts.VisibilityTimeout = cmp.Or(opts.VisibilityTimeout, queue.DefaultVisibilityTimeout)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

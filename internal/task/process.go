@@ -1,6 +1,7 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ type Processor struct {
 // delivery), or no longer exists. An error means the message must come back
 // for another attempt; this is the one place failures are classified.
 func (p *Processor) Process(ctx context.Context, d Delivery) error {
-	log := p.logger()
+	log := cmp.Or(p.Logger, slog.Default())
 	msg, err := DecodeMessage(d.Body)
 	if err != nil {
 		// Nothing to record: the body names no task. Let the redrive policy
@@ -99,13 +100,13 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	isPrime, checkErr := p.check(ctx, t.Number)
 	out := Outcome{Status: StatusSuccess, IsPrime: isPrime}
 	if checkErr != nil {
-		if d.ReceiveCount < p.maxReceiveCount() {
-			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, p.maxReceiveCount(), checkErr)
+		if last := cmp.Or(p.MaxReceiveCount, DefaultMaxReceiveCount); d.ReceiveCount < last {
+			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, last, checkErr)
 		}
 		out = Outcome{Status: StatusFailure, Error: fmt.Sprintf("check failed on each of %d attempts; last error: %v", d.ReceiveCount, checkErr)}
 	}
 	now := p.now()
-	out.FinishedAt, out.ExpiresAt = now, now.Add(p.retention())
+	out.FinishedAt, out.ExpiresAt = now, now.Add(cmp.Or(p.Retention, DefaultRetention))
 	switch err := p.Store.Finish(ctx, t.ID, out); {
 	case errors.Is(err, ErrConflict):
 		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
@@ -174,30 +175,4 @@ func (p *Processor) bigChecks() chan struct{} {
 	return p.turns
 }
 
-func (p *Processor) maxReceiveCount() int {
-	if p.MaxReceiveCount > 0 {
-		return p.MaxReceiveCount
-	}
-	return DefaultMaxReceiveCount
-}
-
-func (p *Processor) retention() time.Duration {
-	if p.Retention > 0 {
-		return p.Retention
-	}
-	return DefaultRetention
-}
-
-func (p *Processor) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-func (p *Processor) logger() *slog.Logger {
-	if p.Logger != nil {
-		return p.Logger
-	}
-	return slog.Default()
-}
+func (p *Processor) now() time.Time { return now(p.Now) }

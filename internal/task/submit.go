@@ -1,6 +1,7 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,9 +90,9 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 		Status:    StatusPending,
 		Number:    n,
 		CreatedAt: now,
-		ExpiresAt: now.Add(s.retention()),
+		ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention)),
 	}
-	callCtx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultSubmitTimeout))
+	callCtx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()
 	if err := s.Store.Create(callCtx, t); err != nil {
 		// The write may have been applied even though its answer was lost
@@ -116,7 +117,7 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 	// The request's context may be what failed; the roll-back gets its own,
 	// ending a little before the invocation's deadline, if it has one.
-	deadline := time.Now().Add(orDefault(s.AbandonTimeout, DefaultAbandonTimeout))
+	deadline := time.Now().Add(cmp.Or(s.AbandonTimeout, DefaultAbandonTimeout))
 	if d, ok := ctx.Deadline(); ok && d.Add(-250*time.Millisecond).Before(deadline) {
 		deadline = d.Add(-250 * time.Millisecond)
 	}
@@ -141,7 +142,7 @@ func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			s.logger().ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
+			cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
 				slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
 			return
 		case <-timer.C:
@@ -151,30 +152,12 @@ func (s *Submitter) abandon(ctx context.Context, t Task, cause error) {
 
 const abandonAttemptTimeout = time.Second
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+func (s *Submitter) now() time.Time { return now(s.Now) }
 
-func (s *Submitter) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// now calls clock, or time.Now if clock is nil.
+func now(clock func() time.Time) time.Time {
+	if clock != nil {
+		return clock()
 	}
 	return time.Now()
-}
-
-func (s *Submitter) retention() time.Duration {
-	if s.Retention > 0 {
-		return s.Retention
-	}
-	return DefaultRetention
-}
-
-func (s *Submitter) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
 }
