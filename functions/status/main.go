@@ -26,9 +26,8 @@ func main() {
 }
 
 func run() error {
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	if err := env.Err(); err != nil {
+	var env config.Status
+	if err := config.Load(&env); err != nil {
 		return err
 	}
 	cfg, err := awscfg.Load(context.Background())
@@ -36,7 +35,7 @@ func run() error {
 		return err
 	}
 	h := &api.Status{
-		Store:  dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		Store:  dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName),
 		Logger: lambdacontext.NewLogger(),
 	}
 	lambda.Start(h.Handle)

@@ -28,11 +28,8 @@ func main() {
 }
 
 func run() error {
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	maxReceives := env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount)
-	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
-	if err := env.Err(); err != nil {
+	var env config.Worker
+	if err := config.Load(&env); err != nil {
 		return err
 	}
 	cfg, err := awscfg.Load(context.Background())
@@ -42,9 +39,9 @@ func run() error {
 	log := lambdacontext.NewLogger()
 	h := &worker.Handler{
 		Processor: &task.Processor{
-			Store:           dynamo.New(dynamodb.NewFromConfig(cfg), table),
-			MaxReceiveCount: maxReceives,
-			Retention:       retention,
+			Store:           dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName),
+			MaxReceiveCount: env.MaxReceiveCount,
+			Retention:       env.Retention,
 			Logger:          log,
 		},
 		Logger: log,
