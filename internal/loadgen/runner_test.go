@@ -126,8 +126,8 @@ func TestRunClosedLoopClean(t *testing.T) {
 	if n := conns.Load(); n > 50 {
 		t.Errorf("server saw %d connections for 200 requests; want keep-alive reuse", n)
 	}
-	if len(res.Samples.TimeToResult) != 50 {
-		t.Errorf("got %d time-to-result samples; want 50", len(res.Samples.TimeToResult))
+	if n := res.Samples.TimeToResult.TotalCount(); n != 50 {
+		t.Errorf("got %d time-to-result samples; want 50", n)
 	}
 }
 
