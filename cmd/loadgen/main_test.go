@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,40 +15,70 @@ import (
 	"testing"
 
 	"github.com/asyncprime/asyncprime/internal/loadgen"
-	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
+	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
+// newSystem serves the whole system in memory, as `make run` with
+// BACKEND=memory does, and returns its URL. wrap, if not nil, wraps its HTTP
+// handler.
+func newSystem(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	cfg := local.Config{Workers: 2, BatchSize: queue.DefaultBatchSize, WorkerTimeout: worker.DefaultTimeout}
+	log := slog.New(slog.DiscardHandler)
+	sys := local.NewSystem(cfg, memory.NewStore(), memory.NewQueue(memory.QueueOptions{}), log)
+	var h http.Handler = sys.API
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sys.Poller.Run(ctx); close(done) }()
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	return srv.URL
+}
+
+// failSubmits answers 503 to every submit.
+func failSubmits(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// TestRun runs the command against the real system. The faults a run must
+// report are injected in internal/loadgen's own tests.
 func TestRun(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name          string
-		fake          *fakeapi.Server
+		wrap          func(http.Handler) http.Handler
 		extra         []string
 		wantErr       bool
 		wantCompleted int
 		// wantVerify is the verify summary line of the table, "" for none.
 		wantVerify string
 	}{
-		{name: "clean", fake: &fakeapi.Server{PollsToComplete: 2}, wantCompleted: 20,
+		{name: "clean", wantCompleted: 20, wantVerify: "accepted=20 finished=20 lost=0 duplicates=0"},
+		{name: "open loop", extra: []string{"-rate", "2000"}, wantCompleted: 20,
 			wantVerify: "accepted=20 finished=20 lost=0 duplicates=0"},
-		{name: "open loop", fake: &fakeapi.Server{PollsToComplete: 2}, extra: []string{"-rate", "2000"}, wantCompleted: 20,
-			wantVerify: "accepted=20 finished=20 lost=0 duplicates=0"},
-		{name: "503s exit non-zero", fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 4}, wantErr: true, wantCompleted: 15,
-			wantVerify: "accepted=15 finished=15 lost=0 duplicates=0"},
-		{name: "lost tasks exit non-zero", fake: &fakeapi.Server{ForgetEvery: 5}, wantErr: true, wantCompleted: 20,
-			wantVerify: "accepted=20 finished=16 lost=4 duplicates=0"},
-		{name: "duplicate ids exit non-zero", fake: &fakeapi.Server{DuplicateIDEvery: 10}, extra: []string{"-check=false"},
-			wantErr: true, wantCompleted: 20, wantVerify: "accepted=20 finished=20 lost=0 duplicates=2"},
-		{name: "no verify", fake: &fakeapi.Server{ForgetEvery: 5}, extra: []string{"-verify=false"}, wantCompleted: 20},
+		{name: "503s exit non-zero", wrap: failSubmits, wantErr: true, wantCompleted: 0,
+			wantVerify: "accepted=0 finished=0 lost=0 duplicates=0"},
+		{name: "no verify", extra: []string{"-verify=false"}, wantCompleted: 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(tt.fake)
-			t.Cleanup(srv.Close)
+			url := newSystem(t, tt.wrap)
 			dir := t.TempDir()
 			svg := filepath.Join(dir, "latency.svg")
-			args := append([]string{"-url", srv.URL + "/", "-n", "20", "-c", "4", "-poll", "1ms", "-svg", svg}, tt.extra...)
+			args := append([]string{"-url", url + "/", "-n", "20", "-c", "4", "-poll", "1ms", "-svg", svg}, tt.extra...)
 			var stdout, stderr bytes.Buffer
 			err := run(t.Context(), args, &stdout, &stderr)
 			if (err != nil) != tt.wantErr {
@@ -81,11 +114,10 @@ func TestRun(t *testing.T) {
 
 func TestRunJSONToFile(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(&fakeapi.Server{})
-	t.Cleanup(srv.Close)
+	url := newSystem(t, nil)
 	path := filepath.Join(t.TempDir(), "report.json")
 	var stdout bytes.Buffer
-	args := []string{"-url", srv.URL, "-n", "5", "-poll", "1ms", "-json", path}
+	args := []string{"-url", url, "-n", "5", "-poll", "1ms", "-json", path}
 	if err := run(t.Context(), args, &stdout, io.Discard); err != nil {
 		t.Fatalf("run() error = %v; want nil", err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
-	appconfig "github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/samlocal"
 )
 
@@ -36,22 +35,21 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := appconfig.FromOS()
-	cfg, err := samlocal.ConfigFromEnv(env)
+	cfg, err := samlocal.ConfigFromEnv()
 	if err != nil {
 		return err
 	}
-	endpoint := env.String("AWS_ENDPOINT_URL", "")
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if cfg.QueueURL == "" && endpoint == "" {
 		return fmt.Errorf("set QUEUE_URL, or AWS_ENDPOINT_URL (an emulator) to create the queue and table there")
 	}
 	// An emulator takes any credentials; default them, and the region,
 	// so that a machine without an AWS profile works.
 	var opts []func(*config.LoadOptions) error
-	if env.String("AWS_REGION", env.String("AWS_DEFAULT_REGION", "")) == "" {
+	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion("us-east-1"))
 	}
-	if endpoint != "" && env.String("AWS_ACCESS_KEY_ID", "") == "" && env.String("AWS_PROFILE", "") == "" {
+	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	}
 	awsCfg, err := awscfg.Load(ctx, opts...)

@@ -16,7 +16,6 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
-	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 func main() {
@@ -27,21 +26,19 @@ func main() {
 }
 
 func run() error {
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
-	if err := env.Err(); err != nil {
+	var env config.Status
+	if err := config.Load(&env); err != nil {
 		return err
 	}
 	cfg, err := awscfg.Load(context.Background())
 	if err != nil {
 		return err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	h := &api.Status{
 		Store:     store,
 		Revoker:   store, // DELETE /{task_id}
-		Retention: retention,
+		Retention: env.Retention,
 		Logger:    lambdacontext.NewLogger(),
 	}
 	lambda.Start(h.Handle)

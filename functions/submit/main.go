@@ -30,11 +30,8 @@ func main() {
 }
 
 func run() error {
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	queueURL := env.Required("QUEUE_URL")
-	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
-	if err := env.Err(); err != nil {
+	var env config.Submit
+	if err := config.Load(&env); err != nil {
 		return err
 	}
 	cfg, err := awscfg.Load(context.Background())
@@ -44,9 +41,9 @@ func run() error {
 	log := lambdacontext.NewLogger()
 	h := &api.Submit{
 		Tasks: &task.Submitter{
-			Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), table), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
-			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), queueURL, sqsqueue.WithRegion(cfg.Region)),
-			Retention: retention,
+			Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
+			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), env.QueueURL, sqsqueue.WithRegion(cfg.Region)),
+			Retention: env.Retention,
 			Logger:    log,
 		},
 		Logger: log,

@@ -29,11 +29,8 @@ func main() {
 }
 
 func run() error {
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	maxReceives := env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount)
-	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
-	if err := env.Err(); err != nil {
+	var env config.Worker
+	if err := config.Load(&env); err != nil {
 		return err
 	}
 	cfg, err := awscfg.Load(context.Background())
@@ -43,9 +40,9 @@ func run() error {
 	log := lambdacontext.NewLogger()
 	h := &worker.Handler{
 		Processor: &task.Processor{
-			Store:           metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), table), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
-			MaxReceiveCount: maxReceives,
-			Retention:       retention,
+			Store:           metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
+			MaxReceiveCount: env.MaxReceiveCount,
+			Retention:       env.Retention,
 			Logger:          log,
 		},
 		Logger: log,

@@ -35,7 +35,7 @@ func (h *Status) cancel(ctx context.Context, id string) events.APIGatewayV2HTTPR
 	if !task.ValidID(id) {
 		return notFound
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout(h.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Timeout, DefaultTimeout))
 	defer cancel()
 	now := h.now()
 	t, err := h.Revoker.Revoke(ctx, id, now, now.Add(cmp.Or(h.Retention, task.DefaultRetention)))
@@ -50,9 +50,9 @@ func (h *Status) cancel(ctx context.Context, id string) events.APIGatewayV2HTTPR
 		return errorResponse(http.StatusConflict,
 			"task "+id+" is already final; only a PENDING or STARTED task can be cancelled")
 	case err != nil:
-		logger(h.Logger).ErrorContext(ctx, "revoke task failed", slog.String("task_id", id), slog.Any("error", err))
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "revoke task failed", slog.String("task_id", id), slog.Any("error", err))
 		return unavailable("retry in a few seconds")
 	}
-	logger(h.Logger).InfoContext(ctx, "task revoked", slog.String("task_id", id))
+	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "task revoked", slog.String("task_id", id))
 	return taskResponse(t)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/task"
 )
+
+// DefaultTimeout bounds a status read, retries included; it is below the
+// function's timeout in the template so the handler answers first.
+const DefaultTimeout = 3 * time.Second
 
 // Getter reads a task.
 type Getter interface {
@@ -71,14 +76,14 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if !task.ValidID(id) {
 		return notFound, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout(h.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Timeout, DefaultTimeout))
 	defer cancel()
 	t, err := h.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, task.ErrNotFound):
 		return notFound, nil
 	case err != nil:
-		logger(h.Logger).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
 		return unavailable("retry in a few seconds"), nil
 	}
 	if t.Expired(h.now()) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -73,10 +73,10 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return errorResponse(http.StatusUnprocessableEntity,
 			"this Idempotency-Key was used for a different request within the retention; use a new key for a new request"), nil
 	case err != nil:
-		logger(h.Logger).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
 		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
 	}
-	logger(h.Logger).InfoContext(ctx, "tasks submitted", slog.Any("task_ids", rc.TaskIDs), slog.Bool("replayed", rc.Replayed))
+	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "tasks submitted", slog.Any("task_ids", rc.TaskIDs), slog.Bool("replayed", rc.Replayed))
 	return accepted(rc), nil
 }
 
@@ -215,22 +215,4 @@ func lookupHeader(h map[string]string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// DefaultTimeout bounds a status read, retries included; it is below the
-// function's timeout in the template so the handler answers first.
-const DefaultTimeout = 3 * time.Second
-
-func timeout(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return DefaultTimeout
-}
-
-func logger(l *slog.Logger) *slog.Logger {
-	if l != nil {
-		return l
-	}
-	return slog.Default()
 }

@@ -1,74 +1,107 @@
 // Package config reads settings from environment variables, as Lambda
-// passes them. Each problem is reported with the variable's name, and all of
-// them at once, so a function that is misconfigured says so at start.
+// passes them, into structs whose fields name their variables in an env
+// tag. Each problem is reported with the variable's name, and all of them at
+// once, so a function that is misconfigured says so at start.
+//
+// Submit, Worker and Status are the Lambda functions' settings; the template
+// test reflects on them (Vars) to check that template.yaml sets exactly the
+// variables each function reads.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Env reads variables and collects the errors.
-type Env struct {
-	lookup func(string) (string, bool)
-	errs   []error
+// Submit is the submit function's environment.
+type Submit struct {
+	TableName string        `env:"TABLE_NAME,required"`
+	QueueURL  string        `env:"QUEUE_URL,required"`
+	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset
 }
 
-// FromOS reads the process environment.
-func FromOS() *Env { return &Env{lookup: os.LookupEnv} }
-
-// FromMap reads m; for tests.
-func FromMap(m map[string]string) *Env {
-	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+// Worker is the worker function's environment.
+type Worker struct {
+	TableName       string        `env:"TABLE_NAME,required"`
+	MaxReceiveCount int           `env:"MAX_RECEIVE_COUNT"` // task.DefaultMaxReceiveCount if unset
+	Retention       time.Duration `env:"RESULT_RETENTION"`  // task.DefaultRetention if unset
 }
 
-// String returns the variable, or def if it is unset or empty.
-func (e *Env) String(name, def string) string {
-	if v, ok := e.lookup(name); ok && v != "" {
-		return v
-	}
-	return def
+// Status is the status function's environment.
+type Status struct {
+	TableName string        `env:"TABLE_NAME,required"`
+	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset; a revoked task is kept as long
 }
 
-// Required returns the variable, and records an error if it is unset or empty.
-func (e *Env) Required(name string) string {
-	v, ok := e.lookup(name)
-	if !ok || v == "" {
-		e.errs = append(e.errs, fmt.Errorf("environment variable %s is required but not set", name))
+// Load sets the fields of the struct cfg points to from the environment. A
+// field tagged `env:"NAME"` reads NAME, and `env:"NAME,required"` makes an
+// unset or empty NAME an error. A variable that is unset or empty leaves its
+// field as it was: set defaults before calling Load. Fields are strings,
+// positive ints or positive time.Durations such as "90s" or "24h".
+func Load(cfg any) error { return load(os.LookupEnv, cfg) }
+
+func load(lookup func(string) (string, bool), cfg any) error {
+	v := reflect.ValueOf(cfg).Elem()
+	var errs []error
+	for i := range v.NumField() {
+		name, required := tag(v.Type().Field(i))
+		if name == "" {
+			continue
+		}
+		s, _ := lookup(name)
+		if s == "" {
+			if required {
+				errs = append(errs, fmt.Errorf("environment variable %s is required but not set", name))
+			}
+			continue
+		}
+		if err := set(v.Field(i), s); err != nil {
+			errs = append(errs, fmt.Errorf("environment variable %s=%q is not a %w", name, s, err))
+		}
 	}
-	return v
+	return errors.Join(errs...)
 }
 
-// Duration parses a Go duration such as "24h" or "90s"; def if unset.
-func (e *Env) Duration(name string, def time.Duration) time.Duration {
-	v, ok := e.lookup(name)
-	if !ok || v == "" {
-		return def
+// Vars returns the names of the variables a struct of cfg's type reads.
+func Vars(cfg any) []string {
+	t := reflect.TypeOf(cfg)
+	var names []string
+	for i := range t.NumField() {
+		if name, _ := tag(t.Field(i)); name != "" {
+			names = append(names, name)
+		}
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		e.errs = append(e.errs, fmt.Errorf("environment variable %s=%q is not a positive duration like 30s or 24h", name, v))
-		return def
-	}
-	return d
+	return names
 }
 
-// Int parses a positive integer; def if unset.
-func (e *Env) Int(name string, def int) int {
-	v, ok := e.lookup(name)
-	if !ok || v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		e.errs = append(e.errs, fmt.Errorf("environment variable %s=%q is not a positive integer", name, v))
-		return def
-	}
-	return n
+func tag(f reflect.StructField) (name string, required bool) {
+	name, opt, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return name, opt == "required"
 }
 
-// Err returns every problem found so far, or nil.
-func (e *Env) Err() error { return errors.Join(e.errs...) }
+func set(f reflect.Value, s string) error {
+	switch {
+	case f.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return errors.New("positive duration like 30s or 24h")
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return errors.New("positive integer")
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	default:
+		panic("config: a field of type " + f.Type().String())
+	}
+	return nil
+}

@@ -1,36 +1,52 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestEnv(t *testing.T) {
+type sample struct {
+	A        string        `env:"A"`
+	Empty    string        `env:"EMPTY"`
+	D        time.Duration `env:"D"`
+	N        int           `env:"N"`
+	Untagged int
+}
+
+type broken struct {
+	Queue string        `env:"QUEUE_URL,required"`
+	D     time.Duration `env:"BADD"`
+	N     int           `env:"BADN"`
+}
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad(t *testing.T) {
 	t.Parallel()
-	e := FromMap(map[string]string{"A": "x", "D": "90s", "BADD": "soon", "N": "4", "BADN": "-1", "EMPTY": ""})
-	if got := e.String("A", "def"); got != "x" {
-		t.Errorf("String(A) = %q; want x", got)
+	env := lookup(map[string]string{"A": "x", "D": "90s", "BADD": "soon", "N": "4", "BADN": "-1", "EMPTY": "", "Untagged": "7"})
+	got := sample{Empty: "def", D: time.Hour, Untagged: 1}
+	if err := load(env, &got); err != nil {
+		t.Fatalf("load = %v; want nil", err)
 	}
-	if got := e.String("EMPTY", "def"); got != "def" {
-		t.Errorf("String(EMPTY) = %q; want def", got)
+	if want := (sample{A: "x", Empty: "def", D: 90 * time.Second, N: 4, Untagged: 1}); got != want {
+		t.Errorf("load = %+v; want %+v", got, want)
 	}
-	if got := e.Duration("D", time.Hour); got != 90*time.Second {
-		t.Errorf("Duration(D) = %v; want 90s", got)
-	}
-	if got := e.Int("N", 1); got != 4 {
-		t.Errorf("Int(N) = %d; want 4", got)
-	}
-	if e.Err() != nil {
-		t.Fatalf("Err = %v; want nil", e.Err())
-	}
-	e.Required("QUEUE_URL")
-	e.Duration("BADD", time.Hour)
-	e.Int("BADN", 1)
-	err := e.Err()
+
+	err := load(env, &broken{})
 	for _, name := range []string{"QUEUE_URL", "BADD", "BADN"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("Err = %v; want it to name %s", err, name)
+			t.Errorf("load = %v; want it to name %s", err, name)
 		}
+	}
+}
+
+func TestVars(t *testing.T) {
+	t.Parallel()
+	if got, want := Vars(sample{}), []string{"A", "EMPTY", "D", "N"}; !slices.Equal(got, want) {
+		t.Errorf("Vars = %v; want %v", got, want)
 	}
 }

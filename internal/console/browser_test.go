@@ -23,6 +23,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 var screenshot = flag.String("screenshot", "", "write a PNG of the console, with dead letters and a failure, to this file")
@@ -85,12 +86,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	base, sys := startLocal(t)
 	var failing atomic.Bool
 	failing.Store(true)
-	sys.Processor.Check = func(ctx context.Context, n task.Number) (bool, error) {
-		if n == "4242" && failing.Load() {
-			return false, errors.New("injected by the test: the checker is broken")
-		}
-		return task.CheckPrime(ctx, n)
-	}
+	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
+		Store:           sys.Store,
+		MaxReceiveCount: 2, // startLocal's
+		Check: func(ctx context.Context, n task.Number) (bool, error) {
+			if n == "4242" && failing.Load() {
+				return false, errors.New("injected by the test: the checker is broken")
+			}
+			return task.CheckPrime(ctx, n)
+		},
+	}}).Handle
 
 	// The page loads, and is live.
 	do(t, ctx, "load the console",

@@ -7,7 +7,6 @@ import (
 	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -37,17 +36,15 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 	if err != nil {
 		return fmt.Errorf("create %d tasks: build expression: %w", len(ts), err)
 	}
-	items := make([]taskItem, len(ts))
+	items := make([]map[string]types.AttributeValue, len(ts))
 	actions := make([]types.TransactWriteItem, len(ts))
 	for i, t := range ts {
-		items[i] = toItem(t)
-		av, err := attributevalue.MarshalMap(items[i])
-		if err != nil {
-			return fmt.Errorf("create task %s: encode item: %w", t.ID, err)
+		if items[i], err = encode(t); err != nil {
+			return err
 		}
 		actions[i] = types.TransactWriteItem{Put: &types.Put{
 			TableName:                           aws.String(s.table),
-			Item:                                av,
+			Item:                                items[i],
 			ConditionExpression:                 cond.Condition(),
 			ExpressionAttributeNames:            cond.Names(),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -69,15 +66,14 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 
 // batchCanceled maps a cancelled transaction: failed conditions on items
 // other than those written are ErrExists; on the very items, a retry.
-func (s *Store) batchCanceled(ts []task.Task, items []taskItem, canceled *types.TransactionCanceledException) error {
+func (s *Store) batchCanceled(ts []task.Task, items []map[string]types.AttributeValue, canceled *types.TransactionCanceledException) error {
 	conflicts, retries := 0, 0
 	for i, r := range canceled.CancellationReasons {
 		if aws.ToString(r.Code) != "ConditionalCheckFailed" || i >= len(items) {
 			continue
 		}
 		conflicts++
-		var cur taskItem
-		if len(r.Item) > 0 && attributevalue.UnmarshalMap(r.Item, &cur) == nil && reflect.DeepEqual(cur, items[i]) {
+		if len(r.Item) > 0 && reflect.DeepEqual(r.Item, items[i]) {
 			retries++
 		}
 	}

@@ -1,4 +1,6 @@
-// Package dynamo implements task.Store on Amazon DynamoDB.
+// Package dynamo implements task.Store on Amazon DynamoDB, with the SDK's
+// attributevalue (items from a tagged struct) and expression (conditions and
+// updates) packages.
 //
 // # Item layout
 //
@@ -30,7 +32,7 @@
 //
 //   - Create: PutItem if attribute_not_exists(task_id).
 //   - Start: UpdateItem if the task exists and its status is PENDING or
-//     STARTED; sets status and started_at and adds one to attempts, and
+//     STARTED; sets status and started_at and adds one to attempts (ADD), and
 //     returns the item as written (ReturnValues ALL_NEW).
 //   - Finish: UpdateItem with the same condition; sets the final status,
 //     is_prime or error (removing the other), finished_at and expires_at.

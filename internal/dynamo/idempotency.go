@@ -30,29 +30,25 @@ const (
 )
 
 type claimItem struct {
-	ID        string   `dynamodbav:"task_id"`
-	Hash      string   `dynamodbav:"request_hash"`
-	Batch     bool     `dynamodbav:"batch"`
-	TaskIDs   []string `dynamodbav:"task_ids"` // a list (L): the order matters
-	CreatedAt string   `dynamodbav:"created_at"`
-	ExpiresAt int64    `dynamodbav:"expires_at"`
+	ID        string    `dynamodbav:"task_id"`
+	Hash      string    `dynamodbav:"request_hash"`
+	Batch     bool      `dynamodbav:"batch"`
+	TaskIDs   []string  `dynamodbav:"task_ids"` // a list (L): the order matters
+	CreatedAt time.Time `dynamodbav:"created_at"`
+	ExpiresAt time.Time `dynamodbav:"expires_at,unixtime"`
 }
 
 func toClaimItem(c task.Claim) claimItem {
 	return claimItem{
 		ID: ClaimPrefix + c.Key, Hash: c.Hash, Batch: c.Batch, TaskIDs: c.TaskIDs,
-		CreatedAt: formatTime(c.CreatedAt), ExpiresAt: c.ExpiresAt.Unix(),
+		CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt,
 	}
 }
 
 func (it claimItem) claim(key string) (task.Claim, error) {
-	created, err := parseTime(AttrCreatedAt, it.CreatedAt)
-	if err != nil {
-		return task.Claim{}, err
-	}
 	return task.Claim{
 		Key: key, Hash: it.Hash, Batch: it.Batch, TaskIDs: it.TaskIDs,
-		CreatedAt: created, ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
+		CreatedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt.UTC(),
 	}, nil
 }
 
@@ -75,7 +71,7 @@ func (s *Store) Release(ctx context.Context, c task.Claim) error {
 		return fmt.Errorf("release key %s: the claim names no task", task.Excerpt(c.Key))
 	}
 	it := toClaimItem(c)
-	it.ExpiresAt = c.CreatedAt.Unix()
+	it.ExpiresAt = c.CreatedAt
 	cond := expression.AttributeExists(expression.Name(AttrID)).
 		And(expression.Name(AttrRequestHash).Equal(expression.Value(c.Hash))).
 		And(expression.Name(AttrTaskIDs + "[0]").Equal(expression.Value(c.TaskIDs[0])))

@@ -2,10 +2,11 @@ package dynamo
 
 import (
 	"context"
-	"strconv"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -14,24 +15,28 @@ import (
 
 var _ task.Reopener = (*Store)(nil)
 
-// Reopen implements task.Reopener with one conditional UpdateItem. Only an
-// operator calls it (the console, with the operator's credentials): no
-// function's role needs more than it has.
+// Reopen implements task.Reopener with one conditional UpdateItem: a
+// FAILURE task goes back to PENDING, without its result, error or times.
+// Only an operator calls it (the console, with the operator's
+// credentials): no function's role needs more than it has.
 func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 map[string]types.AttributeValue{AttrID: &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:    aws.String("SET #status = :pending, #expires = :expires REMOVE #error, #started, #finished, #prime"),
-		ConditionExpression: aws.String("#status = :failure"),
-		ExpressionAttributeNames: map[string]string{
-			"#status": AttrStatus, "#expires": AttrExpiresAt, "#error": AttrError,
-			"#started": AttrStartedAt, "#finished": AttrFinishedAt, "#prime": AttrIsPrime,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": &types.AttributeValueMemberS{Value: string(task.StatusPending)},
-			":failure": &types.AttributeValueMemberS{Value: string(task.StatusFailure)},
-			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(expiresAt.Unix(), 10)},
-		},
+	u, err := changes(task.Task{Status: task.StatusPending, ExpiresAt: expiresAt},
+		AttrStatus, "is_prime", "error", "started_at", "finished_at", AttrExpiresAt)
+	if err != nil {
+		return fmt.Errorf("reopen task %s: %w", id, err)
+	}
+	cond := expression.Name(AttrStatus).Equal(expression.Value(task.StatusFailure))
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("reopen task %s: %w", id, err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -19,43 +16,26 @@ import (
 // item as it was (ALL_OLD), which tells a missing task from a final one
 // without a read.
 func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error) {
-	cond := expression.AttributeExists(expression.Name(AttrID)).And(
-		expression.Name(AttrStatus).In(expression.Value(string(task.StatusPending)), expression.Value(string(task.StatusStarted))))
-	upd := expression.Set(expression.Name(AttrStatus), expression.Value(string(task.StatusRevoked))).
-		Set(expression.Name(AttrFinishedAt), expression.Value(formatTime(at))).
-		Set(expression.Name(AttrExpiresAt), expression.Value(expires.Unix())).
-		Remove(expression.Name(AttrIsPrime)).
-		Remove(expression.Name(AttrError))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	u, err := changes(task.Task{Status: task.StatusRevoked, FinishedAt: at, ExpiresAt: expires},
+		AttrStatus, "is_prime", "error", "finished_at", AttrExpiresAt)
 	if err != nil {
-		return task.Task{}, fmt.Errorf("revoke task %s: build expression: %w", id, err)
+		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
 	}
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 map[string]types.AttributeValue{AttrID: &types.AttributeValueMemberS{Value: id}},
-		ConditionExpression:                 expr.Condition(),
-		UpdateExpression:                    expr.Update(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	out, err := s.transition(ctx, id, u)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
-	case errors.As(err, &ccf) && len(ccf.Item) == 0:
-		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, task.ErrNotFound)
-	case errors.As(err, &ccf):
-		cur, derr := unmarshalTask(ccf.Item)
+	case errors.As(err, &ccf) && len(ccf.Item) > 0:
+		cur, derr := decode(ccf.Item)
 		if derr != nil {
 			return task.Task{}, fmt.Errorf("revoke task %s: %w (%w)", id, task.ErrConflict, derr)
 		}
 		return task.Task{}, fmt.Errorf("revoke: %w", &task.FinalError{ID: id, Status: cur.Status})
 	case err != nil:
-		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
+		return task.Task{}, s.conditionError("revoke", id, err)
 	}
-	t, err := unmarshalTask(out.Attributes)
+	t, err := decode(out.Attributes)
 	if err != nil {
-		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
+		return task.Task{}, fmt.Errorf("revoke task %s: decode item: %w", id, err)
 	}
 	return t, nil
 }

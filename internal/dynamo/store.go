@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -24,6 +26,79 @@ type Client interface {
 }
 
 var _ Client = (*dynamodb.Client)(nil)
+
+// Attribute names the rest of the tree needs: the key and the TTL attribute
+// (internal/provision), the status (tests that scan the table).
+const (
+	AttrID        = "task_id"
+	AttrStatus    = "status"
+	AttrExpiresAt = "expires_at"
+)
+
+// record is a task as an item; see the package documentation. Times are UTC.
+type record struct {
+	ID         string      `dynamodbav:"task_id"`
+	Status     task.Status `dynamodbav:"status"`
+	Number     task.Number `dynamodbav:"number"`
+	IsPrime    *bool       `dynamodbav:"is_prime,omitempty"`
+	Error      string      `dynamodbav:"error,omitempty"`
+	Attempts   int         `dynamodbav:"attempts"`
+	CreatedAt  time.Time   `dynamodbav:"created_at,omitempty"`
+	StartedAt  time.Time   `dynamodbav:"started_at,omitempty"`
+	FinishedAt time.Time   `dynamodbav:"finished_at,omitempty"`
+	ExpiresAt  time.Time   `dynamodbav:"expires_at,unixtime,omitempty"`
+}
+
+// encode returns the item for t: is_prime only on SUCCESS, error only on a
+// FAILURE that says why, no attribute for a zero time.
+func encode(t task.Task) (map[string]types.AttributeValue, error) {
+	r := record{
+		ID: t.ID, Status: t.Status, Number: t.Number, Attempts: t.Attempts,
+		CreatedAt: t.CreatedAt.UTC(), StartedAt: t.StartedAt.UTC(), FinishedAt: t.FinishedAt.UTC(), ExpiresAt: t.ExpiresAt,
+	}
+	switch t.Status {
+	case task.StatusSuccess:
+		r.IsPrime = &t.IsPrime
+	case task.StatusFailure:
+		r.Error = t.Error
+	}
+	it, err := attributevalue.MarshalMapWithOptions(r, func(o *attributevalue.EncoderOptions) { o.OmitEmptyTime = true })
+	if err != nil {
+		return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
+	}
+	return it, nil
+}
+
+// decode returns the task an item holds. It rejects items that do not follow
+// the layout rather than guess.
+func decode(it map[string]types.AttributeValue) (task.Task, error) {
+	var r record
+	if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+		return task.Task{}, err
+	}
+	if !r.Status.Valid() {
+		return task.Task{}, fmt.Errorf("attribute status: unknown status %s", task.Excerpt(string(r.Status)))
+	}
+	if r.ID == "" || r.Number == "" {
+		return task.Task{}, errors.New("attribute task_id or number is missing")
+	}
+	t := task.Task{
+		ID: r.ID, Status: r.Status, Number: r.Number, Error: r.Error, Attempts: r.Attempts,
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+	}
+	if r.IsPrime != nil {
+		t.IsPrime = *r.IsPrime
+	}
+	if !r.ExpiresAt.IsZero() {
+		t.ExpiresAt = r.ExpiresAt.UTC()
+	}
+	return t, nil
+}
+
+// key returns the primary key of the task with the given id.
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrID: &types.AttributeValueMemberS{Value: id}}
+}
 
 // Store is a task.Store on a DynamoDB table laid out as the package
 // documentation describes.
@@ -43,17 +118,18 @@ func New(client Client, table string) *Store {
 // lost; if the first attempt had landed, the retry finds the very item it
 // writes, which is a success, not ErrExists.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
-	it := encode(t)
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.table),
-		Item:                                it,
-		ConditionExpression:                 aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames:            map[string]string{"#id": AttrID},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	it, err := encode(t)
+	if err != nil {
+		return err
+	}
+	in, err := s.put(it, expression.AttributeNotExists(expression.Name(AttrID)))
+	if err != nil {
+		return fmt.Errorf("create task %s: %w", t.ID, err)
+	}
+	_, err = s.client.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
-	case errors.As(err, &ccf) && sameItem(ccf.Item, it):
+	case errors.As(err, &ccf) && reflect.DeepEqual(ccf.Item, it):
 		return nil
 	case errors.As(err, &ccf):
 		return fmt.Errorf("create task %s: %w", t.ID, task.ErrExists)
@@ -85,12 +161,11 @@ func (s *Store) Get(ctx context.Context, id string) (task.Task, error) {
 
 // Start implements task.Store.
 func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
-	var u update
-	u.set(AttrStatus, avS(string(task.StatusStarted)))
-	u.setTime(AttrStartedAt, at, avTime)
-	u.sets = append(u.sets, fmt.Sprintf("%s = if_not_exists(%s, %s) + %s",
-		u.name(AttrAttempts), u.name(AttrAttempts), u.value("zero", avN(0)), u.value("one", avN(1))))
-	out, err := s.client.UpdateItem(ctx, s.transition(id, &u))
+	u, err := changes(task.Task{Status: task.StatusStarted, StartedAt: at}, AttrStatus, "started_at")
+	if err != nil {
+		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
+	}
+	out, err := s.transition(ctx, id, u.Add(expression.Name("attempts"), expression.Value(1)))
 	if err != nil {
 		return task.Task{}, s.conditionError("start", id, err)
 	}
@@ -101,28 +176,16 @@ func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, 
 	return t, nil
 }
 
-// Finish implements task.Store.
+// Finish implements task.Store. It writes the fields task.Apply writes.
 func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 	if !out.Status.Final() {
 		return fmt.Errorf("finish task %s: outcome status %s is not final", id, task.Excerpt(string(out.Status)))
 	}
-	// The same fields as task.Apply writes.
-	var u update
-	u.set(AttrStatus, avS(string(out.Status)))
-	if out.Status == task.StatusSuccess {
-		u.set(AttrIsPrime, avBool(out.IsPrime))
-		u.remove(AttrError)
-	} else {
-		if out.Error != "" {
-			u.set(AttrError, avS(out.Error))
-		} else {
-			u.remove(AttrError)
-		}
-		u.remove(AttrIsPrime)
+	u, err := changes(task.Apply(task.Task{}, out), AttrStatus, "is_prime", "error", "finished_at", AttrExpiresAt)
+	if err != nil {
+		return fmt.Errorf("finish task %s: %w", id, err)
 	}
-	u.setTime(AttrFinishedAt, out.FinishedAt, avTime)
-	u.setTime(AttrExpiresAt, out.ExpiresAt, avExpiry)
-	if _, err := s.client.UpdateItem(ctx, s.transition(id, &u)); err != nil {
+	if _, err := s.transition(ctx, id, u); err != nil {
 		return s.conditionError("finish", id, err)
 	}
 	return nil
@@ -131,68 +194,71 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 // Abandon implements task.Store. It replaces the whole item with PutItem,
 // the one write the submit function is allowed.
 func (s *Store) Abandon(ctx context.Context, t task.Task) error {
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.table),
-		Item:                                encode(t),
-		ConditionExpression:                 aws.String("#status = :pending"),
-		ExpressionAttributeNames:            map[string]string{"#status": AttrStatus},
-		ExpressionAttributeValues:           item{":pending": avS(string(task.StatusPending))},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	it, err := encode(t)
 	if err != nil {
+		return err
+	}
+	in, err := s.put(it, expression.Name(AttrStatus).Equal(expression.Value(task.StatusPending)))
+	if err != nil {
+		return fmt.Errorf("abandon task %s: %w", t.ID, err)
+	}
+	if _, err := s.client.PutItem(ctx, in); err != nil {
 		return s.conditionError("abandon", t.ID, err)
 	}
 	return nil
 }
 
-// transition returns the UpdateItem request that applies u to a task that
-// exists and is not final, returning the item as written, or as it was if
-// the condition fails.
-func (s *Store) transition(id string, u *update) *dynamodb.UpdateItemInput {
-	cond := fmt.Sprintf("attribute_exists(%s) AND %s IN (%s, %s)",
-		u.name(AttrID), u.name(AttrStatus),
-		u.value("pending", avS(string(task.StatusPending))), u.value("started", avS(string(task.StatusStarted))))
-	return &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 key(id),
-		UpdateExpression:                    aws.String(u.expression()),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            u.names,
-		ExpressionAttributeValues:           u.values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+// put returns the PutItem request that writes it if cond holds, returning
+// the item as it was if cond fails.
+func (s *Store) put(it map[string]types.AttributeValue, cond expression.ConditionBuilder) (*dynamodb.PutItemInput, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return nil, err
 	}
+	return &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                it,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, nil
 }
 
-// sameItem reports whether the stored item a is the item b that Create
-// writes: same attributes, same string, number and boolean values.
-func sameItem(a, b item) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, bv := range b {
-		av, ok := a[k]
-		if !ok {
-			return false
-		}
-		switch bv := bv.(type) {
-		case *types.AttributeValueMemberS:
-			if av, ok := av.(*types.AttributeValueMemberS); !ok || av.Value != bv.Value {
-				return false
-			}
-		case *types.AttributeValueMemberN:
-			if av, ok := av.(*types.AttributeValueMemberN); !ok || av.Value != bv.Value {
-				return false
-			}
-		case *types.AttributeValueMemberBOOL:
-			if av, ok := av.(*types.AttributeValueMemberBOOL); !ok || av.Value != bv.Value {
-				return false
-			}
-		default:
-			return false
+// changes returns the update that gives the named attributes their values in
+// the item of t, and removes those the item of t does not have.
+func changes(t task.Task, attrs ...string) (expression.UpdateBuilder, error) {
+	it, err := encode(t)
+	var u expression.UpdateBuilder
+	for _, a := range attrs {
+		if v, ok := it[a]; ok {
+			u = u.Set(expression.Name(a), expression.Value(v))
+		} else {
+			u = u.Remove(expression.Name(a))
 		}
 	}
-	return true
+	return u, err
+}
+
+// transition applies u to the task id if it exists and is not final,
+// returning the item as written, or as it was if the condition fails.
+func (s *Store) transition(ctx context.Context, id string, u expression.UpdateBuilder) (*dynamodb.UpdateItemOutput, error) {
+	cond := expression.AttributeExists(expression.Name(AttrID)).And(
+		expression.Name(AttrStatus).In(expression.Value(task.StatusPending), expression.Value(task.StatusStarted)))
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	if err != nil {
+		return nil, err
+	}
+	return s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
 }
 
 // conditionError wraps the error of a conditional write of the task id. A
@@ -207,71 +273,11 @@ func (s *Store) conditionError(op, id string, err error) error {
 	if len(ccf.Item) == 0 {
 		return fmt.Errorf("%s task %s: %w", op, id, task.ErrNotFound)
 	}
-	status := "unknown"
-	if v, ok := ccf.Item[AttrStatus].(*types.AttributeValueMemberS); ok {
-		status = v.Value
-		if !task.Status(status).Valid() {
-			status = task.Excerpt(status)
-		}
+	var status task.Status
+	if attributevalue.Unmarshal(ccf.Item[AttrStatus], &status) != nil || status == "" {
+		status = "unknown"
+	} else if !status.Valid() {
+		status = task.Status(task.Excerpt(string(status)))
 	}
 	return fmt.Errorf("%s task %s in state %s: %w", op, id, status, task.ErrConflict)
-}
-
-// update builds an update expression with a placeholder for every name and
-// value, so that reserved words such as status, number and error need no
-// special care, and only the placeholders used are sent (DynamoDB rejects
-// unused ones).
-type update struct {
-	sets, removes []string
-	names         map[string]string
-	values        item
-}
-
-func (u *update) name(attr string) string {
-	if u.names == nil {
-		u.names = make(map[string]string)
-	}
-	p := "#" + attr
-	u.names[p] = attr
-	return p
-}
-
-func (u *update) value(key string, v types.AttributeValue) string {
-	if u.values == nil {
-		u.values = make(item)
-	}
-	p := ":" + key
-	u.values[p] = v
-	return p
-}
-
-func (u *update) set(attr string, v types.AttributeValue) {
-	u.sets = append(u.sets, u.name(attr)+" = "+u.value(attr, v))
-}
-
-func (u *update) remove(attr string) { u.removes = append(u.removes, u.name(attr)) }
-
-// setTime sets attr to t, or removes it if t is zero.
-func (u *update) setTime(attr string, t time.Time, av func(time.Time) types.AttributeValue) {
-	if t.IsZero() {
-		u.remove(attr)
-		return
-	}
-	u.set(attr, av(t))
-}
-
-func (u *update) expression() string {
-	var b strings.Builder
-	if len(u.sets) > 0 {
-		b.WriteString("SET ")
-		b.WriteString(strings.Join(u.sets, ", "))
-	}
-	if len(u.removes) > 0 {
-		if b.Len() > 0 {
-			b.WriteString(" ")
-		}
-		b.WriteString("REMOVE ")
-		b.WriteString(strings.Join(u.removes, ", "))
-	}
-	return b.String()
 }

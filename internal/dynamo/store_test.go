@@ -3,6 +3,8 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,15 +162,24 @@ func TestRequests(t *testing.T) {
 			if c := aws.ToString(in.ConditionExpression); !strings.Contains(c, "attribute_exists") || !strings.Contains(c, " IN ") {
 				t.Errorf("ConditionExpression = %q; want attribute_exists and IN", c)
 			}
+			if u := named(in.UpdateExpression, in.ExpressionAttributeNames); !strings.Contains(u, "ADD attempts") {
+				t.Errorf("UpdateExpression = %q; want ADD attempts", u)
+			}
+			if v := in.ExpressionAttributeValues; !slices.ContainsFunc(slices.Collect(maps.Values(v)), func(av types.AttributeValue) bool {
+				s, ok := av.(*types.AttributeValueMemberS)
+				return ok && s.Value == "2026-01-02T03:04:05.000000006Z"
+			}) {
+				t.Errorf("ExpressionAttributeValues = %v; want started_at in UTC", v)
+			}
 			return &dynamodb.UpdateItemOutput{Attributes: map[string]types.AttributeValue{
 				"task_id":    &types.AttributeValueMemberS{Value: id},
 				"status":     &types.AttributeValueMemberS{Value: "STARTED"},
 				"number":     &types.AttributeValueMemberS{Value: "11"},
 				"attempts":   &types.AttributeValueMemberN{Value: "3"},
-				"started_at": in.ExpressionAttributeValues[":started_at"],
+				"started_at": &types.AttributeValueMemberS{Value: at.Format(time.RFC3339Nano)},
 			}}, nil
 		}}, "tasks")
-		got, err := s.Start(t.Context(), id, at)
+		got, err := s.Start(t.Context(), id, at.In(time.FixedZone("UTC+1", 3600)))
 		if err != nil {
 			t.Fatalf("Start = %v; want nil", err)
 		}
@@ -183,12 +194,12 @@ func TestRequests(t *testing.T) {
 			out        task.Outcome
 			set, unset string
 		}{
-			{task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: at, ExpiresAt: at}, "#is_prime = :is_prime", "#error"},
-			{task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: at, ExpiresAt: at}, "#error = :error", "#is_prime"},
+			{task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: at, ExpiresAt: at}, "is_prime = ", "error"},
+			{task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: at, ExpiresAt: at}, "error = ", "is_prime"},
 		} {
 			var expr string
 			s := dynamo.New(&fakeClient{UpdateItemFunc: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
-				expr = aws.ToString(in.UpdateExpression)
+				expr = named(in.UpdateExpression, in.ExpressionAttributeNames)
 				return &dynamodb.UpdateItemOutput{}, nil
 			}}, "tasks")
 			if err := s.Finish(t.Context(), id, tt.out); err != nil {
@@ -208,4 +219,17 @@ func TestRequests(t *testing.T) {
 			t.Error("Finish(STARTED) = nil; want an error")
 		}
 	})
+}
+
+// named returns the update expression with its name placeholders replaced by
+// the names they stand for.
+func named(expr *string, names map[string]string) string {
+	s := aws.ToString(expr)
+	// Longest placeholders first, so that #1 does not eat into #10.
+	ps := slices.Collect(maps.Keys(names))
+	slices.SortFunc(ps, func(a, b string) int { return len(b) - len(a) })
+	for _, p := range ps {
+		s = strings.ReplaceAll(s, p, names[p])
+	}
+	return s
 }

@@ -44,8 +44,8 @@ type Config struct {
 	Check bool
 	// Verify, after the load phase, reads every accepted task again and
 	// reports in Report.Verify the tasks that are lost, that received an
-	// id already handed out, or whose final result changed. It keeps about
-	// 40 bytes per accepted task until the end of the run.
+	// id already handed out, or whose final result changed. It keeps each
+	// accepted task's id and number until the end of the run.
 	Verify bool
 	// PID, when positive, is a local server process whose resident memory
 	// is sampled from /proc/PID/status every RSSInterval.

@@ -1,27 +1,24 @@
-package loadgen_test
+package loadgen
 
 import (
 	"context"
 	"fmt"
 	"net/http/httptest"
 	"time"
-
-	"github.com/asyncprime/asyncprime/internal/loadgen"
-	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
 )
 
 // Run drives a server in-process, here the fake API behind httptest, and
 // its verification pass says whether every accepted task ended final,
 // under its own id, with a result that did not change.
 func ExampleRun() {
-	srv := httptest.NewServer(&fakeapi.Server{PollsToComplete: 2})
+	srv := httptest.NewServer(&fakeAPI{PollsToComplete: 2})
 	defer srv.Close()
 
-	cfg := loadgen.DefaultConfig()
+	cfg := DefaultConfig()
 	cfg.URL = srv.URL
 	cfg.Jobs = 100
 	cfg.PollInterval = time.Millisecond
-	res, err := loadgen.Run(context.Background(), cfg)
+	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		fmt.Println(err)
 		return

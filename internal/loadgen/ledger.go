@@ -1,14 +1,11 @@
 package loadgen
 
 import (
-	"bytes"
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"unsafe"
-
-	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // outcome is the compact final state of a task: which final status, and
@@ -61,41 +58,25 @@ func (o outcome) String() string {
 }
 
 // ledger keeps, for every accepted submit, the task id, the number and the
-// first final outcome seen: about 40 bytes a task. Ids that are canonical
-// UUIDs, as the API's are, are kept as their 16 bytes and others verbatim,
-// all in one byte arena, so that 100,000 tasks cost two allocations and
-// give the garbage collector no pointers to chase. A nil ledger records
-// nothing.
+// first final outcome seen. A nil ledger records nothing.
 //
 // During the load phase accept and finish may be called concurrently.
 // Afterwards sortByID, groups and id are for a single owner.
 type ledger struct {
 	mu      sync.Mutex
 	entries []ledgerEntry
-	arena   []byte
 }
 
 type ledgerEntry struct {
-	n      int64   // the number submitted
-	off    int     // the id is arena[off : off+size]
-	size   uint32  // 16 when packed, else the id's length
-	packed bool    // the id is a UUID kept as its 16 bytes
-	out    outcome // the first final state seen, or 0
+	id  string
+	n   int64   // the number submitted
+	out outcome // the first final state seen, or 0
 }
 
-// uuidSize and uuidLen are the sizes of a UUID in bytes and as text.
-const (
-	uuidSize = 16
-	uuidLen  = 36
-)
-
-// newLedger returns a ledger sized for jobs accepted submits with UUID ids,
-// so that a run that goes as planned never grows it.
+// newLedger returns a ledger sized for jobs accepted submits, so that a run
+// that goes as planned never grows it.
 func newLedger(jobs int) *ledger {
-	return &ledger{
-		entries: make([]ledgerEntry, 0, jobs),
-		arena:   make([]byte, 0, jobs*uuidSize),
-	}
+	return &ledger{entries: make([]ledgerEntry, 0, jobs)}
 }
 
 // accept records an accepted submit of n that returned id, and returns the
@@ -106,15 +87,7 @@ func (l *ledger) accept(id string, n int64) int {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := ledgerEntry{n: n, off: len(l.arena)}
-	if u, ok := parseUUID(id); ok {
-		l.arena = append(l.arena, u[:]...)
-		e.packed = true
-	} else {
-		l.arena = append(l.arena, id...)
-	}
-	e.size = uint32(len(l.arena) - e.off)
-	l.entries = append(l.entries, e)
+	l.entries = append(l.entries, ledgerEntry{id: id, n: n})
 	return len(l.entries) - 1
 }
 
@@ -131,32 +104,13 @@ func (l *ledger) finish(slot int, o outcome) {
 	}
 }
 
-// idBytes returns the stored form of entry i's id.
-func (l *ledger) idBytes(i int) []byte {
-	e := l.entries[i]
-	return l.arena[e.off : e.off+int(e.size)]
-}
-
-// id returns entry i's id as the API spelled it.
-func (l *ledger) id(i int) string {
-	if l.entries[i].packed {
-		return formatUUID(l.idBytes(i))
-	}
-	return string(l.idBytes(i))
-}
+// id returns entry i's id.
+func (l *ledger) id(i int) string { return l.entries[i].id }
 
 // sortByID orders the entries so that the submits that received the same
 // id are adjacent. Slots returned by accept are meaningless afterwards.
 func (l *ledger) sortByID() {
-	slices.SortFunc(l.entries, func(a, b ledgerEntry) int {
-		if a.packed != b.packed {
-			if a.packed {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(l.arena[a.off:a.off+int(a.size)], l.arena[b.off:b.off+int(b.size)])
-	})
+	slices.SortFunc(l.entries, func(a, b ledgerEntry) int { return strings.Compare(a.id, b.id) })
 }
 
 // span is the entries [start, end) of a sorted ledger: the submits that
@@ -170,8 +124,7 @@ func (l *ledger) groups() iter.Seq[span] {
 	return func(yield func(span) bool) {
 		for start := 0; start < len(l.entries); {
 			end := start + 1
-			for end < len(l.entries) && l.entries[end].packed == l.entries[start].packed &&
-				bytes.Equal(l.idBytes(end), l.idBytes(start)) {
+			for end < len(l.entries) && l.entries[end].id == l.entries[start].id {
 				end++
 			}
 			if !yield(span{start, end}) {
@@ -181,48 +134,3 @@ func (l *ledger) groups() iter.Seq[span] {
 		}
 	}
 }
-
-// footprint is the memory the ledger holds, in bytes.
-func (l *ledger) footprint() int {
-	return cap(l.entries)*int(unsafe.Sizeof(ledgerEntry{})) + cap(l.arena)
-}
-
-// parseUUID decodes a UUID in canonical lowercase text form, the only form
-// formatUUID gives back unchanged.
-func parseUUID(s string) (u [uuidSize]byte, ok bool) {
-	if len(s) != uuidLen {
-		return u, false
-	}
-	j := 0
-	for i := 0; i < len(s); {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if s[i] != '-' {
-				return u, false
-			}
-			i++
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return u, false
-		}
-		u[j] = hi<<4 | lo
-		i += 2
-		j++
-	}
-	return u, true
-}
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-// formatUUID writes the 16 bytes of b as a canonical lowercase UUID.
-func formatUUID(b []byte) string { return task.FormatID([16]byte(b)) }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"math"
 	"sync"
 	"time"
@@ -41,13 +42,16 @@ type recorder struct {
 	errors         map[string]int
 	examples       map[string]string
 	failureExample string
-	submitLat      []time.Duration
-	statusLat      []time.Duration
-	timeToResult   []time.Duration
+	submitLat      *hdrhistogram.Histogram
+	statusLat      *hdrhistogram.Histogram
+	timeToResult   *hdrhistogram.Histogram
 }
 
 func newRecorder() *recorder {
-	return &recorder{errors: map[string]int{}, examples: map[string]string{}}
+	return &recorder{
+		errors: map[string]int{}, examples: map[string]string{},
+		submitLat: newLatencies(), statusLat: newLatencies(), timeToResult: newLatencies(),
+	}
 }
 
 // addError counts one error of kind and keeps the first message seen for it.
@@ -71,7 +75,7 @@ func (r *recorder) submitAccepted(lat time.Duration) {
 	defer r.mu.Unlock()
 	r.accepted++
 	r.active++
-	r.submitLat = append(r.submitLat, lat)
+	recordLatency(r.submitLat, lat)
 }
 
 // statusRequest counts one status request; ok requests add their latency.
@@ -80,7 +84,7 @@ func (r *recorder) statusRequest(lat time.Duration, ok bool) {
 	defer r.mu.Unlock()
 	r.statusRequests++
 	if ok {
-		r.statusLat = append(r.statusLat, lat)
+		recordLatency(r.statusLat, lat)
 	}
 }
 
@@ -98,7 +102,7 @@ func (r *recorder) jobCompleted(state string, prime bool, polls int, ttr time.Du
 		r.failed++
 	}
 	r.pollsCompleted += polls
-	r.timeToResult = append(r.timeToResult, ttr)
+	recordLatency(r.timeToResult, ttr)
 }
 
 // failure keeps the first FAILURE message seen.
@@ -164,11 +168,11 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
-// Samples are the raw latencies of a run, sorted ascending.
+// Samples are the latency histograms of a run.
 type Samples struct {
-	Submit       []time.Duration
-	Status       []time.Duration
-	TimeToResult []time.Duration
+	Submit       *hdrhistogram.Histogram
+	Status       *hdrhistogram.Histogram
+	TimeToResult *hdrhistogram.Histogram
 }
 
 // result turns what was recorded into a Report and its samples. The

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
 )
 
 // testConfig is a fast config against url.
@@ -79,7 +77,7 @@ func want[T comparable](t *testing.T, name string, got, want T) {
 
 func TestRunClosedLoopClean(t *testing.T) {
 	t.Parallel()
-	fake := &fakeapi.Server{PollsToComplete: 3}
+	fake := &fakeAPI{PollsToComplete: 3}
 	var conns atomic.Int64
 	srv := httptest.NewUnstartedServer(fake)
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -126,8 +124,8 @@ func TestRunClosedLoopClean(t *testing.T) {
 	if n := conns.Load(); n > 50 {
 		t.Errorf("server saw %d connections for 200 requests; want keep-alive reuse", n)
 	}
-	if len(res.Samples.TimeToResult) != 50 {
-		t.Errorf("got %d time-to-result samples; want 50", len(res.Samples.TimeToResult))
+	if n := res.Samples.TimeToResult.TotalCount(); n != 50 {
+		t.Errorf("got %d time-to-result samples; want 50", n)
 	}
 }
 
@@ -135,18 +133,18 @@ func TestRunCountsErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		fake *fakeapi.Server
+		fake *fakeAPI
 		edit func(*Config)
 		// check compares the report with what the fake served.
-		check func(t *testing.T, r *Report, c fakeapi.Counts, cfg Config)
+		check func(t *testing.T, r *Report, c fakeCounts, cfg Config)
 	}{
 		{
 			name: "injected 503s",
-			fake: &fakeapi.Server{PollsToComplete: 2, SubmitFailEvery: 5, StatusFailEvery: 4},
+			fake: &fakeAPI{PollsToComplete: 2, SubmitFailEvery: 5, StatusFailEvery: 4},
 			// The verify pass would add its own status requests and 503s;
 			// TestRunVerify covers it.
 			edit: func(c *Config) { c.Verify = false },
-			check: func(t *testing.T, r *Report, c fakeapi.Counts, _ Config) {
+			check: func(t *testing.T, r *Report, c fakeCounts, _ Config) {
 				want(t, "submitted", r.Submitted, 40)
 				want(t, "accepted", r.Accepted, 32)
 				want(t, "submit_http_503", r.Errors["submit_http_503"], 8)
@@ -163,8 +161,8 @@ func TestRunCountsErrors(t *testing.T) {
 		},
 		{
 			name: "wrong is_prime",
-			fake: &fakeapi.Server{WrongPrime: true},
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts, _ Config) {
+			fake: &fakeAPI{WrongPrime: true},
+			check: func(t *testing.T, r *Report, _ fakeCounts, _ Config) {
 				want(t, "completed", r.Completed, 40)
 				want(t, "mismatch", r.Errors[ErrKindMismatch], 40)
 				want(t, "jobs errored", r.JobsErrored, 40)
@@ -172,9 +170,9 @@ func TestRunCountsErrors(t *testing.T) {
 		},
 		{
 			name: "wrong is_prime unchecked",
-			fake: &fakeapi.Server{WrongPrime: true},
+			fake: &fakeAPI{WrongPrime: true},
 			edit: func(c *Config) { c.Check = false },
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts, cfg Config) {
+			check: func(t *testing.T, r *Report, _ fakeCounts, cfg Config) {
 				want(t, "completed", r.Completed, 40)
 				want(t, "error count", r.ErrorCount, 0)
 				want(t, "primes (as reported)", r.Primes, 40-primesIn(cfg))
@@ -182,8 +180,8 @@ func TestRunCountsErrors(t *testing.T) {
 		},
 		{
 			name: "FAILURE tasks",
-			fake: &fakeapi.Server{Fail: func(n int64) bool { return n%2 == 0 }},
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts, cfg Config) {
+			fake: &fakeAPI{Fail: func(n int64) bool { return n%2 == 0 }},
+			check: func(t *testing.T, r *Report, _ fakeCounts, cfg Config) {
 				even := 0
 				g := newNumbers(cfg.Seed, cfg.Min, cfg.Max, cfg.Jobs)
 				for n, ok := g.next(); ok; n, ok = g.next() {
@@ -200,13 +198,13 @@ func TestRunCountsErrors(t *testing.T) {
 		},
 		{
 			name: "timeouts",
-			fake: &fakeapi.Server{PollsToComplete: -1},
+			fake: &fakeAPI{PollsToComplete: -1},
 			edit: func(c *Config) {
 				c.Jobs = 6
 				c.Concurrency = 3
 				c.JobTimeout = 200 * time.Millisecond
 			},
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts, _ Config) {
+			check: func(t *testing.T, r *Report, _ fakeCounts, _ Config) {
 				want(t, "accepted", r.Accepted, 6)
 				want(t, "completed", r.Completed, 0)
 				want(t, "timeout", r.Errors[ErrKindTimeout], 6)
@@ -216,13 +214,13 @@ func TestRunCountsErrors(t *testing.T) {
 		},
 		{
 			name: "open loop",
-			fake: &fakeapi.Server{PollsToComplete: 2},
+			fake: &fakeAPI{PollsToComplete: 2},
 			edit: func(c *Config) {
 				c.Rate = 5000
 				c.MaxInFlight = 3
 				c.Jobs = 30
 			},
-			check: func(t *testing.T, r *Report, c fakeapi.Counts, _ Config) {
+			check: func(t *testing.T, r *Report, c fakeCounts, _ Config) {
 				want(t, "mode", r.Mode, "open")
 				want(t, "completed", r.Completed, 30)
 				want(t, "error count", r.ErrorCount, 0)
@@ -250,7 +248,7 @@ func TestRunCountsErrors(t *testing.T) {
 
 func TestRunStatus404EndsJob(t *testing.T) {
 	t.Parallel()
-	fake := &fakeapi.Server{}
+	fake := &fakeAPI{}
 	// A server that accepts tasks and then forgets them.
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
@@ -290,7 +288,7 @@ func TestRunTransportErrors(t *testing.T) {
 
 func TestRunBaseURLWithPath(t *testing.T) {
 	t.Parallel()
-	fake := &fakeapi.Server{PollsToComplete: 2}
+	fake := &fakeAPI{PollsToComplete: 2}
 	mux := http.NewServeMux()
 	mux.Handle("/prod/", http.StripPrefix("/prod", fake))
 	srv := httptest.NewServer(mux)
@@ -309,7 +307,7 @@ func TestRunBaseURLWithPath(t *testing.T) {
 
 func TestRunCanceled(t *testing.T) {
 	t.Parallel()
-	fake := &fakeapi.Server{PollsToComplete: -1}
+	fake := &fakeAPI{PollsToComplete: -1}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var once sync.Once
@@ -428,42 +426,42 @@ func TestRunVerify(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		fake *fakeapi.Server
+		fake *fakeAPI
 		edit func(*Config)
 		want verifyCounts
 		// example is a kind that must have an example containing text.
 		example, text string
 		// check compares the rest of the report with what the fake served.
-		check func(t *testing.T, r *Report, c fakeapi.Counts)
+		check func(t *testing.T, r *Report, c fakeCounts)
 	}{
 		{
 			name: "clean",
-			fake: &fakeapi.Server{PollsToComplete: 2},
+			fake: &fakeAPI{PollsToComplete: 2},
 			want: verifyCounts{Accepted: 40, Finished: 40},
-			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, c fakeCounts) {
 				want(t, "verify requests", r.Verify.Requests, 40)
 				want(t, "server status requests", c.StatusRequests, r.StatusRequests+40)
 			},
 		},
 		{
 			name: "clean open loop",
-			fake: &fakeapi.Server{PollsToComplete: 2},
+			fake: &fakeAPI{PollsToComplete: 2},
 			edit: func(c *Config) { c.Rate, c.MaxInFlight, c.Jobs = 5000, 3, 30 },
 			want: verifyCounts{Accepted: 30, Finished: 30},
 		},
 		{
 			name: "FAILURE is final too",
-			fake: &fakeapi.Server{Fail: func(n int64) bool { return n%2 == 0 }},
+			fake: &fakeAPI{Fail: func(n int64) bool { return n%2 == 0 }},
 			want: verifyCounts{Accepted: 40, Finished: 40},
 		},
 		{
 			name: "503s on re-read are retried",
-			fake: &fakeapi.Server{PollsToComplete: 2, StatusFailEvery: 3},
+			fake: &fakeAPI{PollsToComplete: 2, StatusFailEvery: 3},
 			// One worker: a retry is the next request the fake sees, so
 			// it is never the third in a row.
 			edit: func(c *Config) { c.Jobs, c.Concurrency = 12, 1 },
 			want: verifyCounts{Accepted: 12, Finished: 12},
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, _ fakeCounts) {
 				if r.Verify.Requests <= 12 {
 					t.Errorf("verify requests = %d; want more than 12 (retries of 503s)", r.Verify.Requests)
 				}
@@ -471,27 +469,27 @@ func TestRunVerify(t *testing.T) {
 		},
 		{
 			name:    "forgotten tasks are lost",
-			fake:    &fakeapi.Server{ForgetEvery: 4},
+			fake:    &fakeAPI{ForgetEvery: 4},
 			want:    verifyCounts{Accepted: 40, Finished: 30, Lost: 10},
 			example: VerifyLost, text: "HTTP 404",
-			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, c fakeCounts) {
 				want(t, "fake forgotten", c.Forgotten, 10)
 				want(t, "run errors", r.ErrorCount, 0)
 			},
 		},
 		{
 			name:    "unfinished tasks are lost",
-			fake:    &fakeapi.Server{PollsToComplete: -1},
+			fake:    &fakeAPI{PollsToComplete: -1},
 			edit:    func(c *Config) { c.Jobs, c.Concurrency, c.JobTimeout = 6, 3, 100*time.Millisecond },
 			want:    verifyCounts{Accepted: 6, Lost: 6, Stragglers: 6},
 			example: VerifyLost, text: "still STARTED",
 		},
 		{
 			name:    "flipped results",
-			fake:    &fakeapi.Server{FlipEvery: 4},
+			fake:    &fakeAPI{FlipEvery: 4},
 			want:    verifyCounts{Accepted: 40, Finished: 40, Duplicates: 10, ChangedResults: 10, Mismatched: 10},
 			example: VerifyChanged, text: "during the run",
-			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, c fakeCounts) {
 				want(t, "fake flipped", c.Flipped, 10)
 				want(t, "run errors", r.ErrorCount, 0)
 				if r.Verify.Examples[VerifyMismatched] == "" {
@@ -501,16 +499,16 @@ func TestRunVerify(t *testing.T) {
 		},
 		{
 			name: "flipped results unchecked",
-			fake: &fakeapi.Server{FlipEvery: 4},
+			fake: &fakeAPI{FlipEvery: 4},
 			edit: func(c *Config) { c.Check = false },
 			want: verifyCounts{Accepted: 40, Finished: 40, Duplicates: 10, ChangedResults: 10},
 		},
 		{
 			name:    "duplicate ids",
-			fake:    &fakeapi.Server{DuplicateIDEvery: 5},
+			fake:    &fakeAPI{DuplicateIDEvery: 5},
 			want:    verifyCounts{Accepted: 40, Finished: 40, Duplicates: 8, DuplicateIDs: 8, Mismatched: 8},
 			example: VerifyDuplicateID, text: "returned by 2 accepted submits",
-			check: func(t *testing.T, r *Report, c fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, c fakeCounts) {
 				want(t, "fake duplicate ids", c.DuplicateIDs, 8)
 				// The second submit's check sees the first one's number.
 				want(t, "run mismatches", r.Errors[ErrKindMismatch], 8)
@@ -518,16 +516,16 @@ func TestRunVerify(t *testing.T) {
 		},
 		{
 			name: "duplicate ids unchecked",
-			fake: &fakeapi.Server{DuplicateIDEvery: 5},
+			fake: &fakeAPI{DuplicateIDEvery: 5},
 			edit: func(c *Config) { c.Check = false },
 			want: verifyCounts{Accepted: 40, Finished: 40, Duplicates: 8, DuplicateIDs: 8},
-			check: func(t *testing.T, r *Report, _ fakeapi.Counts) {
+			check: func(t *testing.T, r *Report, _ fakeCounts) {
 				want(t, "run errors", r.ErrorCount, 0)
 			},
 		},
 		{
 			name: "off",
-			fake: &fakeapi.Server{},
+			fake: &fakeAPI{},
 			edit: func(c *Config) { c.Verify = false },
 			want: countsOf(nil),
 		},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/xml"
 	"fmt"
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"io"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ const (
 func (res *Result) WriteSVG(w io.Writer) error {
 	series := []struct {
 		title   string
-		samples []time.Duration
+		samples *hdrhistogram.Histogram
 		sum     LatencySummary
 	}{
 		{"Submit latency", res.Samples.Submit, res.Report.SubmitLatency},
@@ -49,8 +50,8 @@ func (res *Result) WriteSVG(w io.Writer) error {
 	return bw.Flush()
 }
 
-// writePanel draws the histogram of sorted samples with its top at y0.
-func writePanel(w io.Writer, y0 int, title string, sorted []time.Duration, sum LatencySummary) {
+// writePanel draws the histogram h with its top at y0.
+func writePanel(w io.Writer, y0 int, title string, h *hdrhistogram.Histogram, sum LatencySummary) {
 	plotW := float64(svgWidth - svgMarginL - svgMarginR)
 	top := float64(y0 + svgTop)
 	bottom := top + svgPlotH
@@ -60,24 +61,25 @@ func writePanel(w io.Writer, y0 int, title string, sorted []time.Duration, sum L
 		svgMarginL, bottom, float64(svgMarginL)+plotW, bottom)
 	fmt.Fprintf(w, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="black"/>`+"\n",
 		svgMarginL, top, svgMarginL, bottom)
-	if len(sorted) == 0 {
+	if h.TotalCount() == 0 {
 		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="gray">no samples</text>`+"\n",
 			float64(svgMarginL)+plotW/2, top+svgPlotH/2)
 		return
 	}
 
-	upper := min(time.Duration(float64(Percentile(sorted, 99))*svgTailScale), sorted[len(sorted)-1])
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	upper := min(time.Duration(float64(us(h.ValueAtQuantile(99)))*svgTailScale), us(h.Max()))
 	upper = max(upper, time.Microsecond)
 	width := float64(upper) / svgBins
-	var counts [svgBins + 1]int // the last bin holds everything past upper
-	for _, d := range sorted {
+	var counts [svgBins + 1]int64 // the last bin holds everything past upper
+	for _, b := range h.Distribution() {
 		i := svgBins
-		if d <= upper {
+		if d := us(b.From); d <= upper {
 			i = min(int(float64(d)/width), svgBins-1)
 		}
-		counts[i]++
+		counts[i] += b.Count
 	}
-	peak := 1
+	peak := int64(1)
 	for _, c := range counts {
 		peak = max(peak, c)
 	}

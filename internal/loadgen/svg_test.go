@@ -19,17 +19,17 @@ func TestWriteSVG(t *testing.T) {
 	}{
 		{
 			name:     "samples with a tail",
-			samples:  Samples{Submit: seq(100), Status: seq(10), TimeToResult: tail},
+			samples:  Samples{Submit: hist(seq(100)...), Status: hist(seq(10)...), TimeToResult: hist(tail...)},
 			contains: []string{"Submit latency (n=100", "Time to result (n=1001", "p99", "#c0392b"},
 		},
 		{
 			name:     "no samples",
-			samples:  Samples{},
+			samples:  Samples{Submit: hist(), Status: hist(), TimeToResult: hist()},
 			contains: []string{"no samples"},
 		},
 		{
 			name:     "all equal",
-			samples:  Samples{Submit: ms(3, 3, 3), Status: []time.Duration{0, 0}, TimeToResult: ms(1)},
+			samples:  Samples{Submit: hist(ms(3, 3, 3)...), Status: hist(0, 0), TimeToResult: hist(ms(1)...)},
 			contains: []string{"Status request latency (n=2"},
 		},
 	}

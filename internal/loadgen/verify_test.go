@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/asyncprime/asyncprime/internal/loadgen/fakeapi"
 )
 
 // newVerifyRunner returns a runner for cfg whose ledger holds jobs tasks
@@ -31,7 +29,7 @@ func TestVerifyStragglers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		fake *fakeapi.Server
+		fake *fakeAPI
 		// timeout is the window for stragglers; the test only relies on
 		// it being an upper bound.
 		timeout time.Duration
@@ -41,13 +39,13 @@ func TestVerifyStragglers(t *testing.T) {
 			// PENDING at the first re-read, STARTED at the second, final
 			// at the third: stragglers, but not lost.
 			name:    "finish late",
-			fake:    &fakeapi.Server{PollsToComplete: 3},
+			fake:    &fakeAPI{PollsToComplete: 3},
 			timeout: time.Minute,
 			want:    verifyCounts{Accepted: 5, Finished: 5, Stragglers: 5},
 		},
 		{
 			name:    "never finish",
-			fake:    &fakeapi.Server{PollsToComplete: -1},
+			fake:    &fakeAPI{PollsToComplete: -1},
 			timeout: 50 * time.Millisecond,
 			want:    verifyCounts{Accepted: 5, Lost: 5, Stragglers: 5},
 		},
@@ -72,7 +70,7 @@ func TestVerifyStragglers(t *testing.T) {
 
 func TestVerifyUnknownState(t *testing.T) {
 	t.Parallel()
-	fake := &fakeapi.Server{}
+	fake := &fakeAPI{}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	r := newVerifyRunner(t, srv, testConfig(srv.URL), 3)
@@ -92,7 +90,7 @@ func TestVerifyUnknownState(t *testing.T) {
 
 func TestVerifyCanceled(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(&fakeapi.Server{})
+	srv := httptest.NewServer(&fakeAPI{})
 	t.Cleanup(srv.Close)
 	r := newVerifyRunner(t, srv, testConfig(srv.URL), 4)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -21,38 +21,41 @@ import (
 
 // Config is the local mode's configuration; see the README's table.
 type Config struct {
-	Addr              string        // ADDR
-	Backend           string        // BACKEND: bolt, memory or aws
-	DataDir           string        // DATA_DIR, for bolt
-	Workers           int           // WORKERS: concurrent worker invocations
-	BatchSize         int           // BATCH_SIZE
-	VisibilityTimeout time.Duration // VISIBILITY_TIMEOUT
-	MaxReceiveCount   int           // MAX_RECEIVE_COUNT
-	WorkerTimeout     time.Duration // WORKER_TIMEOUT: each invocation's deadline
-	Retention         time.Duration // RESULT_RETENTION
-	QueueURL          string        // QUEUE_URL, for aws
-	TableName         string        // TABLE_NAME, for aws
+	Addr              string        `env:"ADDR"`
+	Backend           string        `env:"BACKEND"`  // bolt, memory or aws
+	DataDir           string        `env:"DATA_DIR"` // for bolt
+	Workers           int           `env:"WORKERS"`  // concurrent worker invocations
+	BatchSize         int           `env:"BATCH_SIZE"`
+	VisibilityTimeout time.Duration `env:"VISIBILITY_TIMEOUT"`
+	MaxReceiveCount   int           `env:"MAX_RECEIVE_COUNT"`
+	WorkerTimeout     time.Duration `env:"WORKER_TIMEOUT"` // each invocation's deadline
+	Retention         time.Duration `env:"RESULT_RETENTION"`
+	QueueURL          string        `env:"QUEUE_URL"`  // for aws
+	TableName         string        `env:"TABLE_NAME"` // for aws
+	LogLevel          string        `env:"LOG_LEVEL"`
 }
 
 // ConfigFromEnv reads the configuration.
-func ConfigFromEnv(env *config.Env) (Config, error) {
+func ConfigFromEnv() (Config, error) {
 	c := Config{
-		Addr:              env.String("ADDR", "127.0.0.1:8000"),
-		Backend:           env.String("BACKEND", "bolt"),
-		DataDir:           env.String("DATA_DIR", ".data"),
-		Workers:           env.Int("WORKERS", runtime.NumCPU()),
-		BatchSize:         env.Int("BATCH_SIZE", queue.DefaultBatchSize),
-		VisibilityTimeout: env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
-		MaxReceiveCount:   env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
-		WorkerTimeout:     env.Duration("WORKER_TIMEOUT", 10*time.Second),
-		Retention:         env.Duration("RESULT_RETENTION", task.DefaultRetention),
-		QueueURL:          env.String("QUEUE_URL", ""),
-		TableName:         env.String("TABLE_NAME", ""),
+		Addr:              "127.0.0.1:8000",
+		Backend:           "bolt",
+		DataDir:           ".data",
+		Workers:           runtime.NumCPU(),
+		BatchSize:         queue.DefaultBatchSize,
+		VisibilityTimeout: queue.DefaultVisibilityTimeout,
+		MaxReceiveCount:   task.DefaultMaxReceiveCount,
+		WorkerTimeout:     worker.DefaultTimeout,
+		Retention:         task.DefaultRetention,
+		LogLevel:          "info",
 	}
-	if c.BatchSize > 10 {
-		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of 10", c.BatchSize)
+	if err := config.Load(&c); err != nil {
+		return c, err
 	}
-	return c, env.Err()
+	if c.BatchSize > queue.MaxBatch {
+		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of %d", c.BatchSize, queue.MaxBatch)
+	}
+	return c, nil
 }
 
 // System is the whole pipeline on one machine: the HTTP API, the queue,
@@ -60,10 +63,10 @@ func ConfigFromEnv(env *config.Env) (Config, error) {
 type System struct {
 	API    *API
 	Poller *Poller
-	Store  task.Store
-	Queue  queue.Queue
-	// Processor is the worker's; tests swap its Check to make tasks fail.
-	Processor *task.Processor
+	// Store is the store as the handlers use it: every transition is
+	// observed by the console's counters.
+	Store task.Store
+	Queue queue.Queue
 	// Console is the operator's console and /health (internal/console).
 	Console http.Handler
 }
@@ -91,9 +94,8 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 			FunctionTimeout: cfg.WorkerTimeout,
 			Logger:          log,
 		},
-		Store:     store,
-		Queue:     q,
-		Processor: proc,
+		Store: observed,
+		Queue: q,
 		Console: console.New(console.Config{
 			Backend: cfg.Backend, Store: observed, Queue: q, Counters: counters,
 			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,

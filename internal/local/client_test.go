@@ -88,10 +88,10 @@ func TestCancelEndToEnd(t *testing.T) {
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout})
 	sys := local.NewSystem(cfg, memory.NewStore(), q, quiet())
 	checked := make(chan task.Number, 10)
-	sys.Processor.Check = func(_ context.Context, n task.Number) (bool, error) {
+	sys.Poller.Handler = workerWith(&task.Processor{Store: sys.Store, Check: func(_ context.Context, n task.Number) (bool, error) {
 		checked <- n
 		return true, nil
-	}
+	}})
 	srv := httptest.NewServer(sys.API)
 	defer srv.Close()
 	id := submit(t, srv.URL, `{"number": 11}`)

@@ -24,6 +24,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 // backend is a store, a queue and its dead-letter queue for one test.
@@ -80,6 +81,13 @@ func run(t *testing.T, cfg local.Config, b backend, setup func(*local.System)) s
 	return srv.URL
 }
 
+// workerWith returns the worker's handler around p, for a test to put in
+// place of the system's.
+func workerWith(p *task.Processor) local.SQSFunc {
+	p.Logger = quiet()
+	return (&worker.Handler{Processor: p, Logger: p.Logger}).Handle
+}
+
 // TestPoisonMessages: an undecodable body and a task whose check fails on
 // every attempt both end in the dead-letter queue; the task ends FAILURE with
 // its reason, recorded on the last allowed attempt; the rest still succeeds.
@@ -92,12 +100,16 @@ func TestPoisonMessages(t *testing.T) {
 			cfg.VisibilityTimeout, cfg.MaxReceiveCount = time.Second, 2
 			b := bk.open(t, cfg)
 			base := run(t, cfg, b, func(sys *local.System) {
-				sys.Processor.Check = func(ctx context.Context, n task.Number) (bool, error) {
-					if n == "13" {
-						return false, errors.New("the checker is broken for 13")
-					}
-					return task.CheckPrime(ctx, n)
-				}
+				sys.Poller.Handler = workerWith(&task.Processor{
+					Store:           sys.Store,
+					MaxReceiveCount: cfg.MaxReceiveCount,
+					Check: func(ctx context.Context, n task.Number) (bool, error) {
+						if n == "13" {
+							return false, errors.New("the checker is broken for 13")
+						}
+						return task.CheckPrime(ctx, n)
+					},
+				})
 			})
 			if _, err := b.queue.Send(t.Context(), "not json"); err != nil {
 				t.Fatal(err)
@@ -134,12 +146,11 @@ func TestDuplicateDeliveries(t *testing.T) {
 			base := run(t, cfg, b, func(sys *local.System) {
 				sys.Poller.Queue = &duplicatingSource{Source: b.queue}
 				sys.Poller.Concurrency = 4
-				store := sys.Processor.Store
-				sys.Processor.Store = &countingStore{Transitioner: store, finished: func(id string) {
+				sys.Poller.Handler = workerWith(&task.Processor{Store: &countingStore{Transitioner: sys.Store, finished: func(id string) {
 					mu.Lock()
 					finishes[id]++
 					mu.Unlock()
-				}}
+				}}})
 			})
 			ids := map[string]string{}
 			for _, n := range []string{"2", "9", "97", "561", "7919"} {

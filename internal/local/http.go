@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -56,7 +57,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := fn(r.Context(), ev)
 	if err != nil {
 		// Lambda reports a handler error to API Gateway, which answers 500.
-		a.logger().ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))
+		cmp.Or(a.Logger, slog.Default()).ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))
 		writeJSONError(w, http.StatusInternalServerError, "internal server error")
 		return
 	}
@@ -186,11 +187,4 @@ func requestID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func (a *API) logger() *slog.Logger {
-	if a.Logger != nil {
-		return a.Logger
-	}
-	return slog.Default()
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -62,7 +63,7 @@ func (p *Poller) loop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			p.logger().WarnContext(ctx, "receive failed; backing off", slog.Duration("backoff", backoff), slog.Any("error", err))
+			cmp.Or(p.Logger, slog.Default()).WarnContext(ctx, "receive failed; backing off", slog.Duration("backoff", backoff), slog.Any("error", err))
 			sleep(ctx, backoff/2+rand.N(backoff/2+1))
 			backoff = min(2*backoff, maxBackoff)
 			continue
@@ -81,7 +82,7 @@ func (p *Poller) invoke(ctx context.Context, msgs []events.SQSMessage) {
 	resp, err := p.call(ictx, events.SQSEvent{Records: msgs})
 	cancel()
 	if err != nil {
-		p.logger().ErrorContext(ctx, "worker invocation failed; the whole batch will be retried", slog.Int("records", len(msgs)), slog.Any("error", err))
+		cmp.Or(p.Logger, slog.Default()).ErrorContext(ctx, "worker invocation failed; the whole batch will be retried", slog.Int("records", len(msgs)), slog.Any("error", err))
 		return
 	}
 	failed := make(map[string]bool, len(resp.BatchItemFailures))
@@ -99,7 +100,7 @@ func (p *Poller) invoke(ctx context.Context, msgs []events.SQSMessage) {
 	}
 	if known != len(failed) {
 		// As Lambda does: a failure naming no record of the batch fails it all.
-		p.logger().ErrorContext(ctx, "batchItemFailures names unknown records; the whole batch will be retried")
+		cmp.Or(p.Logger, slog.Default()).ErrorContext(ctx, "batchItemFailures names unknown records; the whole batch will be retried")
 		return
 	}
 	if len(handles) == 0 {
@@ -113,7 +114,7 @@ func (p *Poller) invoke(ctx context.Context, msgs []events.SQSMessage) {
 			return
 		}
 		if attempt == 3 {
-			p.logger().WarnContext(ctx, "delete failed; the records will be delivered again", slog.Int("records", len(handles)), slog.Any("error", err))
+			cmp.Or(p.Logger, slog.Default()).WarnContext(ctx, "delete failed; the records will be delivered again", slog.Int("records", len(handles)), slog.Any("error", err))
 			return
 		}
 		sleep(ctx, backoff)
@@ -136,11 +137,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-func (p *Poller) logger() *slog.Logger {
-	if p.Logger != nil {
-		return p.Logger
-	}
-	return slog.Default()
 }

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -35,7 +36,6 @@ type Queue struct {
 	arn  string
 
 	mu       sync.Mutex
-	seq      uint64
 	msgs     map[string]*message       // by message id
 	ready    []string                  // FIFO of visible message ids
 	inflight localq.Inflight[*message] // received messages by the time they reappear
@@ -54,12 +54,8 @@ var _ queue.Queue = (*Queue)(nil)
 
 // NewQueue returns an empty queue.
 func NewQueue(opts QueueOptions) *Queue {
-	if opts.Name == "" {
-		opts.Name = "tasks"
-	}
-	if opts.VisibilityTimeout <= 0 {
-		opts.VisibilityTimeout = queue.DefaultVisibilityTimeout
-	}
+	opts.Name = cmp.Or(opts.Name, "tasks")
+	opts.VisibilityTimeout = cmp.Or(opts.VisibilityTimeout, queue.DefaultVisibilityTimeout)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -76,13 +72,10 @@ func (q *Queue) Send(_ context.Context, body string) (string, error) {
 	sum := md5.Sum([]byte(body))
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.seq++
-	m := &message{id: q.newID(), body: body, md5: hex.EncodeToString(sum[:]), sent: q.opts.Now()}
+	m := &message{id: task.NewID(), body: body, md5: hex.EncodeToString(sum[:]), sent: q.opts.Now()}
 	q.add(m)
 	return m.id, nil
 }
-
-func (q *Queue) newID() string { return task.NewID() }
 
 // add makes m visible. The caller holds q.mu.
 func (q *Queue) add(m *message) {

@@ -6,9 +6,9 @@
 // searches have shown that no composite passes either in its range.
 //
 // IsPrime accepts any *big.Int. Below 2^64 it uses IsPrime64; beyond, it runs
-// the Baillie–PSW test plus Miller–Rabin rounds with random bases. No
-// composite is known to pass Baillie–PSW; a prime always passes. A check of a
-// prime takes time growing as about the 2.8th power of its length (0.65 s at
-// 2000 decimal digits on a 2.1 GHz core, see extraRounds), so callers should
-// cap the length of the numbers they accept.
+// math/big's Baillie–PSW test plus Miller–Rabin rounds with bases from
+// crypto/rand, and stops between them when its context is done. No composite
+// is known to pass Baillie–PSW; a prime always passes. A check of a prime
+// takes time growing as about the cube of its length (docs/benchmarks.md),
+// so callers should cap the length of the numbers they accept.
 package prime

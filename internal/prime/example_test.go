@@ -1,6 +1,7 @@
 package prime_test
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 
@@ -24,7 +25,12 @@ func ExampleIsPrime64() {
 func ExampleIsPrime() {
 	m127 := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1))
 	psi12, _ := new(big.Int).SetString("318665857834031151167461", 10)
-	fmt.Println(prime.IsPrime(m127), prime.IsPrime(psi12), prime.IsPrime(big.NewInt(-7)))
+	for _, n := range []*big.Int{m127, psi12, big.NewInt(-7)} {
+		isPrime, err := prime.IsPrime(context.Background(), n)
+		fmt.Println(n, isPrime, err)
+	}
 	// Output:
-	// true false false
+	// 170141183460469231731687303715884105727 true <nil>
+	// 318665857834031151167461 false <nil>
+	// -7 false <nil>
 }

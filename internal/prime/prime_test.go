@@ -1,6 +1,8 @@
 package prime
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -53,7 +55,7 @@ func TestIsPrime64Known(t *testing.T) {
 				t.Errorf("IsPrime64(%d) = %t; want %t", tt.n, got, tt.want)
 			}
 			b := new(big.Int).SetUint64(tt.n)
-			if got := IsPrime(b); got != tt.want {
+			if got := isPrime(b); got != tt.want {
 				t.Errorf("IsPrime(%d) = %t; want %t", tt.n, got, tt.want)
 			}
 			if got := b.ProbablyPrime(0); got != tt.want {
@@ -149,7 +151,7 @@ func checkUint64(t *testing.T, n uint64) {
 	if got := IsPrime64(n); got != want {
 		t.Fatalf("IsPrime64(%d) = %t; want %t", n, got, want)
 	}
-	if got := IsPrime(b); got != want {
+	if got := isPrime(b); got != want {
 		t.Fatalf("IsPrime(%d) = %t; want %t", n, got, want)
 	}
 	if n < trialLimit*trialLimit || n%2 == 0 || hasTrialFactor(n) {
@@ -207,6 +209,15 @@ func TestIsPrime64Random(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isPrime is IsPrime with a context that is never done.
+func isPrime(n *big.Int) bool {
+	ok, err := IsPrime(context.Background(), n)
+	if err != nil {
+		panic(err)
+	}
+	return ok
 }
 
 func mustParse(t *testing.T, s string) *big.Int {
@@ -272,7 +283,7 @@ func TestIsPrimeRandomBig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			for _, n := range ns {
-				if got, want := IsPrime(n), n.ProbablyPrime(20); got != want {
+				if got, want := isPrime(n), n.ProbablyPrime(20); got != want {
 					t.Fatalf("IsPrime(%v) = %t; want %t", n, got, want)
 				}
 			}
@@ -297,7 +308,7 @@ func TestIsPrimeSmallNonPositive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := IsPrime(tt.n); got {
+			if got := isPrime(tt.n); got {
 				t.Errorf("IsPrime(%v) = %t; want false", tt.n, got)
 			}
 		})
@@ -345,8 +356,55 @@ func FuzzIsPrime(f *testing.F) {
 		if neg {
 			n.Neg(n)
 		}
-		if got, want := IsPrime(n), n.ProbablyPrime(20); got != want {
+		if got, want := isPrime(n), n.ProbablyPrime(20); got != want {
 			t.Errorf("IsPrime(%v) = %t; want %t", n, got, want)
 		}
 	})
+}
+
+// doneAfter is a context whose Err starts to report context.Canceled after
+// it has been asked ok times: a context cancelled between two rounds,
+// without a clock.
+type doneAfter struct {
+	context.Context
+	ok, asked int
+}
+
+func (c *doneAfter) Err() error {
+	c.asked++
+	if c.asked > c.ok {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestIsPrimeStopsWhenDone: beyond 64 bits IsPrime looks at its context
+// before the Baillie–PSW test and before each random round, and stops with
+// the context's error at the first look that finds it done.
+func TestIsPrimeStopsWhenDone(t *testing.T) {
+	t.Parallel()
+	p := randomPrimeDigits(300)
+	for ok := range extraRounds + 2 {
+		ctx := &doneAfter{Context: t.Context(), ok: ok}
+		got, err := IsPrime(ctx, p)
+		if ok <= extraRounds {
+			if got || !errors.Is(err, context.Canceled) {
+				t.Errorf("done after %d looks: IsPrime = %t, %v; want false, context.Canceled", ok, got, err)
+			}
+			if ctx.asked != ok+1 {
+				t.Errorf("done after %d looks: IsPrime looked %d times; want %d (it went on past a done context)", ok, ctx.asked, ok+1)
+			}
+			continue
+		}
+		if !got || err != nil {
+			t.Errorf("done after %d looks: IsPrime = %t, %v; want true, nil", ok, got, err)
+		}
+	}
+
+	// Up to 64 bits the answer takes a microsecond and ignores the context.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if got, err := IsPrime(cancelled, big.NewInt(1<<61-1)); !got || err != nil {
+		t.Errorf("IsPrime(cancelled, 2^61−1) = %t, %v; want true, nil", got, err)
+	}
 }

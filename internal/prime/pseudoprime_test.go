@@ -102,15 +102,8 @@ func TestStrongLucasPseudoprimes(t *testing.T) {
 	var got []uint64
 	for n := uint64(3); n < limit; n += 2 {
 		m := newMont64(n)
-		passes := m.strongLucas()
-		if passes != isPrime[n] {
+		if m.strongLucas() != isPrime[n] {
 			got = append(got, n)
-		}
-		// strongLucasBig is slower; compare it on a sample and on the list.
-		if n%61 == 0 || slices.Contains(want, n) {
-			if big := strongLucasBig(new(big.Int).SetUint64(n)); big != passes {
-				t.Errorf("strongLucasBig(%d) = %t; want %t as strongLucas", n, big, passes)
-			}
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -118,8 +111,8 @@ func TestStrongLucasPseudoprimes(t *testing.T) {
 	}
 }
 
-// TestBigMatches64 checks the big.Int Miller–Rabin round and strong Lucas
-// test against their 64-bit versions, which the sieve tests pin down.
+// TestBigMatches64 checks the big.Int Miller–Rabin round against its 64-bit
+// version, which the sieve tests pin down.
 func TestBigMatches64(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(2, 2))
@@ -130,9 +123,6 @@ func TestBigMatches64(t *testing.T) {
 		}
 		m := newMont64(n)
 		b := new(big.Int).SetUint64(n)
-		if got, want := strongLucasBig(b), m.strongLucas(); got != want {
-			t.Fatalf("strongLucasBig(%d) = %t; want %t", n, got, want)
-		}
 		a := 2 + r.Uint64N(n-3)
 		s := bits.TrailingZeros64(n - 1)
 		want := m.strongProbablePrime(m.pow(m.toMont(a), (n-1)>>s), s)
@@ -221,11 +211,8 @@ func TestPseudoprimes(t *testing.T) {
 			if n.ProbablyPrime(20) {
 				t.Fatalf("ProbablyPrime(%v) = true; the table wants a composite", n)
 			}
-			if got := IsPrime(n); got {
+			if got := isPrime(n); got {
 				t.Errorf("IsPrime(%v) = %t; want false", n, got)
-			}
-			if got := isPrimeBPSW(n); got {
-				t.Errorf("isPrimeBPSW(%v) = %t; want false", n, got)
 			}
 			if n.IsUint64() {
 				if got := IsPrime64(n.Uint64()); got {

@@ -11,6 +11,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,10 +33,6 @@ import (
 
 // Defaults, as in template.yaml.
 const (
-	// DefaultVisibilityTimeout is the tasks queue's VisibilityTimeout.
-	DefaultVisibilityTimeout = queue.DefaultVisibilityTimeout
-	// DefaultMaxReceiveCount is the redrive policy's maxReceiveCount.
-	DefaultMaxReceiveCount = task.DefaultMaxReceiveCount
 	// DefaultDeadLetterRetention is the dead-letter queue's
 	// MessageRetentionPeriod: 14 days, the most SQS allows. It must exceed
 	// the tasks queue's (4 days by default), because a standard queue's
@@ -94,9 +91,7 @@ func (s Settings) Provision(ctx context.Context, cfg aws.Config, names Names) (R
 	}
 	var res Resources
 	if names.Queue != "" {
-		if names.DeadLetterQueue == "" {
-			names.DeadLetterQueue = names.Queue + "-dlq"
-		}
+		names.DeadLetterQueue = cmp.Or(names.DeadLetterQueue, names.Queue+"-dlq")
 		client := sqs.NewFromConfig(cfg)
 		res.DeadLetterQueueURL, res.DeadLetterQueueARN, err = createQueue(ctx, client, names.DeadLetterQueue, map[string]string{
 			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): seconds(s.DeadLetterRetention),
@@ -131,18 +126,10 @@ func (s Settings) Provision(ctx context.Context, cfg aws.Config, names Names) (R
 }
 
 func (s Settings) withDefaults() (Settings, error) {
-	if s.VisibilityTimeout == 0 {
-		s.VisibilityTimeout = DefaultVisibilityTimeout
-	}
-	if s.MaxReceiveCount == 0 {
-		s.MaxReceiveCount = DefaultMaxReceiveCount
-	}
-	if s.DeadLetterRetention == 0 {
-		s.DeadLetterRetention = DefaultDeadLetterRetention
-	}
-	if s.TableWait == 0 {
-		s.TableWait = DefaultTableWait
-	}
+	s.VisibilityTimeout = cmp.Or(s.VisibilityTimeout, queue.DefaultVisibilityTimeout)
+	s.MaxReceiveCount = cmp.Or(s.MaxReceiveCount, task.DefaultMaxReceiveCount)
+	s.DeadLetterRetention = cmp.Or(s.DeadLetterRetention, DefaultDeadLetterRetention)
+	s.TableWait = cmp.Or(s.TableWait, DefaultTableWait)
 	var errs []error
 	if s.VisibilityTimeout < 0 || s.VisibilityTimeout > 12*time.Hour || s.VisibilityTimeout%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("visibility timeout %v is not whole seconds from 0 to 12h", s.VisibilityTimeout))

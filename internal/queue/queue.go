@@ -48,3 +48,7 @@ const (
 	DefaultVisibilityTimeout = 60 * time.Second
 	DefaultBatchSize         = 10
 )
+
+// MaxBatch is SQS's limit on the messages one ReceiveMessage returns (and
+// one DeleteMessageBatch deletes), and so on Receive's max.
+const MaxBatch = 10

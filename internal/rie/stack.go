@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/asyncprime/asyncprime/internal/provision"
+	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 // Names of the functions, as their directories under functions/.
@@ -24,7 +26,7 @@ const (
 )
 
 // Timeouts as the template's defaults: ApiFunctionTimeout and WorkerTimeout.
-var timeouts = map[string]time.Duration{Submit: 5 * time.Second, Worker: 10 * time.Second, Status: 5 * time.Second}
+var timeouts = map[string]time.Duration{Submit: 5 * time.Second, Worker: worker.DefaultTimeout, Status: 5 * time.Second}
 
 // Env returns the environment the template gives a function, for the given
 // resources, plus what the SDK needs to reach them (region, endpoint,
@@ -33,9 +35,9 @@ func Env(ctx context.Context, fn string, res provision.Resources, cfg aws.Config
 	env := []string{"TABLE_NAME=" + res.TableName}
 	switch fn {
 	case Submit:
-		env = append(env, "QUEUE_URL="+res.QueueURL, "RESULT_RETENTION=24h")
+		env = append(env, "QUEUE_URL="+res.QueueURL, "RESULT_RETENTION="+task.DefaultRetention.String())
 	case Worker:
-		env = append(env, "MAX_RECEIVE_COUNT="+strconv.Itoa(provision.DefaultMaxReceiveCount), "RESULT_RETENTION=24h")
+		env = append(env, "MAX_RECEIVE_COUNT="+strconv.Itoa(task.DefaultMaxReceiveCount), "RESULT_RETENTION="+task.DefaultRetention.String())
 	case Status:
 	default:
 		return nil, fmt.Errorf("unknown function %q: want submit, worker or status", fn)

@@ -28,33 +28,33 @@ type Config struct {
 	// QueueURL (QUEUE_URL) is the queue to poll. If empty, the trigger
 	// first creates the queue, its dead-letter queue and the table (Names)
 	// as template.yaml declares them, on the configured endpoint.
-	QueueURL string
+	QueueURL string `env:"QUEUE_URL"`
 	// FunctionName (WORKER_FUNCTION_NAME) is the function to invoke:
 	// WorkerFunction under sam local, the function's name or ARN on
 	// LocalStack or AWS.
-	FunctionName string
+	FunctionName string `env:"WORKER_FUNCTION_NAME"`
 	// InvokeEndpoint (WORKER_INVOKE_ENDPOINT) is the Lambda Invoke API's
 	// base URL, such as http://127.0.0.1:3001 (sam local start-lambda);
 	// empty for the SDK's (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, or
 	// real Lambda).
-	InvokeEndpoint string
+	InvokeEndpoint string `env:"WORKER_INVOKE_ENDPOINT"`
 	// InvokeTimeout (WORKER_INVOKE_TIMEOUT) is how long the trigger waits
 	// for one invocation's answer before it gives the batch back: more
 	// than the function's timeout, plus a container start under sam local.
-	InvokeTimeout time.Duration
+	InvokeTimeout time.Duration `env:"WORKER_INVOKE_TIMEOUT"`
 	// BatchSize (BATCH_SIZE) is the template's WorkerBatchSize.
-	BatchSize int
+	BatchSize int `env:"BATCH_SIZE"`
 	// Concurrency (WORKERS) bounds the invocations at once.
-	Concurrency int
+	Concurrency int `env:"WORKERS"`
 	// VisibilityTimeout (VISIBILITY_TIMEOUT) and MaxReceiveCount
 	// (MAX_RECEIVE_COUNT) are the queue's settings when the trigger
 	// creates it.
-	VisibilityTimeout time.Duration
-	MaxReceiveCount   int
+	VisibilityTimeout time.Duration `env:"VISIBILITY_TIMEOUT"`
+	MaxReceiveCount   int           `env:"MAX_RECEIVE_COUNT"`
 	// EnvOut (SAM_ENV_OUT), if set, is where the trigger writes the
 	// --env-vars file for the resources, with ContainerEndpoint
 	// (SAM_CONTAINER_ENDPOINT) as the functions' AWS_ENDPOINT_URL.
-	EnvOut            string
+	EnvOut            string `env:"SAM_ENV_OUT"`
 	ContainerEndpoint string
 }
 
@@ -69,23 +69,23 @@ const (
 )
 
 // ConfigFromEnv reads the configuration.
-func ConfigFromEnv(env *config.Env) (Config, error) {
+func ConfigFromEnv() (Config, error) {
 	c := Config{
-		QueueURL:          env.String("QUEUE_URL", ""),
-		FunctionName:      env.String("WORKER_FUNCTION_NAME", WorkerFunction),
-		InvokeEndpoint:    env.String("WORKER_INVOKE_ENDPOINT", ""),
-		InvokeTimeout:     env.Duration("WORKER_INVOKE_TIMEOUT", DefaultInvokeTimeout),
-		BatchSize:         env.Int("BATCH_SIZE", queue.DefaultBatchSize),
-		Concurrency:       env.Int("WORKERS", DefaultConcurrency),
-		VisibilityTimeout: env.Duration("VISIBILITY_TIMEOUT", DefaultVisibilityTimeout),
-		MaxReceiveCount:   env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
-		EnvOut:            env.String("SAM_ENV_OUT", ""),
-		ContainerEndpoint: env.String("SAM_CONTAINER_ENDPOINT", ContainerEndpoint),
+		FunctionName:      WorkerFunction,
+		InvokeTimeout:     DefaultInvokeTimeout,
+		BatchSize:         queue.DefaultBatchSize,
+		Concurrency:       DefaultConcurrency,
+		VisibilityTimeout: DefaultVisibilityTimeout,
+		MaxReceiveCount:   task.DefaultMaxReceiveCount,
+		ContainerEndpoint: ContainerEndpoint,
 	}
-	if c.BatchSize > 10 {
-		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of 10", c.BatchSize)
+	if err := config.Load(&c); err != nil {
+		return c, err
 	}
-	return c, env.Err()
+	if c.BatchSize > queue.MaxBatch {
+		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of %d", c.BatchSize, queue.MaxBatch)
+	}
+	return c, nil
 }
 
 // Trigger polls the queue and invokes the worker function with each batch,

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/provision"
+	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 // TestVisibilityTimeout wants the worker's queue to hide a message for at
@@ -195,13 +197,13 @@ func TestProvisionMatchesTemplate(t *testing.T) {
 	t.Parallel()
 	ts := loaded(t)
 	src := ts.Source
-	queue := workerQueue(t, ts.Transformed)
-	dlq, _ := getAtt(dig(src.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
-	visibility, err := resolveNumber(src, dig(src.Properties(queue), "VisibilityTimeout"), nil)
+	tasksQueue := workerQueue(t, ts.Transformed)
+	dlq, _ := getAtt(dig(src.Properties(tasksQueue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
+	visibility, err := resolveNumber(src, dig(src.Properties(tasksQueue), "VisibilityTimeout"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	maxReceives, err := resolveNumber(src, dig(src.Properties(queue), "RedrivePolicy", "maxReceiveCount"), nil)
+	maxReceives, err := resolveNumber(src, dig(src.Properties(tasksQueue), "RedrivePolicy", "maxReceiveCount"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,9 +212,11 @@ func TestProvisionMatchesTemplate(t *testing.T) {
 		code      float64
 		templated any
 	}{
-		{"visibility timeout (s)", provision.DefaultVisibilityTimeout.Seconds(), visibility},
-		{"max receive count", float64(provision.DefaultMaxReceiveCount), maxReceives},
-		{"local mode max receive count", float64(task.DefaultMaxReceiveCount), maxReceives},
+		{"visibility timeout (s)", queue.DefaultVisibilityTimeout.Seconds(), visibility},
+		{"max receive count", float64(task.DefaultMaxReceiveCount), maxReceives},
+		{"worker timeout (s)", worker.DefaultTimeout.Seconds(), dig(src, "Parameters", "WorkerTimeout", "Default")},
+		{"batch size", float64(queue.DefaultBatchSize), dig(src, "Parameters", "WorkerBatchSize", "Default")},
+		{"batch size limit", float64(queue.MaxBatch), dig(src, "Parameters", "WorkerBatchSize", "MaxValue")},
 		{"DLQ retention (s)", provision.DefaultDeadLetterRetention.Seconds(), dig(src.Properties(dlq), "MessageRetentionPeriod")},
 		{"result retention", task.DefaultRetention.Hours(), retentionHours(t, src)},
 	}

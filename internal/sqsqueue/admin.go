@@ -134,7 +134,7 @@ func (q *Queue) DeadLetterCounts(ctx context.Context) (queue.Counts, error) {
 	return counts(ctx, c, dlq)
 }
 
-// PeekDeadLetters receives up to limit (at most MaxBatch) messages of the
+// PeekDeadLetters receives up to limit (at most queue.MaxBatch) messages of the
 // dead-letter queue and makes them visible again at once
 // (ChangeMessageVisibilityBatch to 0): SQS has no other way to look at
 // messages. Each look adds one to their ApproximateReceiveCount, which
@@ -150,7 +150,7 @@ func (q *Queue) PeekDeadLetters(ctx context.Context, limit int) ([]queue.Peeked,
 	}
 	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(dlq),
-		MaxNumberOfMessages:         int32(min(max(limit, 1), MaxBatch)),
+		MaxNumberOfMessages:         int32(min(max(limit, 1), queue.MaxBatch)),
 		VisibilityTimeout:           peekVisibility,
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp, types.MessageSystemAttributeNameApproximateReceiveCount},
 	})
@@ -253,7 +253,7 @@ func (q *Queue) moveAll(ctx context.Context, c AdminClient, dlq string) (queue.R
 	for {
 		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(dlq),
-			MaxNumberOfMessages: MaxBatch,
+			MaxNumberOfMessages: queue.MaxBatch,
 			VisibilityTimeout:   moveVisibility,
 		})
 		if err != nil {

@@ -3,6 +3,7 @@ package sqsqueue
 import (
 	"context"
 	"fmt"
+	"github.com/asyncprime/asyncprime/internal/queue"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,21 +16,21 @@ import (
 const batchAttempts = 3
 
 // SendBatch implements queue.Queue with SendMessageBatch calls of up to
-// MaxBatch messages each. Entries SQS refuses are sent again, up to
+// queue.MaxBatch messages each. Entries SQS refuses are sent again, up to
 // batchAttempts calls, unless SQS says the fault is the sender's; an
 // entry still refused makes SendBatch return an error naming how many, so
 // that the caller can roll back. IAM authorises SendMessageBatch as
 // sqs:SendMessage.
 func (q *Queue) SendBatch(ctx context.Context, bodies []string) ([]string, error) {
 	ids := make([]string, len(bodies))
-	for start := 0; start < len(bodies); start += MaxBatch {
+	for start := 0; start < len(bodies); start += queue.MaxBatch {
 		pending := make(map[int]bool)
-		for i := start; i < min(start+MaxBatch, len(bodies)); i++ {
+		for i := start; i < min(start+queue.MaxBatch, len(bodies)); i++ {
 			pending[i] = true
 		}
 		for attempt := 1; len(pending) > 0; attempt++ {
 			entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
-			for i := start; i < min(start+MaxBatch, len(bodies)); i++ {
+			for i := start; i < min(start+queue.MaxBatch, len(bodies)); i++ {
 				if pending[i] {
 					entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(bodies[i])})
 				}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,23 +26,14 @@ type Client interface {
 
 var _ Client = (*sqs.Client)(nil)
 
-// SQS's limits on one request.
-const (
-	// MaxBatch is the most messages one ReceiveMessage returns and one
-	// DeleteMessageBatch deletes.
-	MaxBatch = 10
-	// MaxWait is the longest long poll.
-	MaxWait = 20 * time.Second
-)
+// MaxWait is SQS's longest long poll.
+const MaxWait = 20 * time.Second
 
 // Queue is a queue.Queue on one SQS queue.
 type Queue struct {
 	client Client
 	url    string
-	region string // given; the URL's wins
-	arn    string
-	arnSet bool
-	arnErr error
+	region string
 }
 
 var _ queue.Queue = (*Queue)(nil)
@@ -51,45 +41,21 @@ var _ queue.Queue = (*Queue)(nil)
 // Option configures a Queue.
 type Option func(*Queue)
 
-// WithRegion gives the region for the records' AWSRegion and
-// EventSourceARN when the queue URL names none, as moto's and LocalStack's
-// plain URLs do. Pass the aws.Config's Region.
+// WithRegion gives the region for the records' AWSRegion. Pass the
+// aws.Config's Region.
 func WithRegion(region string) Option { return func(q *Queue) { q.region = region } }
 
-// WithARN sets the records' EventSourceARN, and their AWSRegion to the
-// ARN's region, instead of deriving them from the queue URL.
-func WithARN(arn string) Option { return func(q *Queue) { q.arn, q.arnSet = arn, true } }
-
-// New returns the queue at queueURL. The records' EventSourceARN and
-// AWSRegion come from the URL and the options; see the package
-// documentation. If the URL has no form that names an account and a queue,
-// records carry an empty EventSourceARN, and ARN reports why.
+// New returns the queue at queueURL.
 func New(client Client, queueURL string, opts ...Option) *Queue {
 	q := &Queue{client: client, url: queueURL}
 	for _, o := range opts {
 		o(q)
 	}
-	if q.arnSet {
-		if r := arnRegion(q.arn); r != "" {
-			q.region = r
-		}
-		return q
-	}
-	arn, region, err := ARNFromURL(queueURL, q.region)
-	if err != nil {
-		q.arnErr = err // keep the given region for AWSRegion
-		return q
-	}
-	q.arn, q.region = arn, region
 	return q
 }
 
 // URL returns the queue URL.
 func (q *Queue) URL() string { return q.url }
-
-// ARN returns the queue's ARN as records carry it, and the error that kept
-// it from being derived, if any.
-func (q *Queue) ARN() (string, error) { return q.arn, q.arnErr }
 
 // Send implements queue.Queue.
 func (q *Queue) Send(ctx context.Context, body string) (string, error) {
@@ -113,8 +79,8 @@ func (q *Queue) Send(ctx context.Context, body string) (string, error) {
 // If ctx ends during a long poll, Receive returns at once with an error
 // that wraps ctx.Err().
 func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]events.SQSMessage, error) {
-	if max < 1 || max > MaxBatch {
-		return nil, fmt.Errorf("receive from %s: max must be between 1 and %d, got %d", q.url, MaxBatch, max)
+	if max < 1 || max > queue.MaxBatch {
+		return nil, fmt.Errorf("receive from %s: max must be between 1 and %d, got %d", q.url, queue.MaxBatch, max)
 	}
 	out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(q.url),
@@ -177,14 +143,13 @@ func (q *Queue) record(m types.Message) events.SQSMessage {
 		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
 		Attributes:             attrs,
 		MessageAttributes:      mattrs,
-		EventSourceARN:         q.arn,
 		EventSource:            "aws:sqs",
 		AWSRegion:              q.region,
 	}
 }
 
 // Delete implements queue.Queue with DeleteMessageBatch calls of up to
-// MaxBatch handles each. SQS accepts the handle of a message that is
+// queue.MaxBatch handles each. SQS accepts the handle of a message that is
 // already deleted, so deleting twice is not an error. An entry SQS refuses
 // (such as a malformed or expired handle) makes Delete return an error
 // saying how many failed, after trying all the others.
@@ -193,8 +158,8 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles ...string) error {
 		failed int
 		first  types.BatchResultErrorEntry
 	)
-	for start := 0; start < len(receiptHandles); start += MaxBatch {
-		chunk := receiptHandles[start:min(start+MaxBatch, len(receiptHandles))]
+	for start := 0; start < len(receiptHandles); start += queue.MaxBatch {
+		chunk := receiptHandles[start:min(start+queue.MaxBatch, len(receiptHandles))]
 		entries := make([]types.DeleteMessageBatchRequestEntry, len(chunk))
 		for i, h := range chunk {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
@@ -216,14 +181,4 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles ...string) error {
 			q.url, failed, len(receiptHandles), aws.ToString(first.Code), aws.ToString(first.Message))
 	}
 	return nil
-}
-
-// arnRegion returns the region field of an ARN
-// (arn:partition:service:region:account:resource), or "".
-func arnRegion(arn string) string {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) < 6 {
-		return ""
-	}
-	return f[3]
 }

@@ -44,65 +44,17 @@ func (f *fakeClient) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessa
 	return f.DeleteMessageBatchFunc(in)
 }
 
-func TestARNFromURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, url, region string
-		wantARN, wantReg  string
-		wantErr           bool
-	}{
-		{name: "AWS", url: "https://sqs.eu-west-1.amazonaws.com/123456789012/tasks", region: "us-east-1",
-			wantARN: "arn:aws:sqs:eu-west-1:123456789012:tasks", wantReg: "eu-west-1"},
-		{name: "AWSLegacy", url: "https://ap-southeast-2.queue.amazonaws.com/123456789012/tasks",
-			wantARN: "arn:aws:sqs:ap-southeast-2:123456789012:tasks", wantReg: "ap-southeast-2"},
-		{name: "China", url: "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/tasks",
-			wantARN: "arn:aws-cn:sqs:cn-north-1:123456789012:tasks", wantReg: "cn-north-1"},
-		{name: "GovCloud", url: "https://sqs.us-gov-west-1.amazonaws.com/123456789012/tasks",
-			wantARN: "arn:aws-us-gov:sqs:us-gov-west-1:123456789012:tasks", wantReg: "us-gov-west-1"},
-		{name: "FIFO", url: "https://sqs.us-east-2.amazonaws.com/123456789012/tasks.fifo",
-			wantARN: "arn:aws:sqs:us-east-2:123456789012:tasks.fifo", wantReg: "us-east-2"},
-		{name: "Moto", url: "http://127.0.0.1:5000/123456789012/tasks", region: "us-east-1",
-			wantARN: "arn:aws:sqs:us-east-1:123456789012:tasks", wantReg: "us-east-1"},
-		{name: "LocalStackHost", url: "http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/tasks", region: "eu-west-1",
-			wantARN: "arn:aws:sqs:us-east-1:000000000000:tasks", wantReg: "us-east-1"},
-		{name: "LocalStackPlain", url: "http://localhost:4566/000000000000/tasks", region: "eu-central-1",
-			wantARN: "arn:aws:sqs:eu-central-1:000000000000:tasks", wantReg: "eu-central-1"},
-		{name: "LocalStackPath", url: "http://localhost:4566/queue/us-west-2/000000000000/tasks",
-			wantARN: "arn:aws:sqs:us-west-2:000000000000:tasks", wantReg: "us-west-2"},
-		{name: "NoRegion", url: "http://127.0.0.1:5000/123456789012/tasks", wantErr: true},
-		{name: "NoAccount", url: "http://127.0.0.1:5000/tasks", region: "us-east-1", wantErr: true},
-		{name: "AccountNotDigits", url: "http://127.0.0.1:5000/acct/tasks", region: "us-east-1", wantErr: true},
-		{name: "TooDeep", url: "http://127.0.0.1:5000/a/123/tasks", region: "us-east-1", wantErr: true},
-		{name: "NotAURL", url: "tasks", region: "us-east-1", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			arn, region, err := sqsqueue.ARNFromURL(tt.url, tt.region)
-			if tt.wantErr {
-				if err == nil {
-					t.Errorf("ARNFromURL(%q, %q) = %q, %q; want an error", tt.url, tt.region, arn, region)
-				}
-				return
-			}
-			if err != nil || arn != tt.wantARN || region != tt.wantReg {
-				t.Errorf("ARNFromURL(%q, %q) = %q, %q, %v; want %q, %q, nil", tt.url, tt.region, arn, region, err, tt.wantARN, tt.wantReg)
-			}
-		})
-	}
-}
-
-func TestWithARN(t *testing.T) {
+func TestRecordFields(t *testing.T) {
 	t.Parallel()
 	q := sqsqueue.New(&fakeClient{ReceiveMessageFunc: func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
 		return &sqs.ReceiveMessageOutput{Messages: []types.Message{{MessageId: aws.String("m"), Body: aws.String("b")}}}, nil
-	}}, "http://x/y", sqsqueue.WithARN("arn:aws:sqs:eu-north-1:111122223333:jobs"))
+	}}, "http://x/y", sqsqueue.WithRegion("eu-north-1"))
 	msgs, err := q.Receive(t.Context(), 1, 0)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("Receive = %d, %v; want 1, nil", len(msgs), err)
 	}
-	if m := msgs[0]; m.EventSourceARN != "arn:aws:sqs:eu-north-1:111122223333:jobs" || m.AWSRegion != "eu-north-1" {
-		t.Errorf("got ARN %q region %q; want the given ARN and its region", m.EventSourceARN, m.AWSRegion)
+	if m := msgs[0]; m.EventSource != "aws:sqs" || m.AWSRegion != "eu-north-1" {
+		t.Errorf("got event source %q region %q; want aws:sqs and the given region", m.EventSource, m.AWSRegion)
 	}
 	if m := msgs[0]; m.Attributes == nil || m.MessageAttributes == nil {
 		t.Errorf("got nil attribute maps; want empty ones, as Lambda sends {}")

@@ -11,11 +11,6 @@ func NewID() string {
 	rand.Read(b[:])         // never returns an error; see crypto/rand.Read
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // variant 10 (RFC 9562)
-	return FormatID(b)
-}
-
-// FormatID writes a UUID's 16 bytes in the canonical lowercase form.
-func FormatID(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'

@@ -3,9 +3,12 @@ package task_test
 import (
 	"context"
 	"errors"
+	"math/big"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/memory"
@@ -319,12 +322,11 @@ func TestProcessUnusableMessages(t *testing.T) {
 
 // TestProcessCheckPastTheDeadline: a check that cannot finish before the
 // invocation's deadline (a huge number on a sliver of a CPU) must not take
-// the invocation down with it: Process returns in time, the message is
-// retried, and the last allowed attempt records FAILURE.
+// the invocation down with it: the check stops FinishReserve before the
+// deadline, the message is retried, and the last allowed attempt records
+// FAILURE.
 func TestProcessCheckPastTheDeadline(t *testing.T) {
 	t.Parallel()
-	stuck := make(chan struct{})
-	t.Cleanup(func() { close(stuck) })
 	for _, tt := range []struct {
 		name       string
 		receive    int
@@ -335,26 +337,64 @@ func TestProcessCheckPastTheDeadline(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := memory.NewStore()
-			id := submitted(t, store, "170141183460469231731687303715884105727")
-			p := newProcessor(store)
-			p.Check = func(context.Context, task.Number) (bool, error) {
-				<-stuck // ignores its context, as math/big does
-				return true, nil
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), task.FinishReserve+200*time.Millisecond)
-			defer cancel()
-			err := p.Process(ctx, task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: tt.receive})
-			if !errors.Is(err, task.ErrCheckTimeout) {
-				t.Fatalf("Process = %v; want ErrCheckTimeout", err)
-			}
-			got, _ := store.Get(t.Context(), id)
-			if got.Status != tt.wantStatus {
-				t.Errorf("task = %s; want %s", got.Status, tt.wantStatus)
-			}
-			if tt.wantStatus == task.StatusFailure && !strings.Contains(got.Error, "deadline") {
-				t.Errorf("task error = %q; want it to say the deadline passed", got.Error)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				store := memory.NewStore()
+				id := submitted(t, store, "170141183460469231731687303715884105727")
+				p := newProcessor(store)
+				var stoppedAt time.Time
+				p.Check = func(ctx context.Context, _ task.Number) (bool, error) {
+					<-ctx.Done() // a check longer than the time left
+					stoppedAt = time.Now()
+					return false, ctx.Err()
+				}
+				deadline := time.Now().Add(task.FinishReserve + 200*time.Millisecond)
+				ctx, cancel := context.WithDeadline(t.Context(), deadline)
+				defer cancel()
+				err := p.Process(ctx, task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: tt.receive})
+				if !errors.Is(err, task.ErrCheckTimeout) {
+					t.Fatalf("Process = %v; want ErrCheckTimeout", err)
+				}
+				if want := deadline.Add(-task.FinishReserve); !stoppedAt.Equal(want) {
+					t.Errorf("check stopped at %v; want FinishReserve before the deadline, %v", stoppedAt, want)
+				}
+				got, _ := store.Get(t.Context(), id)
+				if got.Status != tt.wantStatus {
+					t.Errorf("task = %s; want %s", got.Status, tt.wantStatus)
+				}
+				if tt.wantStatus == task.StatusFailure && !strings.Contains(got.Error, "deadline") {
+					t.Errorf("task error = %q; want it to say the deadline passed", got.Error)
+				}
+			})
 		})
+	}
+}
+
+// TestProcessStoppedCheckLeavesNoGoroutine: when the invocation gives up
+// during the check of a big prime, the real check stops at its next round,
+// Process returns ErrCheckTimeout, and nothing of the check runs on (a frozen
+// Lambda would thaw it into the next invocation). Not parallel: it counts the
+// goroutines of the whole process, and parallel tests wait while serial ones
+// run.
+func TestProcessStoppedCheckLeavesNoGoroutine(t *testing.T) {
+	m3217 := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 3217), big.NewInt(1)) // a prime of 969 digits
+	store := memory.NewStore()
+	id := submitted(t, store, task.Number(m3217.String()))
+	ctx, giveUp := context.WithCancel(t.Context())
+	defer giveUp()
+	p := newProcessor(store)
+	p.Check = func(ctx context.Context, n task.Number) (bool, error) {
+		giveUp()
+		return task.CheckPrime(ctx, n)
+	}
+	before := runtime.NumGoroutine()
+	err := p.Process(ctx, task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: 1})
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines after Process; want at most the %d before", after, before)
+	}
+	if !errors.Is(err, task.ErrCheckTimeout) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Process = %v; want ErrCheckTimeout wrapping context.Canceled", err)
+	}
+	if got, _ := store.Get(t.Context(), id); got.Status != task.StatusStarted {
+		t.Errorf("task = %s; want STARTED, the check stopped, not finished", got.Status)
 	}
 }

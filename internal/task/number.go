@@ -9,12 +9,9 @@ import (
 )
 
 // MaxDigits is the largest number of significant decimal digits a Number
-// may have. The slowest check under the cap, a prime of 1000 digits, takes
-// about 0.1 s on one core of the 2-core reference machine (2000 digits: 0.65
-// s; 2500: 1.25 s; see docs/benchmarks.md). The cap is kept at 1000 rather
-// than 2000 because a 128 MB Lambda function gets about a fourteenth of a
-// vCPU: there the slowest check takes about 1.5 s, well inside the worker's
-// 10 s timeout, where 2000 digits would take about 9 s.
+// may have. It keeps the slowest check under the cap, a prime of that many
+// digits, well inside the worker's timeout even on a 128 MB Lambda function,
+// which gets a small share of a vCPU (figures in docs/benchmarks.md).
 const MaxDigits = 1000
 
 // Number is an integer of arbitrary precision, kept as its canonical decimal

@@ -1,23 +1,26 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/prime"
 )
 
-// Checker decides whether n is prime. CheckPrime is the real one; tests
-// inject others to make processing fail.
+// Checker decides whether n is prime. It returns ctx's error, soon, once ctx
+// is done. CheckPrime is the real one; tests inject others to make
+// processing fail.
 type Checker func(ctx context.Context, n Number) (bool, error)
 
 // CheckPrime is the primality check: exact for every Number ParseNumber
 // accepts.
-func CheckPrime(_ context.Context, n Number) (bool, error) {
+func CheckPrime(ctx context.Context, n Number) (bool, error) {
 	if v, ok := n.Int64(); ok {
 		return v > 1 && prime.IsPrime64(uint64(v)), nil
 	}
@@ -25,7 +28,7 @@ func CheckPrime(_ context.Context, n Number) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return prime.IsPrime(b), nil
+	return prime.IsPrime(ctx, b)
 }
 
 // Transitioner is the part of a Store that Processor needs.
@@ -65,6 +68,9 @@ type Processor struct {
 	Retention       time.Duration    // DefaultRetention if zero
 	Now             func() time.Time // time.Now if nil
 	Logger          *slog.Logger     // slog.Default() if nil
+
+	turns     chan struct{} // see bigChecks
+	turnsOnce sync.Once
 }
 
 // Process handles one delivery. A nil error means the message is done with
@@ -72,7 +78,7 @@ type Processor struct {
 // delivery), or no longer exists. An error means the message must come back
 // for another attempt; this is the one place failures are classified.
 func (p *Processor) Process(ctx context.Context, d Delivery) error {
-	log := p.logger()
+	log := cmp.Or(p.Logger, slog.Default())
 	msg, err := DecodeMessage(d.Body)
 	if err != nil {
 		// Nothing to record: the body names no task. Let the redrive policy
@@ -94,13 +100,13 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	isPrime, checkErr := p.check(ctx, t.Number)
 	out := Outcome{Status: StatusSuccess, IsPrime: isPrime}
 	if checkErr != nil {
-		if d.ReceiveCount < p.maxReceiveCount() {
-			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, p.maxReceiveCount(), checkErr)
+		if last := cmp.Or(p.MaxReceiveCount, DefaultMaxReceiveCount); d.ReceiveCount < last {
+			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, last, checkErr)
 		}
 		out = Outcome{Status: StatusFailure, Error: fmt.Sprintf("check failed on each of %d attempts; last error: %v", d.ReceiveCount, checkErr)}
 	}
 	now := p.now()
-	out.FinishedAt, out.ExpiresAt = now, now.Add(p.retention())
+	out.FinishedAt, out.ExpiresAt = now, now.Add(cmp.Or(p.Retention, DefaultRetention))
 	switch err := p.Store.Finish(ctx, t.ID, out); {
 	case errors.Is(err, ErrConflict):
 		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
@@ -123,12 +129,12 @@ const FinishReserve = time.Second
 // deadline; the message comes back and the check runs again.
 var ErrCheckTimeout = errors.New("the check did not finish before the worker's deadline")
 
-// check runs the check in its own goroutine, so that the invocation can
-// answer before its deadline even if the check cannot: a big number on a
-// small share of a CPU. The check then finishes unobserved, and the message
-// is retried. Checks of more than 64 bits also take turns for the CPU, so
-// that the records of one batch do not all slow each other down.
-func (p *Processor) check(ctx context.Context, n Number) (bool, error) {
+// check runs the check with a deadline FinishReserve before the
+// invocation's, so that its result can still be recorded; the check stops
+// between rounds once that deadline passes, and returns before Process does.
+// Checks of more than 64 bits take turns for the CPU, so that the records of
+// one batch do not all slow each other down.
+func (p *Processor) check(ctx context.Context, n Number) (isPrime bool, err error) {
 	if _, small := n.Int64(); small && p.Check == nil {
 		return CheckPrime(ctx, n) // a microsecond: no deadline to watch
 	}
@@ -138,67 +144,35 @@ func (p *Processor) check(ctx context.Context, n Number) (bool, error) {
 		defer cancel()
 	}
 	if _, small := n.Int64(); !small {
+		turns := p.bigChecks()
 		select {
-		case bigChecks <- struct{}{}:
-			defer func() { <-bigChecks }()
+		case turns <- struct{}{}:
+			defer func() { <-turns }()
 		case <-ctx.Done():
 			return false, ErrCheckTimeout
 		}
 	}
-	type result struct {
-		isPrime bool
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("check panicked: %v", r)}
-			}
-		}()
-		check := p.Check
-		if check == nil {
-			check = CheckPrime
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("check panicked: %v", r)
 		}
-		isPrime, err := check(ctx, n)
-		done <- result{isPrime, err}
 	}()
-	select {
-	case r := <-done:
-		return r.isPrime, r.err
-	case <-ctx.Done():
-		return false, ErrCheckTimeout
+	check := p.Check
+	if check == nil {
+		check = CheckPrime
 	}
+	isPrime, err = check(ctx, n)
+	if err != nil && ctx.Err() != nil {
+		return false, fmt.Errorf("%w: %w", ErrCheckTimeout, err)
+	}
+	return isPrime, err
 }
 
-// bigChecks bounds the checks of numbers beyond 64 bits running at once to
-// the CPUs there are.
-var bigChecks = make(chan struct{}, runtime.GOMAXPROCS(0))
-
-func (p *Processor) maxReceiveCount() int {
-	if p.MaxReceiveCount > 0 {
-		return p.MaxReceiveCount
-	}
-	return DefaultMaxReceiveCount
+// bigChecks returns the semaphore that bounds the checks of numbers beyond
+// 64 bits this Processor runs at once to the CPUs there are.
+func (p *Processor) bigChecks() chan struct{} {
+	p.turnsOnce.Do(func() { p.turns = make(chan struct{}, runtime.GOMAXPROCS(0)) })
+	return p.turns
 }
 
-func (p *Processor) retention() time.Duration {
-	if p.Retention > 0 {
-		return p.Retention
-	}
-	return DefaultRetention
-}
-
-func (p *Processor) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-func (p *Processor) logger() *slog.Logger {
-	if p.Logger != nil {
-		return p.Logger
-	}
-	return slog.Default()
-}
+func (p *Processor) now() time.Time { return now(p.Now) }

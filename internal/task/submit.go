@@ -1,6 +1,7 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,10 +124,10 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	ids := make([]string, len(r.Numbers))
 	bodies := make([]string, len(r.Numbers))
 	for i, n := range r.Numbers {
-		ts[i] = Task{ID: NewID(), Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(s.retention())}
+		ts[i] = Task{ID: NewID(), Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 		ids[i], bodies[i] = ts[i].ID, EncodeMessage(ts[i].ID)
 	}
-	callCtx, cancel := context.WithTimeout(ctx, orDefault(s.Timeout, DefaultSubmitTimeout))
+	callCtx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()
 	var err error
 	if len(ts) == 1 {
@@ -143,7 +144,7 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	}
 	var claim *Claim
 	if r.Key != "" {
-		c := Claim{Key: r.Key, Hash: r.Hash(), Batch: r.Batch, TaskIDs: ids, CreatedAt: now, ExpiresAt: now.Add(s.retention())}
+		c := Claim{Key: r.Key, Hash: r.Hash(), Batch: r.Batch, TaskIDs: ids, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 		holder, err := s.Store.Claim(callCtx, c)
 		switch {
 		case errors.Is(err, ErrClaimed):
@@ -206,7 +207,7 @@ func describe(ts []Task) string {
 func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause error) {
 	// The request's context may be what failed; the roll-back gets its own,
 	// ending a little before the invocation's deadline, if it has one.
-	deadline := time.Now().Add(orDefault(s.AbandonTimeout, DefaultAbandonTimeout))
+	deadline := time.Now().Add(cmp.Or(s.AbandonTimeout, DefaultAbandonTimeout))
 	if d, ok := ctx.Deadline(); ok && d.Add(-250*time.Millisecond).Before(deadline) {
 		deadline = d.Add(-250 * time.Millisecond)
 	}
@@ -251,11 +252,11 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause 
 		case <-ctx.Done():
 			timer.Stop()
 			for _, t := range left {
-				s.logger().ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
+				cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
 					slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
 			}
 			if claim != nil {
-				s.logger().ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks until it expires",
+				cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks until it expires",
 					slog.String("key", Excerpt(claim.Key)), slog.Any("cause", cause), slog.Any("error", err))
 			}
 			return
@@ -266,30 +267,12 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause 
 
 const abandonAttemptTimeout = time.Second
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+func (s *Submitter) now() time.Time { return now(s.Now) }
 
-func (s *Submitter) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// now calls clock, or time.Now if clock is nil.
+func now(clock func() time.Time) time.Time {
+	if clock != nil {
+		return clock()
 	}
 	return time.Now()
-}
-
-func (s *Submitter) retention() time.Duration {
-	if s.Retention > 0 {
-		return s.Retention
-	}
-	return DefaultRetention
-}
-
-func (s *Submitter) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
 }

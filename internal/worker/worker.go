@@ -6,6 +6,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -27,6 +28,10 @@ type Processor interface {
 // DefaultReserve is the time kept back before the invocation's deadline: the
 // slowest check under the digit cap takes about a second, plus the writes.
 const DefaultReserve = 2 * time.Second
+
+// DefaultTimeout is the worker function's timeout: the template's
+// WorkerTimeout default.
+const DefaultTimeout = 10 * time.Second
 
 // DefaultConcurrency is how many records of a batch run at once: a whole
 // batch, since a record mostly waits on the store.
@@ -50,7 +55,7 @@ type Handler struct {
 // batch's order.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	failed := make([]bool, len(ev.Records))
-	sem := make(chan struct{}, h.concurrency())
+	sem := make(chan struct{}, cmp.Or(h.Concurrency, DefaultConcurrency))
 	var wg sync.WaitGroup
 	skipped := 0
 	for i, rec := range ev.Records {
@@ -69,7 +74,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	wg.Wait()
 	if skipped > 0 {
-		h.logger().WarnContext(ctx, "deadline near; returning the rest of the batch", slog.Int("unprocessed", skipped))
+		cmp.Or(h.Logger, slog.Default()).WarnContext(ctx, "deadline near; returning the rest of the batch", slog.Int("unprocessed", skipped))
 	}
 	var resp events.SQSEventResponse
 	for i, f := range failed {
@@ -91,18 +96,11 @@ func (h *Handler) process(ctx context.Context, rec events.SQSMessage) bool {
 	if _, poison := errors.AsType[*task.PoisonError](err); poison {
 		level = slog.LevelError
 	}
-	h.logger().Log(ctx, level, "record failed; it will be retried",
+	cmp.Or(h.Logger, slog.Default()).Log(ctx, level, "record failed; it will be retried",
 		slog.String("message_id", rec.MessageId),
 		slog.Int("receive_count", d.ReceiveCount),
 		slog.Any("error", err))
 	return false
-}
-
-func (h *Handler) concurrency() int {
-	if h.Concurrency > 0 {
-		return h.Concurrency
-	}
-	return DefaultConcurrency
 }
 
 func (h *Handler) nearDeadline(ctx context.Context) bool {
@@ -113,11 +111,7 @@ func (h *Handler) nearDeadline(ctx context.Context) bool {
 	if !ok {
 		return false
 	}
-	reserve := h.Reserve
-	if reserve <= 0 {
-		reserve = DefaultReserve
-	}
-	return time.Until(deadline) < reserve
+	return time.Until(deadline) < cmp.Or(h.Reserve, DefaultReserve)
 }
 
 // receiveCount reads ApproximateReceiveCount; a record without it is taken
@@ -128,11 +122,4 @@ func receiveCount(rec events.SQSMessage) int {
 		return 1
 	}
 	return n
-}
-
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.Default()
 }

@@ -116,8 +116,8 @@ type Take func() (got []events.SQSMessage, added <-chan struct{}, next time.Time
 // for up to wait in all (not at all if wait is zero). It returns early when
 // ctx is done, and retries at once when closing is closed.
 func Poll(ctx context.Context, max int, wait time.Duration, closing <-chan struct{}, take Take) ([]events.SQSMessage, error) {
-	if max < 1 || max > 10 {
-		return nil, fmt.Errorf("receive: max must be between 1 and 10, got %d", max)
+	if max < 1 || max > queue.MaxBatch {
+		return nil, fmt.Errorf("receive: max must be between 1 and %d, got %d", queue.MaxBatch, max)
 	}
 	var deadline <-chan time.Time
 	if wait > 0 {

@@ -1,11 +1,12 @@
-// Package fakeapi is an in-memory fake of the asyncprime HTTP API for
+// fakeAPI is an in-memory fake of the asyncprime HTTP API for
 // testing the load generator: POST / accepts {"number": N} and answers 202
 // with a task id, GET /{task_id} answers PENDING, then STARTED, then the
 // final state after a set number of polls. It can inject 503s, wrong
 // answers, and the faults a verification pass must catch (forgotten tasks,
 // results that change, ids handed out twice), and it counts what it served
 // so tests can compare.
-package fakeapi
+
+package loadgen
 
 import (
 	"crypto/rand"
@@ -19,9 +20,9 @@ import (
 	"time"
 )
 
-// Server is the fake API. Set its fields before serving; the zero value
+// fakeAPI is the fake API. Set its fields before serving; the zero value
 // completes every task on the first poll and never injects errors.
-type Server struct {
+type fakeAPI struct {
 	// PollsToComplete is how many status requests a task takes to reach its
 	// final state: the first answers PENDING, the following ones STARTED,
 	// and the PollsToComplete-th the final state. 0 is taken as 1; a
@@ -50,14 +51,14 @@ type Server struct {
 	DuplicateIDEvery int
 
 	mu      sync.Mutex
-	tasks   map[string]*task
-	created int   // tasks created, the sequence number of the last one
-	last    *task // the task created last
-	counts  Counts
+	tasks   map[string]*fakeTask
+	created int       // tasks created, the sequence number of the last one
+	last    *fakeTask // the task created last
+	counts  fakeCounts
 }
 
-// Counts is what the server has seen and served.
-type Counts struct {
+// fakeCounts is what the server has seen and served.
+type fakeCounts struct {
 	Submits        int // submit requests, including the ones answered 503
 	Accepted       int // submits answered 202
 	StatusRequests int // status requests, including the ones answered 503
@@ -76,7 +77,7 @@ type Counts struct {
 	MaxActive int
 }
 
-type task struct {
+type fakeTask struct {
 	id        string
 	seq       int // 1 for the first task created
 	number    int64
@@ -86,15 +87,15 @@ type task struct {
 	startedAt time.Time
 }
 
-// Counts returns a snapshot of the counters.
-func (s *Server) Counts() Counts {
+// fakeCounts returns a snapshot of the counters.
+func (s *fakeAPI) Counts() fakeCounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts
 }
 
 // ServeHTTP routes POST / to submit and GET /{task_id} to status.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimPrefix(r.URL.Path, "/")
 	switch {
 	case id == "" && r.Method == http.MethodPost:
@@ -102,32 +103,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case id != "" && !strings.Contains(id, "/") && r.Method == http.MethodGet:
 		s.status(w, id)
 	default:
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		fakeWriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	}
 }
 
-func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+func (s *fakeAPI) submit(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.Submits++
 	if s.SubmitFailEvery > 0 && s.counts.Submits%s.SubmitFailEvery == 0 {
 		s.counts.Submit503++
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
+		fakeWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "Content-Type must be application/json"})
+		fakeWriteJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "Content-Type must be application/json"})
 		return
 	}
 	var body struct {
 		Number *int64 `json:"number"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil || body.Number == nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"number": N}`})
+		fakeWriteJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"number": N}`})
 		return
 	}
 	if s.tasks == nil {
-		s.tasks = map[string]*task{}
+		s.tasks = map[string]*fakeTask{}
 	}
 	s.counts.Accepted++
 	t := s.last
@@ -135,29 +136,29 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.counts.DuplicateIDs++
 	} else {
 		s.created++
-		t = &task{id: newID(), seq: s.created, number: *body.Number, createdAt: time.Now().UTC()}
+		t = &fakeTask{id: fakeID(), seq: s.created, number: *body.Number, createdAt: time.Now().UTC()}
 		s.tasks[t.id] = t
 		s.last = t
 		s.counts.Active++
 		s.counts.MaxActive = max(s.counts.MaxActive, s.counts.Active)
 	}
 	w.Header().Set("Location", "/"+t.id)
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "success", "task_id": t.id})
+	fakeWriteJSON(w, http.StatusAccepted, map[string]string{"status": "success", "task_id": t.id})
 }
 
-func (s *Server) status(w http.ResponseWriter, id string) {
+func (s *fakeAPI) status(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.StatusRequests++
 	if s.StatusFailEvery > 0 && s.counts.StatusRequests%s.StatusFailEvery == 0 {
 		s.counts.Status503++
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
+		fakeWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
 		return
 	}
 	t, ok := s.tasks[id]
 	if !ok {
 		s.counts.NotFound++
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "task not found"})
+		fakeWriteJSON(w, http.StatusNotFound, map[string]string{"error": "fakeTask not found"})
 		return
 	}
 	t.polls++
@@ -179,7 +180,7 @@ func (s *Server) status(w http.ResponseWriter, id string) {
 			t.done = true
 			s.counts.Active--
 		}
-		if every(s.ForgetEvery, t.seq) {
+		if fakeEvery(s.ForgetEvery, t.seq) {
 			delete(s.tasks, t.id)
 			s.counts.Forgotten++
 		}
@@ -189,23 +190,23 @@ func (s *Server) status(w http.ResponseWriter, id string) {
 			resp["error"] = fmt.Sprintf("cannot check %d", t.number)
 			break
 		}
-		prime := isPrime(t.number) != s.WrongPrime
-		if servedBefore && every(s.FlipEvery, t.seq) {
+		prime := fakeIsPrime(t.number) != s.WrongPrime
+		if servedBefore && fakeEvery(s.FlipEvery, t.seq) {
 			prime = !prime
 			s.counts.Flipped++
 		}
 		resp["status"] = "SUCCESS"
 		resp["result"] = map[string]any{"number": t.number, "is_prime": prime}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	fakeWriteJSON(w, http.StatusOK, resp)
 }
 
 // every reports whether seq is a positive multiple of n > 0.
-func every(n, seq int) bool { return n > 0 && seq%n == 0 }
+func fakeEvery(n, seq int) bool { return n > 0 && seq%n == 0 }
 
 // isPrime is trial division, independent of the math/big check the load
 // generator uses.
-func isPrime(n int64) bool {
+func fakeIsPrime(n int64) bool {
 	if n < 2 {
 		return false
 	}
@@ -220,7 +221,7 @@ func isPrime(n int64) bool {
 	return true
 }
 
-func newID() string {
+func fakeID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -228,7 +229,7 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+func fakeWriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
