@@ -47,7 +47,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	routeKey, params, fn := a.route(r.Method, r.URL.Path)
 	ev := Event(r, body, routeKey, params)
-	resp, err := fn(r.Context(), ev)
+	// API Gateway does not cancel a Lambda invocation when its client goes
+	// away, and a client that half-closes after its request (FIN) still
+	// reads the answer: the handlers bound their own work, so the request's
+	// cancellation is not passed on.
+	resp, err := fn(context.WithoutCancel(r.Context()), ev)
 	if err != nil {
 		// Lambda reports a handler error to API Gateway, which answers 500.
 		a.logger().ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))
