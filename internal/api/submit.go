@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -103,6 +104,9 @@ func ParseBody(body []byte) (task.Number, error) {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return "", fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
+		}
+		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax || errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", errors.New(`the body is not valid JSON; send a JSON object like {"number": 11}`)
 		}
 		return "", fmt.Errorf(`the body is not valid JSON (%v); send a JSON object like {"number": 11}`, err)
 	}
