@@ -100,14 +100,7 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	if err != nil {
 		return fmt.Errorf("listen on %s (set ADDR to use another address): %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.API,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := NewHTTPServer(s.API, log)
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	polled := make(chan struct{})
 	go func() {

@@ -45,6 +45,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
+	if len(body) > limit {
+		drain(w, r)
+	}
 	routeKey, params, fn := a.route(r.Method, r.URL.Path)
 	ev := Event(r, body, routeKey, params)
 	// API Gateway does not cancel a Lambda invocation when its client goes
