@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/api"
@@ -62,6 +64,9 @@ type System struct {
 	Queue  queue.Queue
 	// Processor is the worker's; tests swap its Check to make tasks fail.
 	Processor *task.Processor
+	// ShutdownTimeout bounds the wait for requests in progress when Serve
+	// stops; DefaultShutdownTimeout if zero.
+	ShutdownTimeout time.Duration
 }
 
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
@@ -101,6 +106,8 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 		return fmt.Errorf("listen on %s (set ADDR to use another address): %w", addr, err)
 	}
 	srv := NewHTTPServer(s.API, log)
+	conns := &connCounter{}
+	srv.ConnState = conns.track
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	polled := make(chan struct{})
 	go func() {
@@ -117,15 +124,67 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		log.InfoContext(ctx, "shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = srv.Shutdown(shutdownCtx)
-		cancel()
+		err = s.shutdown(srv, conns, log)
 	}
 	stopPolling()
 	<-polled
+	// Handlers of connections cut short finish their own bounded work (a
+	// submit's writes) before the backend closes.
+	s.API.Wait()
+	log.Info("stopped; the worker finished the batches it held")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// DefaultShutdownTimeout is how long a graceful stop waits for requests in
+// progress before it closes their connections.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// shutdown stops accepting requests and waits up to ShutdownTimeout for
+// those in progress; then it closes the connections left, saying how many.
+// A request cut short that way was never answered, so no task it carried
+// was accepted: that is not an error.
+func (s *System) shutdown(srv *http.Server, conns *connCounter, log *slog.Logger) error {
+	log.Info("shutting down", slog.Int("open_connections", conns.open()))
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(s.ShutdownTimeout, DefaultShutdownTimeout))
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	n := conns.open()
+	if err := srv.Close(); err != nil {
+		return err
+	}
+	log.Warn("shutdown: closed connections whose requests had not finished; their clients got no answer, so nothing they sent was accepted",
+		slog.Int("connections", n), slog.Duration("waited", cmp.Or(s.ShutdownTimeout, DefaultShutdownTimeout)))
+	return nil
+}
+
+// connCounter counts the server's open connections that are not idle.
+type connCounter struct {
+	mu    sync.Mutex
+	state map[net.Conn]http.ConnState
+}
+
+func (c *connCounter) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		c.state = make(map[net.Conn]http.ConnState)
+	}
+	switch st {
+	case http.StateClosed, http.StateHijacked, http.StateIdle:
+		delete(c.state, conn)
+	default:
+		c.state[conn] = st
+	}
+}
+
+func (c *connCounter) open() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.state)
 }

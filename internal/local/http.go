@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -32,10 +33,18 @@ type API struct {
 	// 413 without the server reading it all. api.MaxBodyBytes if zero.
 	MaxBodyBytes int
 	Logger       *slog.Logger
+
+	inflight sync.WaitGroup // handler calls in progress
 }
+
+// Wait waits for the handler calls in progress, including those whose
+// connection was closed, to return.
+func (a *API) Wait() { a.inflight.Wait() }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.inflight.Add(1)
+	defer a.inflight.Done()
 	limit := a.MaxBodyBytes
 	if limit <= 0 {
 		limit = api.MaxBodyBytes
