@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -291,6 +292,7 @@ func TestStatusErrors(t *testing.T) {
 		{name: "POST on a task", method: "POST", wantStatus: 405, wantAllow: "GET, HEAD"},
 		{name: "DELETE on a task", method: "DELETE", wantStatus: 405, wantAllow: "GET, HEAD"},
 		{name: "store down", getErr: errors.New("connection refused"), wantStatus: 503},
+		{name: "damaged record", getErr: fmt.Errorf("decode task: %w: checksum mismatch", task.ErrDamaged), wantStatus: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

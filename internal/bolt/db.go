@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
 )
@@ -84,7 +85,72 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+	// bbolt makes a new database of an empty file. Only a missing file is
+	// new: an empty one was truncated, and starting afresh would answer
+	// 404 for every task it held.
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), so its tasks are gone; restore it from a backup, or delete it to start with a new, empty database", path)
+	}
+	if err := precheck(path, opts); err != nil {
+		return nil, err
+	}
+	db, err := openChecked(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	db.c = newCommitter(db.bolt, opts.MaxBatch, opts.Logger)
+	if opts.SweepInterval >= 0 {
+		go db.sweepLoop(cmp.Or(opts.SweepInterval, DefaultSweepInterval))
+	}
+	return db, nil
+}
+
+// precheck reads every page an existing file's buckets reach, read-only,
+// before the file is opened for writing. bbolt meets a damaged page header
+// with a panic, and when it rebuilds the free list at Open it does so on a
+// goroutine of its own, where the panic cannot be caught and would crash
+// the process with a stack trace; here it is caught, and becomes an error.
+func precheck(path string, opts Options) (err error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil // a new file, or one Open will report on
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: opts.LockTimeout})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("open %s: the file is locked by another process", path)
+	}
+	if err != nil {
+		return damagedFile(path, err)
+	}
+	defer bdb.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagedFile(path, fmt.Errorf("%v", r))
+		}
+	}()
+	return bdb.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bbolt.Bucket) error {
+			return b.ForEach(func(_, _ []byte) error { return nil })
+		})
+	})
+}
+
+func damagedFile(path string, cause error) error {
+	return fmt.Errorf("open %s: %w (%v); stop every process using it, move it aside and restore it from a backup, or delete it to start with a new, empty database (its tasks are then lost)", path, ErrDamagedFile, cause)
+}
+
+// openChecked opens the file and loads it, turning the panics with which
+// bbolt meets some damaged pages into an error that says what to do.
+func openChecked(path string, opts Options) (db *DB, err error) {
+	var bdb *bbolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			if bdb != nil {
+				bdb.Close()
+			}
+			db, err = nil, damagedFile(path, fmt.Errorf("%v", r))
+		}
+	}()
+	bdb, err = bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		NoSync:  opts.NoSync,
 		// The free list is rebuilt by a scan at Open instead of written at
@@ -98,9 +164,12 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: the file is locked by another process", path)
 	}
 	if err != nil {
+		if errors.Is(err, bberrors.ErrInvalid) || errors.Is(err, bberrors.ErrChecksum) || errors.Is(err, bberrors.ErrVersionMismatch) {
+			return nil, damagedFile(path, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
+	db = &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
 	db.dlq = newQueue(db, opts.QueueName+"-dlq", nil, 0, false)
 	db.queue = newQueue(db, opts.QueueName, db.dlq, opts.MaxReceiveCount, opts.Outbox)
 	db.store = &Store{db: db}
@@ -108,12 +177,12 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.c = newCommitter(bdb, opts.MaxBatch, opts.Logger)
-	if opts.SweepInterval >= 0 {
-		go db.sweepLoop(cmp.Or(opts.SweepInterval, DefaultSweepInterval))
-	}
 	return db, nil
 }
+
+// ErrDamagedFile means the database file is not one bbolt can read: it was
+// damaged on disk.
+var ErrDamagedFile = errors.New("the database file is damaged")
 
 // init creates the buckets of a new file, checks the version of an old one
 // and loads the queues.

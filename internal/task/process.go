@@ -87,6 +87,9 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	case errors.Is(err, ErrNotFound):
 		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", msg.TaskID))
 		return nil
+	case errors.Is(err, ErrDamaged):
+		// No retry repairs it: let the message go to the dead-letter queue.
+		return &PoisonError{Err: err}
 	case err != nil:
 		return fmt.Errorf("start task %s: %w", msg.TaskID, err)
 	}
