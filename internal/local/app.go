@@ -32,22 +32,26 @@ type Config struct {
 	Retention         time.Duration // RESULT_RETENTION
 	QueueURL          string        // QUEUE_URL, for aws
 	TableName         string        // TABLE_NAME, for aws
+	// DeadLetterQueueURL is DEAD_LETTER_QUEUE_URL, for aws with QUEUE_URL:
+	// the dead-letter queue the reaper settles.
+	DeadLetterQueueURL string
 }
 
 // ConfigFromEnv reads the configuration.
 func ConfigFromEnv(env *config.Env) (Config, error) {
 	c := Config{
-		Addr:              env.String("ADDR", "127.0.0.1:8000"),
-		Backend:           env.String("BACKEND", "bolt"),
-		DataDir:           env.String("DATA_DIR", ".data"),
-		Workers:           env.Int("WORKERS", runtime.NumCPU()),
-		BatchSize:         env.Int("BATCH_SIZE", queue.DefaultBatchSize),
-		VisibilityTimeout: env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
-		MaxReceiveCount:   env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
-		WorkerTimeout:     env.Duration("WORKER_TIMEOUT", 10*time.Second),
-		Retention:         env.Duration("RESULT_RETENTION", task.DefaultRetention),
-		QueueURL:          env.String("QUEUE_URL", ""),
-		TableName:         env.String("TABLE_NAME", ""),
+		Addr:               env.String("ADDR", "127.0.0.1:8000"),
+		Backend:            env.String("BACKEND", "bolt"),
+		DataDir:            env.String("DATA_DIR", ".data"),
+		Workers:            env.Int("WORKERS", runtime.NumCPU()),
+		BatchSize:          env.Int("BATCH_SIZE", queue.DefaultBatchSize),
+		VisibilityTimeout:  env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
+		MaxReceiveCount:    env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
+		WorkerTimeout:      env.Duration("WORKER_TIMEOUT", 10*time.Second),
+		Retention:          env.Duration("RESULT_RETENTION", task.DefaultRetention),
+		QueueURL:           env.String("QUEUE_URL", ""),
+		TableName:          env.String("TABLE_NAME", ""),
+		DeadLetterQueueURL: env.String("DEAD_LETTER_QUEUE_URL", ""),
 	}
 	if c.BatchSize > 10 {
 		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of 10", c.BatchSize)
@@ -64,6 +68,9 @@ type System struct {
 	Queue  queue.Queue
 	// Processor is the worker's; tests swap its Check to make tasks fail.
 	Processor *task.Processor
+	// Reapers poll the dead-letter queues and record FAILURE for the
+	// tasks whose messages land there (see task.Reaper).
+	Reapers []*Poller
 	// ShutdownTimeout bounds the wait for requests in progress when Serve
 	// stops; DefaultShutdownTimeout if zero.
 	ShutdownTimeout time.Duration
@@ -96,6 +103,28 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 	}
 }
 
+// NewBackendSystem wires the handlers to a backend: NewSystem, plus a
+// reaper on each of its dead-letter queues.
+func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
+	s := NewSystem(cfg, b.Store, b.Queue, log)
+	reaper := &worker.Handler{
+		Processor: &task.Reaper{Store: b.Store, Retention: cfg.Retention, Logger: log},
+		Logger:    log,
+	}
+	for _, dlq := range b.DeadLetters {
+		s.Reapers = append(s.Reapers, &Poller{
+			Queue:           dlq,
+			Handler:         reaper.Handle,
+			BatchSize:       queue.DefaultBatchSize,
+			WaitTime:        20 * time.Second,
+			Concurrency:     1,
+			FunctionTimeout: cfg.WorkerTimeout,
+			Logger:          log,
+		})
+	}
+	return s
+}
+
 // Serve runs the system until ctx is done, then shuts down gracefully: it
 // stops accepting requests, lets those in progress finish, and lets the
 // worker finish the batches it holds. ready, if not nil, is called with the
@@ -111,7 +140,11 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	polled := make(chan struct{})
 	go func() {
-		s.Poller.Run(pollCtx)
+		var wg sync.WaitGroup
+		for _, p := range append([]*Poller{s.Poller}, s.Reapers...) {
+			wg.Go(func() { p.Run(pollCtx) })
+		}
+		wg.Wait()
 		close(polled)
 	}()
 	served := make(chan error, 1)

@@ -28,7 +28,7 @@ var defaultNames = provision.Names{Queue: "asyncprime-tasks", DeadLetterQueue: "
 //   - with nothing at all, it starts moto on loopback and creates them there.
 func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	b := &Backend{}
-	queueURL, table := cfg.QueueURL, cfg.TableName
+	queueURL, table, dlqURL := cfg.QueueURL, cfg.TableName, cfg.DeadLetterQueueURL
 	var awsCfg aws.Config
 	var err error
 	switch {
@@ -59,10 +59,15 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 			b.Close()
 			return nil, fmt.Errorf("create the queue and table on %s: %w", endpoint, err)
 		}
-		queueURL, table = res.QueueURL, res.TableName
+		queueURL, table, dlqURL = res.QueueURL, res.TableName, res.DeadLetterQueueURL
 	}
 	log.InfoContext(ctx, "backend: SQS and DynamoDB", slog.String("queue_url", queueURL), slog.String("table", table), slog.String("region", awsCfg.Region))
 	b.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), table)
 	b.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), queueURL, sqsqueue.WithRegion(awsCfg.Region))
+	if dlqURL != "" {
+		b.DeadLetters = append(b.DeadLetters, sqsqueue.New(sqs.NewFromConfig(awsCfg), dlqURL, sqsqueue.WithRegion(awsCfg.Region)))
+	} else {
+		log.WarnContext(ctx, "no DEAD_LETTER_QUEUE_URL: tasks whose messages are dead-lettered are not settled here (the deployed dead-letter function does it)")
+	}
 	return b, nil
 }

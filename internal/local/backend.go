@@ -16,7 +16,10 @@ import (
 type Backend struct {
 	Store task.Store
 	Queue queue.Queue
-	close []func() error
+	// DeadLetters are the dead-letter queues of the job queues; the
+	// system's reapers settle the tasks whose messages land there.
+	DeadLetters []queue.Queue
+	close       []func() error
 }
 
 // Close releases the backend.
@@ -45,7 +48,7 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 			return nil, fmt.Errorf("open the embedded store (DATA_DIR=%s): %w", cfg.DataDir, err)
 		}
 		log.InfoContext(ctx, "backend: embedded, durable", slog.String("file", path))
-		return &Backend{Store: db.Store(), Queue: db.Queue(), close: []func() error{db.Close}}, nil
+		return &Backend{Store: db.Store(), Queue: db.Queue(), DeadLetters: []queue.Queue{db.DLQ()}, close: []func() error{db.Close}}, nil
 	case "memory":
 		dlq := memory.NewQueue(memory.QueueOptions{Name: "tasks-dlq"})
 		q := memory.NewQueue(memory.QueueOptions{
@@ -54,7 +57,7 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 			MaxReceiveCount:   cfg.MaxReceiveCount,
 		})
 		log.InfoContext(ctx, "backend: in memory (nothing survives a restart)")
-		return &Backend{Store: memory.NewStore(), Queue: q}, nil
+		return &Backend{Store: memory.NewStore(), Queue: q, DeadLetters: []queue.Queue{dlq}}, nil
 	case "aws":
 		return openAWS(ctx, cfg, log)
 	default:
