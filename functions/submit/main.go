@@ -32,6 +32,8 @@ func run() error {
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
 	queueURL := env.Required("QUEUE_URL")
+	// The queue of numbers beyond 64 bits; without it they share QUEUE_URL.
+	bigQueueURL := env.String("BIG_QUEUE_URL", "")
 	retention := env.Duration("RESULT_RETENTION", task.DefaultRetention)
 	if err := env.Err(); err != nil {
 		return err
@@ -41,15 +43,17 @@ func run() error {
 		return err
 	}
 	log := lambdacontext.NewLogger()
-	h := &api.Submit{
-		Tasks: &task.Submitter{
-			Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
-			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), queueURL, sqsqueue.WithRegion(cfg.Region)),
-			Retention: retention,
-			Logger:    log,
-		},
-		Logger: log,
+	sqsClient := sqs.NewFromConfig(cfg)
+	submitter := &task.Submitter{
+		Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		Queue:     sqsqueue.New(sqsClient, queueURL, sqsqueue.WithRegion(cfg.Region)),
+		Retention: retention,
+		Logger:    log,
 	}
+	if bigQueueURL != "" {
+		submitter.BigQueue = sqsqueue.New(sqsClient, bigQueueURL, sqsqueue.WithRegion(cfg.Region))
+	}
+	h := &api.Submit{Tasks: submitter, Logger: log}
 	lambda.Start(h.Handle)
 	return nil
 }

@@ -33,6 +33,10 @@ type Options struct {
 	// message in the same commit, and Queue.Send of that message a no-op
 	// that returns its id. See the package comment.
 	Outbox bool
+	// SplitBig gives the tasks of numbers beyond 64 bits (task.Big) a
+	// queue of their own, BigQueue, with its own dead-letter queue: with
+	// the outbox, Store.Create writes their messages there.
+	SplitBig bool
 	// MaxBatch bounds the operations per commit; DefaultMaxBatch if zero.
 	MaxBatch int
 	// NoSync skips fsync on commit. For tests only: a crash of the machine
@@ -58,6 +62,9 @@ type DB struct {
 	store *Store
 	queue *Queue
 	dlq   *Queue
+	// big and bigDLQ are the big-task queue and its dead-letter queue
+	// (Options.SplitBig).
+	big, bigDLQ *Queue
 
 	closing   chan struct{} // closed by Close; wakes long polls
 	closeOnce sync.Once
@@ -172,6 +179,8 @@ func openChecked(path string, opts Options) (db *DB, err error) {
 	db = &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
 	db.dlq = newQueue(db, opts.QueueName+"-dlq", nil, 0, false)
 	db.queue = newQueue(db, opts.QueueName, db.dlq, opts.MaxReceiveCount, opts.Outbox)
+	db.bigDLQ = newQueue(db, opts.QueueName+"-big-dlq", nil, 0, false)
+	db.big = newQueue(db, opts.QueueName+"-big", db.bigDLQ, opts.MaxReceiveCount, opts.Outbox)
 	db.store = &Store{db: db}
 	if err := db.init(); err != nil {
 		bdb.Close()
@@ -200,7 +209,7 @@ func (db *DB) init() error {
 		case string(v) != schemaVersion:
 			return fmt.Errorf("file has schema version %q; this build reads %q", v, schemaVersion)
 		}
-		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket} {
+		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket, db.big.bucket, db.bigDLQ.bucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -212,7 +221,7 @@ func (db *DB) init() error {
 	}
 	now := db.opts.Now()
 	return db.bolt.View(func(tx *bbolt.Tx) error {
-		for _, q := range []*Queue{db.queue, db.dlq} {
+		for _, q := range []*Queue{db.queue, db.dlq, db.big, db.bigDLQ} {
 			if err := q.load(tx, now); err != nil {
 				return err
 			}
@@ -220,7 +229,8 @@ func (db *DB) init() error {
 		db.log.Info("bolt: opened",
 			slog.String("path", db.bolt.Path()),
 			slog.Int("messages", db.queue.Len()),
-			slog.Int("dead_letters", db.dlq.Len()))
+			slog.Int("big_messages", db.big.Len()),
+			slog.Int("dead_letters", db.dlq.Len()+db.bigDLQ.Len()))
 		return nil
 	})
 }
@@ -233,6 +243,13 @@ func (db *DB) Queue() *Queue { return db.queue }
 
 // DLQ returns the job queue's dead-letter queue.
 func (db *DB) DLQ() *Queue { return db.dlq }
+
+// BigQueue returns the queue of the tasks of numbers beyond 64 bits; see
+// Options.SplitBig.
+func (db *DB) BigQueue() *Queue { return db.big }
+
+// BigDLQ returns the big-task queue's dead-letter queue.
+func (db *DB) BigDLQ() *Queue { return db.bigDLQ }
 
 // Stats returns the committer's counters.
 func (db *DB) Stats() Stats { return db.c.Stats() }

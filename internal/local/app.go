@@ -21,11 +21,15 @@ import (
 
 // Config is the local mode's configuration; see the README's table.
 type Config struct {
-	Addr              string        // ADDR
-	Backend           string        // BACKEND: bolt, memory or aws
-	DataDir           string        // DATA_DIR, for bolt
-	Workers           int           // WORKERS: concurrent worker invocations
-	BatchSize         int           // BATCH_SIZE
+	Addr      string // ADDR
+	Backend   string // BACKEND: bolt, memory or aws
+	DataDir   string // DATA_DIR, for bolt
+	Workers   int    // WORKERS: concurrent worker invocations
+	BatchSize int    // BATCH_SIZE
+	// BigWorkers and BigBatchSize (BIG_WORKERS, BIG_BATCH_SIZE) are the
+	// same for the queue of numbers beyond 64 bits.
+	BigWorkers        int
+	BigBatchSize      int
 	VisibilityTimeout time.Duration // VISIBILITY_TIMEOUT
 	MaxReceiveCount   int           // MAX_RECEIVE_COUNT
 	WorkerTimeout     time.Duration // WORKER_TIMEOUT: each invocation's deadline
@@ -35,26 +39,41 @@ type Config struct {
 	// DeadLetterQueueURL is DEAD_LETTER_QUEUE_URL, for aws with QUEUE_URL:
 	// the dead-letter queue the reaper settles.
 	DeadLetterQueueURL string
+	// BigQueueURL and BigDeadLetterQueueURL (BIG_QUEUE_URL,
+	// BIG_DEAD_LETTER_QUEUE_URL), for aws with QUEUE_URL: the queue of
+	// numbers beyond 64 bits and its dead-letter queue.
+	BigQueueURL, BigDeadLetterQueueURL string
 }
+
+// DefaultBigBatchSize is the local big-task worker's batch size, as the
+// template's BigWorkerBatchSize default.
+const DefaultBigBatchSize = 10
 
 // ConfigFromEnv reads the configuration.
 func ConfigFromEnv(env *config.Env) (Config, error) {
 	c := Config{
-		Addr:               env.String("ADDR", "127.0.0.1:8000"),
-		Backend:            env.String("BACKEND", "bolt"),
-		DataDir:            env.String("DATA_DIR", ".data"),
-		Workers:            env.Int("WORKERS", runtime.NumCPU()),
-		BatchSize:          env.Int("BATCH_SIZE", queue.DefaultBatchSize),
-		VisibilityTimeout:  env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
-		MaxReceiveCount:    env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
-		WorkerTimeout:      env.Duration("WORKER_TIMEOUT", 10*time.Second),
-		Retention:          env.Duration("RESULT_RETENTION", task.DefaultRetention),
-		QueueURL:           env.String("QUEUE_URL", ""),
-		TableName:          env.String("TABLE_NAME", ""),
-		DeadLetterQueueURL: env.String("DEAD_LETTER_QUEUE_URL", ""),
+		Addr:                  env.String("ADDR", "127.0.0.1:8000"),
+		Backend:               env.String("BACKEND", "bolt"),
+		DataDir:               env.String("DATA_DIR", ".data"),
+		Workers:               env.Int("WORKERS", runtime.NumCPU()),
+		BatchSize:             env.Int("BATCH_SIZE", queue.DefaultBatchSize),
+		BigWorkers:            env.Int("BIG_WORKERS", 1),
+		BigBatchSize:          env.Int("BIG_BATCH_SIZE", DefaultBigBatchSize),
+		VisibilityTimeout:     env.Duration("VISIBILITY_TIMEOUT", queue.DefaultVisibilityTimeout),
+		MaxReceiveCount:       env.Int("MAX_RECEIVE_COUNT", task.DefaultMaxReceiveCount),
+		WorkerTimeout:         env.Duration("WORKER_TIMEOUT", 10*time.Second),
+		Retention:             env.Duration("RESULT_RETENTION", task.DefaultRetention),
+		QueueURL:              env.String("QUEUE_URL", ""),
+		TableName:             env.String("TABLE_NAME", ""),
+		DeadLetterQueueURL:    env.String("DEAD_LETTER_QUEUE_URL", ""),
+		BigQueueURL:           env.String("BIG_QUEUE_URL", ""),
+		BigDeadLetterQueueURL: env.String("BIG_DEAD_LETTER_QUEUE_URL", ""),
 	}
 	if c.BatchSize > 10 {
 		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of 10", c.BatchSize)
+	}
+	if c.BigBatchSize > 10 {
+		return c, fmt.Errorf("environment variable BIG_BATCH_SIZE=%d is over SQS's limit of 10", c.BigBatchSize)
 	}
 	return c, env.Err()
 }
@@ -68,6 +87,9 @@ type System struct {
 	Queue  queue.Queue
 	// Processor is the worker's; tests swap its Check to make tasks fail.
 	Processor *task.Processor
+	// BigPoller, if not nil, runs the tasks of numbers beyond 64 bits from
+	// their own queue, with workers of their own.
+	BigPoller *Poller
 	// Reapers poll the dead-letter queues and record FAILURE for the
 	// tasks whose messages land there (see task.Reaper).
 	Reapers []*Poller
@@ -79,10 +101,16 @@ type System struct {
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
 // a store and a queue.
 func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *System {
-	submit := &api.Submit{
-		Tasks:  &task.Submitter{Store: store, Queue: q, Retention: cfg.Retention, Logger: log},
-		Logger: log,
+	return newSystem(cfg, &Backend{Store: store, Queue: q}, log)
+}
+
+func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
+	store, q := b.Store, b.Queue
+	submitter := &task.Submitter{Store: store, Queue: q, Retention: cfg.Retention, Logger: log}
+	if b.BigQueue != nil {
+		submitter.BigQueue = b.BigQueue
 	}
+	submit := &api.Submit{Tasks: submitter, Logger: log}
 	status := &api.Status{Store: store, Logger: log}
 	proc := &task.Processor{Store: store, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
 	work := &worker.Handler{Processor: proc, Logger: log}
@@ -106,7 +134,18 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 // NewBackendSystem wires the handlers to a backend: NewSystem, plus a
 // reaper on each of its dead-letter queues.
 func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
-	s := NewSystem(cfg, b.Store, b.Queue, log)
+	s := newSystem(cfg, b, log)
+	if b.BigQueue != nil {
+		s.BigPoller = &Poller{
+			Queue:           b.BigQueue,
+			Handler:         s.Poller.Handler,
+			BatchSize:       cfg.BigBatchSize,
+			WaitTime:        20 * time.Second,
+			Concurrency:     cfg.BigWorkers,
+			FunctionTimeout: cfg.WorkerTimeout,
+			Logger:          log,
+		}
+	}
 	reaper := &worker.Handler{
 		Processor: &task.Reaper{Store: b.Store, Retention: cfg.Retention, Logger: log},
 		Logger:    log,
@@ -141,8 +180,10 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	polled := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
-		for _, p := range append([]*Poller{s.Poller}, s.Reapers...) {
-			wg.Go(func() { p.Run(pollCtx) })
+		for _, p := range append([]*Poller{s.Poller, s.BigPoller}, s.Reapers...) {
+			if p != nil {
+				wg.Go(func() { p.Run(pollCtx) })
+			}
 		}
 		wg.Wait()
 		close(polled)

@@ -50,6 +50,10 @@ func TestStoreOutageLongerThanTheDeliveries(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxReceiveCount = 2
 	cfg.WorkerTimeout = 3 * time.Second // over worker.DefaultReserve; store retries stop 1 s before
+	// Longer than an invocation, so that no second copy of the message is
+	// in flight when the first is dead-lettered (it would then finish the
+	// task once the store is back, which is right, but not this test).
+	cfg.VisibilityTimeout = 2 * cfg.WorkerTimeout
 	dlq := memory.NewQueue(memory.QueueOptions{Name: "dlq", VisibilityTimeout: 100 * time.Millisecond})
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout, DeadLetter: dlq, MaxReceiveCount: cfg.MaxReceiveCount})
 	store := &outageStore{Store: memory.NewStore()}

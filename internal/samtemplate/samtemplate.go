@@ -37,16 +37,32 @@ import (
 var Functions = map[string]string{
 	"SubmitFunction": "functions/submit",
 	"WorkerFunction": "functions/worker",
-	"StatusFunction": "functions/status",
+	// The same binary as WorkerFunction, on the queue of numbers beyond
+	// 64 bits, with more memory (a full vCPU).
+	"BigWorkerFunction":  "functions/worker",
+	"DeadLetterFunction": "functions/deadletter",
+	"StatusFunction":     "functions/status",
 }
 
 // Permissions lists, for each function's logical id, the IAM actions its
 // code calls, and so the only ones its role grants on the table and the
 // queue.
 var Permissions = map[string][]string{
-	"SubmitFunction": {"dynamodb:PutItem", "sqs:SendMessage"},
-	"WorkerFunction": {"dynamodb:UpdateItem"},
-	"StatusFunction": {"dynamodb:GetItem"},
+	"SubmitFunction":     {"dynamodb:PutItem", "sqs:SendMessage"},
+	"WorkerFunction":     {"dynamodb:UpdateItem"},
+	"BigWorkerFunction":  {"dynamodb:UpdateItem"},
+	"DeadLetterFunction": {"dynamodb:UpdateItem"},
+	"StatusFunction":     {"dynamodb:GetItem"},
+}
+
+// Queues lists, for each function's logical id, the queues (logical ids)
+// its role's SQS actions may name: those it sends to, or those its event
+// source mappings poll.
+var Queues = map[string][]string{
+	"SubmitFunction":     {"TasksQueue", "BigTasksQueue"},
+	"WorkerFunction":     {"TasksQueue"},
+	"BigWorkerFunction":  {"BigTasksQueue"},
+	"DeadLetterFunction": {"DeadLetterQueue", "BigTasksDeadLetterQueue"},
 }
 
 // PollPermissions lists the actions a function's role also grants, on the
@@ -54,7 +70,9 @@ var Permissions = map[string][]string{
 // function's behalf through the event source mapping. The code never calls
 // them.
 var PollPermissions = map[string][]string{
-	"WorkerFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"WorkerFunction":     {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"BigWorkerFunction":  {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"DeadLetterFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
 // ErrToolMissing reports that python3, cfn-lint or aws-sam-translator is

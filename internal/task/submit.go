@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -57,6 +59,10 @@ var ErrUnavailable = errors.New("service unavailable")
 type Submitter struct {
 	Store Creator
 	Queue Sender
+	// BigQueue, if set, takes the tasks of numbers beyond 64 bits (see
+	// Big), so that small tasks never wait behind big ones: each queue has
+	// its own workers.
+	BigQueue Sender
 	// Timeout bounds the create and the send together, retries included,
 	// so that the client gets an answer rather than a hang when a backend
 	// does not respond. DefaultSubmitTimeout if zero.
@@ -100,7 +106,11 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 		s.abandon(ctx, t, err)
 		return Task{}, fmt.Errorf("%w: create task %s: %w", ErrUnavailable, t.ID, err)
 	}
-	if _, err := s.Queue.Send(callCtx, EncodeMessage(t.ID)); err != nil {
+	q := s.Queue
+	if s.BigQueue != nil && Big(n) {
+		q = s.BigQueue
+	}
+	if _, err := q.Send(callCtx, EncodeMessage(t.ID)); err != nil {
 		s.abandon(ctx, t, err)
 		return Task{}, fmt.Errorf("%w: queue task %s: %w", ErrUnavailable, t.ID, err)
 	}
@@ -177,4 +187,16 @@ func (s *Submitter) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
+}
+
+// Big reports whether n is a positive number beyond 64 bits (2^64 or
+// more). Its check takes milliseconds to a tenth of a second rather than a
+// microsecond, so its task goes to the big-task queue. A negative number is
+// never prime, at once, however long.
+func Big(n Number) bool {
+	if _, ok := n.Int64(); ok || strings.HasPrefix(string(n), "-") {
+		return false
+	}
+	_, err := strconv.ParseUint(string(n), 10, 64)
+	return err != nil
 }
