@@ -75,6 +75,14 @@ var PollPermissions = map[string][]string{
 	"DeadLetterFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
+// LogPermissions and TracePermissions are what every function's role also
+// grants: writing to its own log group, and sending X-Ray traces (on "*":
+// X-Ray has no resource-level permissions).
+var (
+	LogPermissions   = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	TracePermissions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+)
+
 // ErrToolMissing reports that python3, cfn-lint or aws-sam-translator is
 // not installed.
 var ErrToolMissing = errors.New("python3 with cfn-lint and aws-sam-translator is required (pip install cfn-lint aws-sam-translator)")
