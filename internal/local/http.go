@@ -1,7 +1,6 @@
 package local
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -20,11 +19,6 @@ import (
 	"github.com/asyncprime/asyncprime/internal/api"
 )
 
-// DefaultFunctionTimeout is the template's ApiFunctionTimeout default: the
-// longest a submit or status call may take, its own bounded retries
-// included.
-const DefaultFunctionTimeout = 5 * time.Second
-
 // HTTPFunc is the signature of an API Gateway HTTP API Lambda handler.
 type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
@@ -38,11 +32,7 @@ type API struct {
 	// passed on cut at one byte past the bound, so that the handler answers
 	// 413 without the server reading it all. api.MaxBodyBytes if zero.
 	MaxBodyBytes int
-	// FunctionTimeout bounds each handler call, as the functions' Timeout
-	// (ApiFunctionTimeout) bounds them on AWS. DefaultFunctionTimeout if
-	// zero.
-	FunctionTimeout time.Duration
-	Logger          *slog.Logger
+	Logger       *slog.Logger
 
 	inflight sync.WaitGroup // handler calls in progress
 }
@@ -73,9 +63,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// away, and a client that half-closes after its request (FIN) still
 	// reads the answer: the handlers bound their own work, so the request's
 	// cancellation is not passed on.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), cmp.Or(a.FunctionTimeout, DefaultFunctionTimeout))
-	defer cancel()
-	resp, err := fn(ctx, ev)
+	resp, err := fn(context.WithoutCancel(r.Context()), ev)
 	if err != nil {
 		// Lambda reports a handler error to API Gateway, which answers 500.
 		a.logger().ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))
