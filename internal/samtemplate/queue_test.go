@@ -23,6 +23,7 @@ func TestVisibilityTimeout(t *testing.T) {
 	}{
 		{"WorkerFunction", 10, 60},
 		{"BigWorkerFunction", 15, 90},
+		{"DeadLetterFunction", 10, 60},
 	} {
 		t.Run(w.fn, func(t *testing.T) {
 			t.Parallel()
@@ -33,8 +34,16 @@ func TestVisibilityTimeout(t *testing.T) {
 
 func checkVisibilityTimeout(t *testing.T, fn string, defaultTimeout, defaultVisibility float64) {
 	ts := loaded(t)
-	src := ts.Source
-	queue := functionQueue(t, ts.Transformed, fn)
+	queues := eventQueues(t, ts.Transformed, fn)
+	if len(queues) == 0 {
+		t.Fatalf("no event source mapping reads a queue for %s", fn)
+	}
+	for _, queue := range queues {
+		checkQueueVisibility(t, ts.Source, fn, queue, defaultTimeout, defaultVisibility)
+	}
+}
+
+func checkQueueVisibility(t *testing.T, src Template, fn, queue string, defaultTimeout, defaultVisibility float64) {
 	visibility := dig(src.Properties(queue), "VisibilityTimeout")
 	timeout := dig(src.Properties(fn), "Timeout")
 	if timeout == nil {
