@@ -171,7 +171,7 @@ soak: ## Push 100,000 tasks through the embedded mode; reports accepted = finish
 	scripts/bench-load.sh -n 100000 -c 64 -progress 10s
 
 .PHONY: clean
-clean: ## Remove build output and local data
-	rm -rf $(BIN) .data
+clean: ## Remove build output (bin/, dist/) and local data
+	rm -rf $(BIN) dist .data
 
 -include sam.mk

@@ -17,13 +17,19 @@ define sam_build
 	$(SAM_GOENV) $(SAM_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
 endef
 
-.PHONY: build-SubmitFunction build-WorkerFunction build-StatusFunction
+.PHONY: build-SubmitFunction build-WorkerFunction build-BigWorkerFunction build-DeadLetterFunction build-StatusFunction
 
 build-SubmitFunction: ## sam build: the submit function's bootstrap, into ARTIFACTS_DIR
 	$(call sam_build,submit)
 
 build-WorkerFunction: ## sam build: the worker function's bootstrap, into ARTIFACTS_DIR
 	$(call sam_build,worker)
+
+build-BigWorkerFunction: ## sam build: the big-number worker (the worker's bootstrap), into ARTIFACTS_DIR
+	$(call sam_build,worker)
+
+build-DeadLetterFunction: ## sam build: the dead-letter function's bootstrap, into ARTIFACTS_DIR
+	$(call sam_build,deadletter)
 
 build-StatusFunction: ## sam build: the status function's bootstrap, into ARTIFACTS_DIR
 	$(call sam_build,status)

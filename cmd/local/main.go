@@ -35,7 +35,7 @@ func run() error {
 		return err
 	}
 	defer b.Close()
-	return local.NewSystem(cfg, b.Store, b.Queue, log).Serve(ctx, cfg.Addr, log, nil)
+	return local.NewBackendSystem(cfg, b, log).Serve(ctx, cfg.Addr, log, nil)
 }
 
 func logLevel(s string) slog.Level {

@@ -39,15 +39,17 @@ func run() error {
 		return err
 	}
 	log := lambdacontext.NewLogger()
-	h := &api.Submit{
-		Tasks: &task.Submitter{
-			Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
-			Queue:     sqsqueue.New(sqs.NewFromConfig(cfg), env.QueueURL, sqsqueue.WithRegion(cfg.Region)),
-			Retention: env.Retention,
-			Logger:    log,
-		},
-		Logger: log,
+	sqsClient := sqs.NewFromConfig(cfg)
+	submitter := &task.Submitter{
+		Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
+		Queue:     sqsqueue.New(sqsClient, env.QueueURL, sqsqueue.WithRegion(cfg.Region)),
+		Retention: env.Retention,
+		Logger:    log,
 	}
+	if env.BigQueueURL != "" {
+		submitter.BigQueue = sqsqueue.New(sqsClient, env.BigQueueURL, sqsqueue.WithRegion(cfg.Region))
+	}
+	h := &api.Submit{Tasks: submitter, Logger: log}
 	lambda.Start(h.Handle)
 	return nil
 }

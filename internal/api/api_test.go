@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -117,6 +118,7 @@ func TestSubmitRejects(t *testing.T) {
 		base64      bool
 		wantStatus  int
 		wantError   string
+		notWant     string // jargon the message must not contain
 	}{
 		{name: "GET on /", method: "GET", body: "", wantStatus: 405, wantError: "use POST"},
 		{name: "DELETE on /", method: "DELETE", wantStatus: 405, wantError: "use POST"},
@@ -124,8 +126,10 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "text content type", contentType: "text/plain", body: `{"number": 11}`, wantStatus: 415},
 		{name: "garbage content type", contentType: ";;;", body: `{"number": 11}`, wantStatus: 415},
 		{name: "empty body", body: "", wantStatus: 400, wantError: "body is empty"},
-		{name: "not JSON", body: "number=11", wantStatus: 400, wantError: "not valid JSON"},
-		{name: "truncated JSON", body: `{"number": 11`, wantStatus: 400, wantError: "not valid JSON"},
+		{name: "huge method", method: strings.Repeat("X", 200_000), wantStatus: 405, wantError: "not allowed"},
+		{name: "REST API (v1) event", method: "-", body: `{"number": 11}`, wantStatus: 400, wantError: "not an API Gateway HTTP API (payload format 2.0) event"},
+		{name: "not JSON", body: "number=11", wantStatus: 400, wantError: `not valid JSON; send a JSON object like {"number": 11}`, notWant: "invalid character"},
+		{name: "truncated JSON", body: `{"number": 11`, wantStatus: 400, wantError: "not valid JSON", notWant: "unexpected end"},
 		{name: "array", body: `[11]`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "bare number", body: `11`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "null", body: `null`, wantStatus: 400, wantError: "must be a JSON object"},
@@ -152,7 +156,11 @@ func TestSubmitRejects(t *testing.T) {
 			}}}
 			req := fixture(t, "submit.json")
 			req.Body, req.IsBase64Encoded = tt.body, tt.base64
-			if tt.method != "" {
+			switch tt.method {
+			case "":
+			case "-": // a REST API (payload 1.0) event decoded as v2
+				req.RequestContext.HTTP.Method = ""
+			default:
 				req.RequestContext.HTTP.Method = tt.method
 			}
 			switch tt.contentType {
@@ -176,6 +184,9 @@ func TestSubmitRejects(t *testing.T) {
 			}
 			if len(msg) > 300 {
 				t.Errorf("error is %d bytes; want a short message that does not echo the input", len(msg))
+			}
+			if tt.notWant != "" && strings.Contains(msg, tt.notWant) {
+				t.Errorf("error = %q; want no %q", msg, tt.notWant)
 			}
 			if tt.wantStatus == 405 && resp.Headers["Allow"] != "POST" {
 				t.Errorf("Allow = %q; want POST", resp.Headers["Allow"])
@@ -299,6 +310,7 @@ func TestStatusErrors(t *testing.T) {
 		{name: "POST on a task", method: "POST", wantStatus: 405, wantAllow: "GET, HEAD"},
 		{name: "PUT on a task", method: "PUT", wantStatus: 405, wantAllow: "GET, HEAD"},
 		{name: "store down", getErr: errors.New("connection refused"), wantStatus: 503},
+		{name: "damaged record", getErr: fmt.Errorf("decode task: %w: checksum mismatch", task.ErrDamaged), wantStatus: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // Error is the body of every error response.
@@ -33,8 +35,14 @@ func errorResponse(status int, msg string) events.APIGatewayV2HTTPResponse {
 }
 
 func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPResponse {
+	if method == "" {
+		// API Gateway's REST API (payload 1.0) and other event shapes have
+		// no requestContext.http.method.
+		return jsonResponse(http.StatusBadRequest,
+			Error{Error: "the event is not an API Gateway HTTP API (payload format 2.0) event: it has no requestContext.http.method"}, nil)
+	}
 	return jsonResponse(http.StatusMethodNotAllowed,
-		Error{Error: "method " + method + " is not allowed here; use " + allow},
+		Error{Error: "method " + task.Excerpt(method) + " is not allowed here; use " + allow},
 		map[string]string{"Allow": allow})
 }
 

@@ -82,6 +82,11 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	switch {
 	case errors.Is(err, task.ErrNotFound):
 		return notFound, nil
+	case errors.Is(err, task.ErrDamaged):
+		// Never a guess: a damaged record could say anything.
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "the task's stored record is damaged", slog.String("task_id", id), slog.Any("error", err))
+		return errorResponse(http.StatusInternalServerError,
+			"the stored record of task "+id+" is damaged (it failed its integrity check), so its result cannot be given; the damage was logged for the operator; submit the number again"), nil
 	case err != nil:
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
 		return unavailable("retry in a few seconds"), nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -159,6 +160,9 @@ func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return nil, false, fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
+		}
+		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, false, errors.New(`the body is not valid JSON; send a JSON object like {"number": 11}`)
 		}
 		return nil, false, fmt.Errorf(`the body is not valid JSON (%v); send a JSON object like {"number": 11}`, err)
 	}

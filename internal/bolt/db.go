@@ -33,6 +33,10 @@ type Options struct {
 	// message in the same commit, and Queue.Send of that message a no-op
 	// that returns its id. See the package comment.
 	Outbox bool
+	// SplitBig gives the tasks of numbers beyond 64 bits (task.Big) a
+	// queue of their own, BigQueue, with its own dead-letter queue: with
+	// the outbox, Store.Create writes their messages there.
+	SplitBig bool
 	// MaxBatch bounds the operations per commit; DefaultMaxBatch if zero.
 	MaxBatch int
 	// NoSync skips fsync on commit. For tests only: a crash of the machine
@@ -58,6 +62,9 @@ type DB struct {
 	store *Store
 	queue *Queue
 	dlq   *Queue
+	// big and bigDLQ are the big-task queue and its dead-letter queue
+	// (Options.SplitBig).
+	big, bigDLQ *Queue
 
 	closing   chan struct{} // closed by Close; wakes long polls
 	closeOnce sync.Once
@@ -85,7 +92,72 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+	// bbolt makes a new database of an empty file. Only a missing file is
+	// new: an empty one was truncated, and starting afresh would answer
+	// 404 for every task it held.
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), so its tasks are gone; restore it from a backup, or delete it to start with a new, empty database", path)
+	}
+	if err := precheck(path, opts); err != nil {
+		return nil, err
+	}
+	db, err := openChecked(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	db.c = newCommitter(db.bolt, opts.MaxBatch, opts.Logger)
+	if opts.SweepInterval >= 0 {
+		go db.sweepLoop(cmp.Or(opts.SweepInterval, DefaultSweepInterval))
+	}
+	return db, nil
+}
+
+// precheck reads every page an existing file's buckets reach, read-only,
+// before the file is opened for writing. bbolt meets a damaged page header
+// with a panic, and when it rebuilds the free list at Open it does so on a
+// goroutine of its own, where the panic cannot be caught and would crash
+// the process with a stack trace; here it is caught, and becomes an error.
+func precheck(path string, opts Options) (err error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil // a new file, or one Open will report on
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: opts.LockTimeout})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("open %s: the file is locked by another process", path)
+	}
+	if err != nil {
+		return damagedFile(path, err)
+	}
+	defer bdb.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagedFile(path, fmt.Errorf("%v", r))
+		}
+	}()
+	return bdb.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bbolt.Bucket) error {
+			return b.ForEach(func(_, _ []byte) error { return nil })
+		})
+	})
+}
+
+func damagedFile(path string, cause error) error {
+	return fmt.Errorf("open %s: %w (%v); stop every process using it, move it aside and restore it from a backup, or delete it to start with a new, empty database (its tasks are then lost)", path, ErrDamagedFile, cause)
+}
+
+// openChecked opens the file and loads it, turning the panics with which
+// bbolt meets some damaged pages into an error that says what to do.
+func openChecked(path string, opts Options) (db *DB, err error) {
+	var bdb *bbolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			if bdb != nil {
+				bdb.Close()
+			}
+			db, err = nil, damagedFile(path, fmt.Errorf("%v", r))
+		}
+	}()
+	bdb, err = bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		NoSync:  opts.NoSync,
 		// The free list is rebuilt by a scan at Open instead of written at
@@ -99,22 +171,27 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: the file is locked by another process", path)
 	}
 	if err != nil {
+		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+			return nil, damagedFile(path, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
+	db = &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
 	db.dlq = newQueue(db, opts.QueueName+"-dlq", nil, 0, false)
 	db.queue = newQueue(db, opts.QueueName, db.dlq, opts.MaxReceiveCount, opts.Outbox)
+	db.bigDLQ = newQueue(db, opts.QueueName+"-big-dlq", nil, 0, false)
+	db.big = newQueue(db, opts.QueueName+"-big", db.bigDLQ, opts.MaxReceiveCount, opts.Outbox)
 	db.store = &Store{db: db}
 	if err := db.init(); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.c = newCommitter(bdb, opts.MaxBatch, opts.Logger)
-	if opts.SweepInterval >= 0 {
-		go db.sweepLoop(cmp.Or(opts.SweepInterval, DefaultSweepInterval))
-	}
 	return db, nil
 }
+
+// ErrDamagedFile means the database file is not one bbolt can read: it was
+// damaged on disk.
+var ErrDamagedFile = errors.New("the database file is damaged")
 
 // init creates the buckets of a new file, checks the version of an old one
 // and loads the queues.
@@ -132,7 +209,7 @@ func (db *DB) init() error {
 		case string(v) != schemaVersion:
 			return fmt.Errorf("file has schema version %q; this build reads %q", v, schemaVersion)
 		}
-		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket} {
+		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket, db.big.bucket, db.bigDLQ.bucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -144,7 +221,7 @@ func (db *DB) init() error {
 	}
 	now := db.opts.Now()
 	return db.bolt.View(func(tx *bbolt.Tx) error {
-		for _, q := range []*Queue{db.queue, db.dlq} {
+		for _, q := range []*Queue{db.queue, db.dlq, db.big, db.bigDLQ} {
 			if err := q.load(tx, now); err != nil {
 				return err
 			}
@@ -152,7 +229,8 @@ func (db *DB) init() error {
 		db.log.Info("bolt: opened",
 			slog.String("path", db.bolt.Path()),
 			slog.Int("messages", db.queue.Len()),
-			slog.Int("dead_letters", db.dlq.Len()))
+			slog.Int("big_messages", db.big.Len()),
+			slog.Int("dead_letters", db.dlq.Len()+db.bigDLQ.Len()))
 		return nil
 	})
 }
@@ -165,6 +243,13 @@ func (db *DB) Queue() *Queue { return db.queue }
 
 // DLQ returns the job queue's dead-letter queue.
 func (db *DB) DLQ() *Queue { return db.dlq }
+
+// BigQueue returns the queue of the tasks of numbers beyond 64 bits; see
+// Options.SplitBig.
+func (db *DB) BigQueue() *Queue { return db.big }
+
+// BigDLQ returns the big-task queue's dead-letter queue.
+func (db *DB) BigDLQ() *Queue { return db.bigDLQ }
 
 // Stats returns the committer's counters.
 func (db *DB) Stats() Stats { return db.c.Stats() }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"strconv"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -38,6 +40,16 @@ type taskRecord struct {
 	ExpiresAt  time.Time   `json:"expires_at,omitzero"`
 }
 
+// A task record on disk is checksummed: the byte 'c', the CRC-32C of the
+// JSON record as 8 hex digits, then the JSON. Records written before
+// checksums were added start with '{' and are read without one.
+const (
+	checksumMark = 'c'
+	checksumLen  = 1 + 8
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 func encodeTask(t task.Task) ([]byte, error) {
 	b, err := json.Marshal(taskRecord{
 		Status: t.Status, Number: string(t.Number), IsPrime: t.IsPrime, Error: t.Error,
@@ -47,18 +59,42 @@ func encodeTask(t task.Task) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
 	}
-	return b, nil
+	out := make([]byte, 0, checksumLen+len(b))
+	out = fmt.Appendf(out, "%c%08x", checksumMark, crc32.Checksum(b, castagnoli))
+	return append(out, b...), nil
 }
 
-// decodeTask decodes the record of task id. b may be memory owned by a
-// bbolt transaction; nothing of it is retained.
+// decodeTask decodes the record of task id and checks it: its checksum, its
+// status and its number. A record that fails is task.ErrDamaged. b may be
+// memory owned by a bbolt transaction; nothing of it is retained.
 func decodeTask(id string, b []byte) (task.Task, error) {
+	damaged := func(why string) (task.Task, error) {
+		return task.Task{}, fmt.Errorf("decode task %s: %w: %s", id, task.ErrDamaged, why)
+	}
+	switch {
+	case len(b) > 0 && b[0] == '{': // written before checksums
+	case len(b) >= checksumLen && b[0] == checksumMark:
+		want, err := strconv.ParseUint(string(b[1:checksumLen]), 16, 32)
+		b = b[checksumLen:]
+		if err != nil || uint32(want) != crc32.Checksum(b, castagnoli) {
+			return damaged("checksum mismatch")
+		}
+	default:
+		return damaged("unknown record format")
+	}
 	var r taskRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return task.Task{}, fmt.Errorf("decode task %s: %w", id, err)
+		return damaged(err.Error())
+	}
+	if !r.Status.Valid() {
+		return damaged("unknown status " + task.Excerpt(string(r.Status)))
+	}
+	n, err := task.ParseNumber(r.Number)
+	if err != nil || string(n) != r.Number {
+		return damaged("malformed number " + task.Excerpt(r.Number))
 	}
 	return task.Task{
-		ID: id, Status: r.Status, Number: task.Number(r.Number), IsPrime: r.IsPrime, Error: r.Error,
+		ID: id, Status: r.Status, Number: n, IsPrime: r.IsPrime, Error: r.Error,
 		Attempts: r.Attempts, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt,
 		FinishedAt: r.FinishedAt, ExpiresAt: r.ExpiresAt,
 	}, nil

@@ -27,8 +27,12 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	}
 	key := []byte(t.ID)
 	var out *outbound
+	q := s.db.queue
+	if s.db.opts.SplitBig && task.Big(t.Number) {
+		q = s.db.big
+	}
 	if s.db.opts.Outbox && t.Status == task.StatusPending {
-		if out, err = s.db.queue.prepare(task.EncodeMessage(t.ID), t.ID); err != nil {
+		if out, err = q.prepare(task.EncodeMessage(t.ID), t.ID); err != nil {
 			return fmt.Errorf("create task %s: %w", t.ID, err)
 		}
 	}
@@ -54,7 +58,7 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 		return fmt.Errorf("create task %s: %w", t.ID, err)
 	}
 	if out != nil && !again {
-		s.db.queue.add(out)
+		q.add(out)
 	}
 	return nil
 }

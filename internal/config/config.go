@@ -20,9 +20,12 @@ import (
 
 // Submit is the submit function's environment.
 type Submit struct {
-	TableName string        `env:"TABLE_NAME,required"`
-	QueueURL  string        `env:"QUEUE_URL,required"`
-	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset
+	TableName string `env:"TABLE_NAME,required"`
+	QueueURL  string `env:"QUEUE_URL,required"`
+	// BigQueueURL is the queue of numbers beyond 64 bits; without it they
+	// share QUEUE_URL.
+	BigQueueURL string        `env:"BIG_QUEUE_URL"`
+	Retention   time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset
 }
 
 // Worker is the worker function's environment.
@@ -36,6 +39,12 @@ type Worker struct {
 type Status struct {
 	TableName string        `env:"TABLE_NAME,required"`
 	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset; a revoked task is kept as long
+}
+
+// DeadLetter is the dead-letter function's environment.
+type DeadLetter struct {
+	TableName string        `env:"TABLE_NAME,required"`
+	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset
 }
 
 // Load sets the fields of the struct cfg points to from the environment. A

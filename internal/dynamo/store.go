@@ -154,7 +154,7 @@ func (s *Store) Get(ctx context.Context, id string) (task.Task, error) {
 	}
 	t, err := decode(out.Item)
 	if err != nil {
-		return task.Task{}, fmt.Errorf("get task %s: decode item: %w", id, err)
+		return task.Task{}, fmt.Errorf("get task %s: decode item: %w: %w", id, task.ErrDamaged, err)
 	}
 	return t, nil
 }
@@ -171,7 +171,7 @@ func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, 
 	}
 	t, err := decode(out.Attributes)
 	if err != nil {
-		return task.Task{}, fmt.Errorf("start task %s: decode item: %w", id, err)
+		return task.Task{}, fmt.Errorf("start task %s: decode item: %w: %w", id, task.ErrDamaged, err)
 	}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/api"
@@ -21,19 +23,34 @@ import (
 
 // Config is the local mode's configuration; see the README's table.
 type Config struct {
-	Addr              string        `env:"ADDR"`
-	Backend           string        `env:"BACKEND"`  // bolt, memory or aws
-	DataDir           string        `env:"DATA_DIR"` // for bolt
-	Workers           int           `env:"WORKERS"`  // concurrent worker invocations
-	BatchSize         int           `env:"BATCH_SIZE"`
+	Addr      string `env:"ADDR"`
+	Backend   string `env:"BACKEND"`  // bolt, memory or aws
+	DataDir   string `env:"DATA_DIR"` // for bolt
+	Workers   int    `env:"WORKERS"`  // concurrent worker invocations
+	BatchSize int    `env:"BATCH_SIZE"`
+	// BigWorkers and BigBatchSize are the same for the queue of numbers
+	// beyond 64 bits.
+	BigWorkers        int           `env:"BIG_WORKERS"`
+	BigBatchSize      int           `env:"BIG_BATCH_SIZE"`
 	VisibilityTimeout time.Duration `env:"VISIBILITY_TIMEOUT"`
 	MaxReceiveCount   int           `env:"MAX_RECEIVE_COUNT"`
 	WorkerTimeout     time.Duration `env:"WORKER_TIMEOUT"` // each invocation's deadline
 	Retention         time.Duration `env:"RESULT_RETENTION"`
 	QueueURL          string        `env:"QUEUE_URL"`  // for aws
 	TableName         string        `env:"TABLE_NAME"` // for aws
-	LogLevel          string        `env:"LOG_LEVEL"`
+	// DeadLetterQueueURL, for aws with QUEUE_URL: the dead-letter queue
+	// the reaper settles.
+	DeadLetterQueueURL string `env:"DEAD_LETTER_QUEUE_URL"`
+	// BigQueueURL and BigDeadLetterQueueURL, for aws with QUEUE_URL: the
+	// queue of numbers beyond 64 bits and its dead-letter queue.
+	BigQueueURL           string `env:"BIG_QUEUE_URL"`
+	BigDeadLetterQueueURL string `env:"BIG_DEAD_LETTER_QUEUE_URL"`
+	LogLevel              string `env:"LOG_LEVEL"`
 }
+
+// DefaultBigBatchSize is the local big-task worker's batch size, as the
+// template's BigWorkerBatchSize default.
+const DefaultBigBatchSize = 10
 
 // ConfigFromEnv reads the configuration.
 func ConfigFromEnv() (Config, error) {
@@ -43,6 +60,8 @@ func ConfigFromEnv() (Config, error) {
 		DataDir:           ".data",
 		Workers:           runtime.NumCPU(),
 		BatchSize:         queue.DefaultBatchSize,
+		BigWorkers:        1,
+		BigBatchSize:      DefaultBigBatchSize,
 		VisibilityTimeout: queue.DefaultVisibilityTimeout,
 		MaxReceiveCount:   task.DefaultMaxReceiveCount,
 		WorkerTimeout:     worker.DefaultTimeout,
@@ -52,8 +71,10 @@ func ConfigFromEnv() (Config, error) {
 	if err := config.Load(&c); err != nil {
 		return c, err
 	}
-	if c.BatchSize > queue.MaxBatch {
-		return c, fmt.Errorf("environment variable BATCH_SIZE=%d is over SQS's limit of %d", c.BatchSize, queue.MaxBatch)
+	for name, n := range map[string]int{"BATCH_SIZE": c.BatchSize, "BIG_BATCH_SIZE": c.BigBatchSize} {
+		if n > queue.MaxBatch {
+			return c, fmt.Errorf("environment variable %s=%d is over SQS's limit of %d", name, n, queue.MaxBatch)
+		}
 	}
 	return c, nil
 }
@@ -69,18 +90,33 @@ type System struct {
 	Queue queue.Queue
 	// Console is the operator's console and /health (internal/console).
 	Console http.Handler
+	// BigPoller, if not nil, runs the tasks of numbers beyond 64 bits from
+	// their own queue, with workers of their own.
+	BigPoller *Poller
+	// Reapers poll the dead-letter queues and record FAILURE for the
+	// tasks whose messages land there (see task.Reaper).
+	Reapers []*Poller
+	// ShutdownTimeout bounds the wait for requests in progress when Serve
+	// stops; DefaultShutdownTimeout if zero.
+	ShutdownTimeout time.Duration
 }
 
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
 // a store and a queue.
 func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *System {
+	return newSystem(cfg, &Backend{Store: store, Queue: q}, log)
+}
+
+func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 	counters := console.NewCounters(nil)
-	observed := metrics.Observe(store, counters)
-	submit := &api.Submit{
-		Tasks:  &task.Submitter{Store: observed, Queue: q, Retention: cfg.Retention, Logger: log},
-		Logger: log,
+	observed := metrics.Observe(b.Store, counters)
+	q := b.Queue
+	submitter := &task.Submitter{Store: observed, Queue: q, Retention: cfg.Retention, Logger: log}
+	if b.BigQueue != nil {
+		submitter.BigQueue = b.BigQueue
 	}
-	status := &api.Status{Store: store, Revoker: observed, Retention: cfg.Retention, Logger: log}
+	submit := &api.Submit{Tasks: submitter, Logger: log}
+	status := &api.Status{Store: b.Store, Revoker: observed, Retention: cfg.Retention, Logger: log}
 	proc := &task.Processor{Store: observed, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
 	work := &worker.Handler{Processor: proc, Logger: log}
 	return &System{
@@ -103,6 +139,39 @@ func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *S
 	}
 }
 
+// NewBackendSystem wires the handlers to a backend: NewSystem, plus a
+// reaper on each of its dead-letter queues.
+func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
+	s := newSystem(cfg, b, log)
+	if b.BigQueue != nil {
+		s.BigPoller = &Poller{
+			Queue:           b.BigQueue,
+			Handler:         s.Poller.Handler,
+			BatchSize:       cfg.BigBatchSize,
+			WaitTime:        20 * time.Second,
+			Concurrency:     cfg.BigWorkers,
+			FunctionTimeout: cfg.WorkerTimeout,
+			Logger:          log,
+		}
+	}
+	reaper := &worker.Handler{
+		Processor: &task.Reaper{Store: s.Store, Retention: cfg.Retention, Logger: log},
+		Logger:    log,
+	}
+	for _, dlq := range b.DeadLetters {
+		s.Reapers = append(s.Reapers, &Poller{
+			Queue:           dlq,
+			Handler:         reaper.Handle,
+			BatchSize:       queue.DefaultBatchSize,
+			WaitTime:        20 * time.Second,
+			Concurrency:     1,
+			FunctionTimeout: cfg.WorkerTimeout,
+			Logger:          log,
+		})
+	}
+	return s
+}
+
 // Serve runs the system until ctx is done, then shuts down gracefully: it
 // stops accepting requests, lets those in progress finish, and lets the
 // worker finish the batches it holds. ready, if not nil, is called with the
@@ -112,18 +181,19 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	if err != nil {
 		return fmt.Errorf("listen on %s (set ADDR to use another address): %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := NewHTTPServer(s.Handler(), log)
+	conns := &connCounter{}
+	srv.ConnState = conns.track
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	polled := make(chan struct{})
 	go func() {
-		s.Poller.Run(pollCtx)
+		var wg sync.WaitGroup
+		for _, p := range append([]*Poller{s.Poller, s.BigPoller}, s.Reapers...) {
+			if p != nil {
+				wg.Go(func() { p.Run(pollCtx) })
+			}
+		}
+		wg.Wait()
 		close(polled)
 	}()
 	served := make(chan error, 1)
@@ -137,15 +207,67 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		log.InfoContext(ctx, "shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = srv.Shutdown(shutdownCtx)
-		cancel()
+		err = s.shutdown(srv, conns, log)
 	}
 	stopPolling()
 	<-polled
+	// Handlers of connections cut short finish their own bounded work (a
+	// submit's writes) before the backend closes.
+	s.API.Wait()
+	log.Info("stopped; the worker finished the batches it held")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// DefaultShutdownTimeout is how long a graceful stop waits for requests in
+// progress before it closes their connections.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// shutdown stops accepting requests and waits up to ShutdownTimeout for
+// those in progress; then it closes the connections left, saying how many.
+// A request cut short that way was never answered, so no task it carried
+// was accepted: that is not an error.
+func (s *System) shutdown(srv *http.Server, conns *connCounter, log *slog.Logger) error {
+	log.Info("shutting down", slog.Int("open_connections", conns.open()))
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(s.ShutdownTimeout, DefaultShutdownTimeout))
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	n := conns.open()
+	if err := srv.Close(); err != nil {
+		return err
+	}
+	log.Warn("shutdown: closed connections whose requests had not finished; their clients got no answer, so nothing they sent was accepted",
+		slog.Int("connections", n), slog.Duration("waited", cmp.Or(s.ShutdownTimeout, DefaultShutdownTimeout)))
+	return nil
+}
+
+// connCounter counts the server's open connections that are not idle.
+type connCounter struct {
+	mu    sync.Mutex
+	state map[net.Conn]http.ConnState
+}
+
+func (c *connCounter) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		c.state = make(map[net.Conn]http.ConnState)
+	}
+	switch st {
+	case http.StateClosed, http.StateHijacked, http.StateIdle:
+		delete(c.state, conn)
+	default:
+		c.state[conn] = st
+	}
+}
+
+func (c *connCounter) open() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.state)
 }

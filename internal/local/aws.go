@@ -28,7 +28,8 @@ var defaultNames = provision.Names{Queue: "asyncprime-tasks", DeadLetterQueue: "
 //   - with nothing at all, it starts moto on loopback and creates them there.
 func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	b := &Backend{}
-	queueURL, table := cfg.QueueURL, cfg.TableName
+	queueURL, table, dlqURL := cfg.QueueURL, cfg.TableName, cfg.DeadLetterQueueURL
+	bigURL, bigDLQURL := cfg.BigQueueURL, cfg.BigDeadLetterQueueURL
 	var awsCfg aws.Config
 	var err error
 	switch {
@@ -59,10 +60,30 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 			b.Close()
 			return nil, fmt.Errorf("create the queue and table on %s: %w", endpoint, err)
 		}
-		queueURL, table = res.QueueURL, res.TableName
+		queueURL, table, dlqURL = res.QueueURL, res.TableName, res.DeadLetterQueueURL
+		big, err := settings.Provision(ctx, awsCfg, provision.Names{Queue: defaultNames.Queue + "-big"})
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("create the big-task queue on %s: %w", endpoint, err)
+		}
+		bigURL, bigDLQURL = big.QueueURL, big.DeadLetterQueueURL
 	}
 	log.InfoContext(ctx, "backend: SQS and DynamoDB", slog.String("queue_url", queueURL), slog.String("table", table), slog.String("region", awsCfg.Region))
 	b.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), table)
 	b.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), queueURL, sqsqueue.WithRegion(awsCfg.Region))
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	if bigURL != "" {
+		b.BigQueue = sqsqueue.New(sqsClient, bigURL, sqsqueue.WithRegion(awsCfg.Region))
+	} else {
+		log.WarnContext(ctx, "no BIG_QUEUE_URL: numbers beyond 64 bits share the tasks queue")
+	}
+	for _, url := range []string{dlqURL, bigDLQURL} {
+		if url != "" {
+			b.DeadLetters = append(b.DeadLetters, sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(awsCfg.Region)))
+		}
+	}
+	if dlqURL == "" {
+		log.WarnContext(ctx, "no DEAD_LETTER_QUEUE_URL: tasks whose messages are dead-lettered are not settled here (the deployed dead-letter function does it)")
+	}
 	return b, nil
 }

@@ -16,7 +16,12 @@ import (
 type Backend struct {
 	Store task.Store
 	Queue queue.Queue
-	close []func() error
+	// BigQueue, if not nil, takes the tasks of numbers beyond 64 bits.
+	BigQueue queue.Queue
+	// DeadLetters are the dead-letter queues of the job queues; the
+	// system's reapers settle the tasks whose messages land there.
+	DeadLetters []queue.Queue
+	close       []func() error
 }
 
 // Close releases the backend.
@@ -39,22 +44,32 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 			VisibilityTimeout: cfg.VisibilityTimeout,
 			MaxReceiveCount:   cfg.MaxReceiveCount,
 			Outbox:            true,
+			SplitBig:          true,
 			Logger:            log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open the embedded store (DATA_DIR=%s): %w", cfg.DataDir, err)
 		}
 		log.InfoContext(ctx, "backend: embedded, durable", slog.String("file", path))
-		return &Backend{Store: db.Store(), Queue: db.Queue(), close: []func() error{db.Close}}, nil
+		return &Backend{
+			Store: db.Store(), Queue: db.Queue(), BigQueue: db.BigQueue(),
+			DeadLetters: []queue.Queue{db.DLQ(), db.BigDLQ()},
+			close:       []func() error{db.Close},
+		}, nil
 	case "memory":
-		dlq := memory.NewQueue(memory.QueueOptions{Name: "tasks-dlq"})
-		q := memory.NewQueue(memory.QueueOptions{
-			VisibilityTimeout: cfg.VisibilityTimeout,
-			DeadLetter:        dlq,
-			MaxReceiveCount:   cfg.MaxReceiveCount,
-		})
+		newQueue := func(name string) (q, dlq *memory.Queue) {
+			dlq = memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"})
+			return memory.NewQueue(memory.QueueOptions{
+				Name:              name,
+				VisibilityTimeout: cfg.VisibilityTimeout,
+				DeadLetter:        dlq,
+				MaxReceiveCount:   cfg.MaxReceiveCount,
+			}), dlq
+		}
+		q, dlq := newQueue("tasks")
+		big, bigDLQ := newQueue("tasks-big")
 		log.InfoContext(ctx, "backend: in memory (nothing survives a restart)")
-		return &Backend{Store: memory.NewStore(), Queue: q}, nil
+		return &Backend{Store: memory.NewStore(), Queue: q, BigQueue: big, DeadLetters: []queue.Queue{dlq, bigDLQ}}, nil
 	case "aws":
 		return openAWS(ctx, cfg, log)
 	default:

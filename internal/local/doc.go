@@ -3,5 +3,7 @@
 // (payload 2.0) event that the submit and status handlers take, and a poller
 // plays Lambda's SQS event source mapping, feeding events.SQSEvent batches to
 // the worker handler and deleting only the records it did not report as
-// failures.
+// failures. As on AWS, numbers beyond 64 bits have a queue and a poller of
+// their own, and a poller on each dead-letter queue runs the dead-letter
+// handler (task.Reaper), which records FAILURE for dead-lettered tasks.
 package local

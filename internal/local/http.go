@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -35,10 +36,18 @@ type API struct {
 	// 413 without the server reading it all. api.MaxBodyBytes if zero.
 	MaxBodyBytes int
 	Logger       *slog.Logger
+
+	inflight sync.WaitGroup // handler calls in progress
 }
+
+// Wait waits for the handler calls in progress, including those whose
+// connection was closed, to return.
+func (a *API) Wait() { a.inflight.Wait() }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.inflight.Add(1)
+	defer a.inflight.Done()
 	limit := a.MaxBodyBytes
 	if limit <= 0 {
 		limit = api.MaxBodyBytes
@@ -48,13 +57,20 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
+	if len(body) > limit {
+		drain(w, r)
+	}
 	if r.URL.Path == "/openapi.yaml" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		serveOpenAPI(w)
 		return
 	}
 	routeKey, params, fn := a.route(r.Method, r.URL.Path)
 	ev := Event(r, body, routeKey, params)
-	resp, err := fn(r.Context(), ev)
+	// API Gateway does not cancel a Lambda invocation when its client goes
+	// away, and a client that half-closes after its request (FIN) still
+	// reads the answer: the handlers bound their own work, so the request's
+	// cancellation is not passed on.
+	resp, err := fn(context.WithoutCancel(r.Context()), ev)
 	if err != nil {
 		// Lambda reports a handler error to API Gateway, which answers 500.
 		cmp.Or(a.Logger, slog.Default()).ErrorContext(r.Context(), "handler failed", slog.String("route", routeKey), slog.Any("error", err))

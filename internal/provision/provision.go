@@ -77,8 +77,9 @@ func Provision(ctx context.Context, cfg aws.Config, names Names) (Resources, err
 
 // Provision creates the resources with these settings:
 //
-//   - the dead-letter queue, with MessageRetentionPeriod DeadLetterRetention
-//     and SQS-managed encryption (SqsManagedSseEnabled);
+//   - the dead-letter queue, with MessageRetentionPeriod DeadLetterRetention,
+//     VisibilityTimeout (its dead-letter handler runs with the worker's
+//     timeout) and SQS-managed encryption (SqsManagedSseEnabled);
 //   - the tasks queue, with VisibilityTimeout, a RedrivePolicy to the
 //     dead-letter queue after MaxReceiveCount receives, and SQS-managed
 //     encryption;
@@ -96,6 +97,8 @@ func (s Settings) Provision(ctx context.Context, cfg aws.Config, names Names) (R
 		res.DeadLetterQueueURL, res.DeadLetterQueueARN, err = createQueue(ctx, client, names.DeadLetterQueue, map[string]string{
 			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): seconds(s.DeadLetterRetention),
 			string(sqstypes.QueueAttributeNameSqsManagedSseEnabled):   "true",
+			// The dead-letter handler reads it, with the worker's timeout.
+			string(sqstypes.QueueAttributeNameVisibilityTimeout): seconds(s.VisibilityTimeout),
 		})
 		if err != nil {
 			return Resources{}, err

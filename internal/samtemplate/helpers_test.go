@@ -149,12 +149,30 @@ func setOf(ss ...[]string) map[string]bool {
 // source mapping reads, from the transformed template.
 func workerQueue(t *testing.T, tmpl Template) string {
 	t.Helper()
+	return functionQueue(t, tmpl, "WorkerFunction")
+}
+
+// functionQueue returns the logical id of the one queue the event source
+// mappings of function fn read.
+func functionQueue(t *testing.T, tmpl Template, fn string) string {
+	t.Helper()
+	queues := eventQueues(t, tmpl, fn)
+	if len(queues) != 1 {
+		t.Fatalf("event source mappings for %s read queues %v; want exactly one", fn, queues)
+	}
+	return queues[0]
+}
+
+// eventQueues returns, sorted, the logical ids of the queues the event
+// source mappings of function fn read.
+func eventQueues(t *testing.T, tmpl Template, fn string) []string {
+	t.Helper()
 	var queues []string
 	for id, r := range tmpl.Resources() {
 		if r["Type"] != "AWS::Lambda::EventSourceMapping" {
 			continue
 		}
-		if fn, _ := ref(dig(r, "Properties", "FunctionName")); fn != "WorkerFunction" {
+		if f, _ := ref(dig(r, "Properties", "FunctionName")); f != fn {
 			continue
 		}
 		q, ok := getAtt(dig(r, "Properties", "EventSourceArn"), "Arn")
@@ -163,8 +181,6 @@ func workerQueue(t *testing.T, tmpl Template) string {
 		}
 		queues = append(queues, q)
 	}
-	if len(queues) != 1 {
-		t.Fatalf("event source mappings for WorkerFunction read queues %v; want exactly one", queues)
-	}
-	return queues[0]
+	slices.Sort(queues)
+	return queues
 }

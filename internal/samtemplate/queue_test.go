@@ -13,16 +13,40 @@ import (
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
-// TestVisibilityTimeout wants the worker's queue to hide a message for at
-// least six times the worker's timeout, for every timeout the template
+// TestVisibilityTimeout wants each worker's queue to hide a message for at
+// least six times that worker's timeout, for every timeout the template
 // allows, as Lambda's SQS guidance asks.
 func TestVisibilityTimeout(t *testing.T) {
 	t.Parallel()
+	for _, w := range []struct {
+		fn                          string
+		defaultTimeout, defaultVisi float64
+	}{
+		{"WorkerFunction", 10, 60},
+		{"BigWorkerFunction", 15, 90},
+		{"DeadLetterFunction", 10, 60},
+	} {
+		t.Run(w.fn, func(t *testing.T) {
+			t.Parallel()
+			checkVisibilityTimeout(t, w.fn, w.defaultTimeout, w.defaultVisi)
+		})
+	}
+}
+
+func checkVisibilityTimeout(t *testing.T, fn string, defaultTimeout, defaultVisibility float64) {
 	ts := loaded(t)
-	src := ts.Source
-	queue := workerQueue(t, ts.Transformed)
+	queues := eventQueues(t, ts.Transformed, fn)
+	if len(queues) == 0 {
+		t.Fatalf("no event source mapping reads a queue for %s", fn)
+	}
+	for _, queue := range queues {
+		checkQueueVisibility(t, ts.Source, fn, queue, defaultTimeout, defaultVisibility)
+	}
+}
+
+func checkQueueVisibility(t *testing.T, src Template, fn, queue string, defaultTimeout, defaultVisibility float64) {
 	visibility := dig(src.Properties(queue), "VisibilityTimeout")
-	timeout := dig(src.Properties("WorkerFunction"), "Timeout")
+	timeout := dig(src.Properties(fn), "Timeout")
 	if timeout == nil {
 		timeout = dig(src, "Globals", "Function", "Timeout")
 	}
@@ -41,7 +65,7 @@ func TestVisibilityTimeout(t *testing.T) {
 		}
 		to, err := resolveNumber(src, timeout, overrides)
 		if err != nil {
-			t.Fatalf("WorkerFunction Timeout: %v", err)
+			t.Fatalf("%s Timeout: %v", fn, err)
 		}
 		vis, err := resolveNumber(src, visibility, overrides)
 		if err != nil {
@@ -55,8 +79,8 @@ func TestVisibilityTimeout(t *testing.T) {
 		t.Logf("checked the default worker timeout only: %v", candidates)
 	}
 	to, _ := resolveNumber(src, timeout, nil)
-	if vis, _ := resolveNumber(src, visibility, nil); to != 10 || vis != 60 {
-		t.Errorf("defaults: worker timeout %v, visibility timeout %v; want 10 and 60", to, vis)
+	if vis, _ := resolveNumber(src, visibility, nil); to != defaultTimeout || vis != defaultVisibility {
+		t.Errorf("defaults: %s timeout %v, visibility timeout %v; want %v and %v", fn, to, vis, defaultTimeout, defaultVisibility)
 	}
 }
 
@@ -115,29 +139,52 @@ func resolve(tmpl Template, v any, overrides map[string]any) (string, error) {
 // which delivery is its last.
 func TestMaxReceiveCount(t *testing.T) {
 	t.Parallel()
+	for _, fn := range []string{"WorkerFunction", "BigWorkerFunction"} {
+		t.Run(fn, func(t *testing.T) {
+			t.Parallel()
+			checkMaxReceiveCount(t, fn)
+		})
+	}
+}
+
+func checkMaxReceiveCount(t *testing.T, fn string) {
 	ts := loaded(t)
-	queue := workerQueue(t, ts.Transformed)
-	env := dig(ts.Source.Properties("WorkerFunction"), "Environment", "Variables", "MAX_RECEIVE_COUNT")
+	queue := functionQueue(t, ts.Transformed, fn)
+	env := dig(ts.Source.Properties(fn), "Environment", "Variables", "MAX_RECEIVE_COUNT")
 	redrive := dig(ts.Source.Properties(queue), "RedrivePolicy", "maxReceiveCount")
 	envParam, ok1 := ref(env)
 	redriveParam, ok2 := ref(redrive)
 	if !ok1 || !ok2 || envParam != redriveParam {
-		t.Fatalf("WorkerFunction MAX_RECEIVE_COUNT is %v and %s RedrivePolicy.maxReceiveCount is %v; want both {Ref: <one parameter>}", env, queue, redrive)
+		t.Fatalf("%s MAX_RECEIVE_COUNT is %v and %s RedrivePolicy.maxReceiveCount is %v; want both {Ref: <one parameter>}", fn, env, queue, redrive)
 	}
 	if dig(ts.Source, "Parameters", envParam) == nil {
 		t.Errorf("MAX_RECEIVE_COUNT refers to %s; want a template parameter", envParam)
 	}
-	if dlq, ok := getAtt(dig(ts.Source.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn"); !ok || ts.Source.Resources()[dlq]["Type"] != "AWS::SQS::Queue" {
+	dlq, ok := getAtt(dig(ts.Source.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
+	if !ok || ts.Source.Resources()[dlq]["Type"] != "AWS::SQS::Queue" {
 		t.Errorf("%s RedrivePolicy.deadLetterTargetArn: got %v; want the ARN of a queue in the template", queue, dig(ts.Source.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"))
+	}
+	// Something settles the tasks whose messages land there.
+	if !slices.Contains(eventQueues(t, ts.Transformed, "DeadLetterFunction"), dlq) {
+		t.Errorf("DeadLetterFunction reads %v; want %s (the dead-letter queue of %s) among them", eventQueues(t, ts.Transformed, "DeadLetterFunction"), dlq, queue)
 	}
 }
 
 // TestStorage checks the table, the queues and the dead-letter alarm.
 func TestStorage(t *testing.T) {
 	t.Parallel()
+	for _, fn := range []string{"WorkerFunction", "BigWorkerFunction"} {
+		t.Run(fn, func(t *testing.T) {
+			t.Parallel()
+			checkStorage(t, fn)
+		})
+	}
+}
+
+func checkStorage(t *testing.T, fn string) {
 	ts := loaded(t)
 	src := ts.Source
-	queue := workerQueue(t, ts.Transformed)
+	queue := functionQueue(t, ts.Transformed, fn)
 	dlq, _ := getAtt(dig(src.Properties(queue), "RedrivePolicy", "deadLetterTargetArn"), "Arn")
 	tests := []struct {
 		name string
@@ -171,8 +218,10 @@ func TestStorage(t *testing.T) {
 			continue
 		}
 		alarms++
-		if dig(p, "MetricName") != "ApproximateNumberOfMessagesVisible" || dig(p, "ComparisonOperator") != "GreaterThanThreshold" || dig(p, "Threshold") != 0.0 {
-			t.Errorf("alarm %s: got %v %v %v; want ApproximateNumberOfMessagesVisible GreaterThanThreshold 0", id, dig(p, "MetricName"), dig(p, "ComparisonOperator"), dig(p, "Threshold"))
+		// The dead-letter function deletes what it settles: count what
+		// arrives (is received), not what waits.
+		if dig(p, "MetricName") != "NumberOfMessagesReceived" || dig(p, "Statistic") != "Sum" || dig(p, "ComparisonOperator") != "GreaterThanThreshold" || dig(p, "Threshold") != 0.0 {
+			t.Errorf("alarm %s: got %v %v %v %v; want NumberOfMessagesReceived Sum GreaterThanThreshold 0", id, dig(p, "MetricName"), dig(p, "Statistic"), dig(p, "ComparisonOperator"), dig(p, "Threshold"))
 		}
 	}
 	if alarms != 1 {
@@ -183,7 +232,7 @@ func TestStorage(t *testing.T) {
 	for k := range outs {
 		outputs = append(outputs, k)
 	}
-	for _, want := range []string{"ApiUrl", "QueueUrl", "TableName"} {
+	for _, want := range []string{"ApiUrl", "QueueUrl", "BigQueueUrl", "TableName"} {
 		if !slices.Contains(outputs, want) {
 			t.Errorf("outputs: got %v; want %s among them", outputs, want)
 		}
@@ -234,4 +283,40 @@ func retentionHours(t *testing.T, src Template) any {
 		t.Fatalf("ResultRetention default: %v", err)
 	}
 	return d.Hours()
+}
+
+// Figures behind the big-number worker's sizing, from docs/benchmarks.md
+// ("Sizing the big-number worker"): the CPU time of the slowest check the
+// API accepts (a 1000-digit prime, one core, GOMAXPROCS=1), and the memory
+// at which a Lambda function gets one full vCPU (less gets a proportional
+// share).
+const (
+	bigCheckCPUSeconds = 0.19
+	fullVCPUMemoryMB   = 1769.0
+)
+
+// TestBigWorkerFitsABatch wants a full batch of the largest numbers to
+// finish on the big-number worker with half its time to spare, before the
+// worker stops taking records (worker.DefaultReserve before its deadline),
+// with the template's defaults.
+func TestBigWorkerFitsABatch(t *testing.T) {
+	t.Parallel()
+	src := loaded(t).Source
+	number := func(what string, v any) float64 {
+		n, err := resolveNumber(src, v, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return n
+	}
+	mem := number("BigWorkerFunction MemorySize", dig(src.Properties("BigWorkerFunction"), "MemorySize"))
+	timeout := number("BigWorkerFunction Timeout", dig(src.Properties("BigWorkerFunction"), "Timeout"))
+	batch := number("BigWorkerQueueEventSource BatchSize", dig(src.Properties("BigWorkerQueueEventSource"), "BatchSize"))
+	need := batch * bigCheckCPUSeconds / min(1, mem/fullVCPUMemoryMB)
+	budget := timeout - worker.DefaultReserve.Seconds()
+	if need > budget/2 {
+		t.Errorf("a batch of %v 1000-digit primes takes about %.1f s at %v MB; want at most half of %v s (timeout %v s less the worker's reserve)", batch, need, mem, budget, timeout)
+	}
+	at128 := batch * bigCheckCPUSeconds * fullVCPUMemoryMB / 128
+	t.Logf("a batch of %v: %.1f s at %v MB (%.1f s on the 128 MB worker)", batch, need, mem, at128)
 }

@@ -29,7 +29,11 @@ import (
 var Functions = map[string]string{
 	"SubmitFunction": "functions/submit",
 	"WorkerFunction": "functions/worker",
-	"StatusFunction": "functions/status",
+	// The same binary as WorkerFunction, on the queue of numbers beyond
+	// 64 bits, with more memory (a full vCPU).
+	"BigWorkerFunction":  "functions/worker",
+	"DeadLetterFunction": "functions/deadletter",
+	"StatusFunction":     "functions/status",
 }
 
 // Permissions lists, for each function's logical id, the IAM actions its
@@ -41,9 +45,21 @@ var Functions = map[string]string{
 // submits need nothing more; the end-to-end test that watches the calls
 // names them the same way.
 var Permissions = map[string][]string{
-	"SubmitFunction": {"dynamodb:PutItem", "sqs:SendMessage"},
-	"WorkerFunction": {"dynamodb:UpdateItem"},
-	"StatusFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"SubmitFunction":     {"dynamodb:PutItem", "sqs:SendMessage"},
+	"WorkerFunction":     {"dynamodb:UpdateItem"},
+	"BigWorkerFunction":  {"dynamodb:UpdateItem"},
+	"DeadLetterFunction": {"dynamodb:UpdateItem"},
+	"StatusFunction":     {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+}
+
+// Queues lists, for each function's logical id, the queues (logical ids)
+// its role's SQS actions may name: those it sends to, or those its event
+// source mappings poll.
+var Queues = map[string][]string{
+	"SubmitFunction":     {"TasksQueue", "BigTasksQueue"},
+	"WorkerFunction":     {"TasksQueue"},
+	"BigWorkerFunction":  {"BigTasksQueue"},
+	"DeadLetterFunction": {"DeadLetterQueue", "BigTasksDeadLetterQueue"},
 }
 
 // PollPermissions lists the actions a function's role also grants, on the
@@ -51,7 +67,9 @@ var Permissions = map[string][]string{
 // function's behalf through the event source mapping. The code never calls
 // them.
 var PollPermissions = map[string][]string{
-	"WorkerFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"WorkerFunction":     {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"BigWorkerFunction":  {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"DeadLetterFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
 
 // EndpointVariables are the SDK's endpoint variables every function
@@ -59,6 +77,14 @@ var PollPermissions = map[string][]string{
 // functions at an emulator: sam local only sets variables a function
 // declares.
 var EndpointVariables = map[string]bool{"AWS_ENDPOINT_URL": true}
+
+// LogPermissions and TracePermissions are what every function's role also
+// grants: writing to its own log group, and sending X-Ray traces (on "*":
+// X-Ray has no resource-level permissions).
+var (
+	LogPermissions   = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	TracePermissions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+)
 
 // ErrToolMissing reports that python3, cfn-lint or aws-sam-translator is
 // not installed.

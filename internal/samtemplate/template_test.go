@@ -51,7 +51,7 @@ func TestTransform(t *testing.T) {
 			}
 		}
 		slices.Sort(got)
-		want := []string{"StatusFunction", "SubmitFunction", "WorkerFunction"}
+		want := []string{"BigWorkerFunction", "DeadLetterFunction", "StatusFunction", "SubmitFunction", "WorkerFunction"}
 		if !slices.Equal(got, want) {
 			t.Fatalf("AWS::Lambda::Function resources: got %v; want %v", got, want)
 		}
@@ -94,9 +94,18 @@ func TestTransform(t *testing.T) {
 
 	t.Run("event source mapping", func(t *testing.T) {
 		t.Parallel()
-		queue := workerQueue(t, tmpl)
-		if queue != "TasksQueue" {
-			t.Errorf("worker reads queue %s; want TasksQueue", queue)
+		for fn, want := range map[string][]string{
+			"WorkerFunction":     {"TasksQueue"},
+			"BigWorkerFunction":  {"BigTasksQueue"},
+			"DeadLetterFunction": {"BigTasksDeadLetterQueue", "DeadLetterQueue"},
+		} {
+			if got := eventQueues(t, tmpl, fn); !slices.Equal(got, want) {
+				t.Errorf("%s reads queues %v; want %v", fn, got, want)
+			}
+		}
+		params := map[string]struct{ batch, window, concurrency string }{
+			"WorkerFunction":    {"WorkerBatchSize", "WorkerMaxBatchingWindow", "WorkerMaxConcurrency"},
+			"BigWorkerFunction": {"BigWorkerBatchSize", "WorkerMaxBatchingWindow", "BigWorkerMaxConcurrency"},
 		}
 		for id, r := range res {
 			if r["Type"] != "AWS::Lambda::EventSourceMapping" {
@@ -106,16 +115,21 @@ func TestTransform(t *testing.T) {
 			if got := list(dig(p, "FunctionResponseTypes")); !slices.Equal(got, []any{"ReportBatchItemFailures"}) {
 				t.Errorf("%s FunctionResponseTypes: got %v; want [ReportBatchItemFailures]", id, got)
 			}
+			fn, _ := ref(dig(p, "FunctionName"))
+			want, ok := params[fn]
+			if !ok {
+				continue
+			}
 			for key, param := range map[string]string{
-				"BatchSize":                      "WorkerBatchSize",
-				"MaximumBatchingWindowInSeconds": "WorkerMaxBatchingWindow",
+				"BatchSize":                      want.batch,
+				"MaximumBatchingWindowInSeconds": want.window,
 			} {
 				if got, _ := ref(dig(p, key)); got != param {
 					t.Errorf("%s %s: got %v; want {Ref: %s}", id, key, dig(p, key), param)
 				}
 			}
-			if got, _ := ref(dig(p, "ScalingConfig", "MaximumConcurrency")); got != "WorkerMaxConcurrency" {
-				t.Errorf("%s ScalingConfig.MaximumConcurrency: got %v; want {Ref: WorkerMaxConcurrency}", id, dig(p, "ScalingConfig", "MaximumConcurrency"))
+			if got, _ := ref(dig(p, "ScalingConfig", "MaximumConcurrency")); got != want.concurrency {
+				t.Errorf("%s ScalingConfig.MaximumConcurrency: got %v; want {Ref: %s}", id, dig(p, "ScalingConfig", "MaximumConcurrency"), want.concurrency)
 			}
 		}
 		if min := dig(loaded(t).Source, "Parameters", "WorkerMaxConcurrency", "MinValue"); min != 2.0 {

@@ -3,6 +3,7 @@ package task_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"runtime"
 	"strings"
@@ -21,6 +22,14 @@ type fakeStore struct {
 	createFunc  func(ctx context.Context, t task.Task) error
 	abandonFunc func(ctx context.Context, t task.Task) error
 	finishFunc  func(ctx context.Context, id string, out task.Outcome) error
+	startFunc   func(ctx context.Context, id string, at time.Time) (task.Task, error)
+}
+
+func (f *fakeStore) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
+	if f.startFunc != nil {
+		return f.startFunc(ctx, id, at)
+	}
+	return f.Store.Start(ctx, id, at)
 }
 
 func (f *fakeStore) Create(ctx context.Context, t task.Task) error {
@@ -396,5 +405,19 @@ func TestProcessStoppedCheckLeavesNoGoroutine(t *testing.T) {
 	}
 	if got, _ := store.Get(t.Context(), id); got.Status != task.StatusStarted {
 		t.Errorf("task = %s; want STARTED, the check stopped, not finished", got.Status)
+	}
+}
+
+// TestProcessDamagedRecord: a record that fails its integrity check is
+// poison: no retry repairs it.
+func TestProcessDamagedRecord(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{Store: memory.NewStore(), startFunc: func(context.Context, string, time.Time) (task.Task, error) {
+		return task.Task{}, fmt.Errorf("decode: %w", task.ErrDamaged)
+	}}
+	p := newProcessor(store)
+	err := p.Process(t.Context(), task.Delivery{Body: task.EncodeMessage(task.NewID()), ReceiveCount: 1})
+	if _, poison := errors.AsType[*task.PoisonError](err); !poison || !errors.Is(err, task.ErrDamaged) {
+		t.Errorf("Process = %v; want a poison error wrapping ErrDamaged", err)
 	}
 }

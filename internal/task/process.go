@@ -85,7 +85,11 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 		// move it to the dead-letter queue, where it can be inspected.
 		return &PoisonError{Err: err}
 	}
-	t, err := p.Store.Start(ctx, msg.TaskID, p.now())
+	var t Task
+	err = p.retryStore(ctx, "start", msg.TaskID, func(ctx context.Context) (err error) {
+		t, err = p.Store.Start(ctx, msg.TaskID, p.now())
+		return err
+	})
 	switch {
 	case errors.Is(err, ErrConflict):
 		log.InfoContext(ctx, "duplicate delivery of a finished task", slog.String("task_id", msg.TaskID))
@@ -93,6 +97,9 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	case errors.Is(err, ErrNotFound):
 		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", msg.TaskID))
 		return nil
+	case errors.Is(err, ErrDamaged):
+		// No retry repairs it: let the message go to the dead-letter queue.
+		return &PoisonError{Err: err}
 	case err != nil:
 		return fmt.Errorf("start task %s: %w", msg.TaskID, err)
 	}
@@ -107,7 +114,8 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	}
 	now := p.now()
 	out.FinishedAt, out.ExpiresAt = now, now.Add(cmp.Or(p.Retention, DefaultRetention))
-	switch err := p.Store.Finish(ctx, t.ID, out); {
+	finish := func(ctx context.Context) error { return p.Store.Finish(ctx, t.ID, out) }
+	switch err := p.retryStore(ctx, "finish", t.ID, finish); {
 	case errors.Is(err, ErrConflict):
 		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
 	case err != nil:

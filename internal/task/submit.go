@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,6 +63,10 @@ var ErrUnavailable = errors.New("service unavailable")
 type Submitter struct {
 	Store Creator
 	Queue Sender
+	// BigQueue, if set, takes the tasks of numbers beyond 64 bits (see
+	// Big), so that small tasks never wait behind big ones: each queue has
+	// its own workers.
+	BigQueue Sender
 	// Timeout bounds the create and the send together, retries included,
 	// so that the client gets an answer rather than a hang when a backend
 	// does not respond. DefaultSubmitTimeout if zero.
@@ -162,26 +168,43 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		}
 		claim = &c
 	}
-	if len(ts) == 1 {
-		_, err = s.Queue.Send(callCtx, bodies[0])
-	} else {
-		err = s.sendBatch(callCtx, bodies)
-	}
-	if err != nil {
+	if err := s.send(callCtx, ts, bodies); err != nil {
 		s.abandon(ctx, ts, claim, err)
 		return Receipt{}, nil, fmt.Errorf("%w: queue %s: %w", ErrUnavailable, describe(ts), err)
 	}
 	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
 }
 
-// sendBatch queues bodies with the queue's SendBatch, or one by one.
-func (s *Submitter) sendBatch(ctx context.Context, bodies []string) error {
-	if b, ok := s.Queue.(BatchSender); ok {
+// send queues each task's message: a number beyond 64 bits on BigQueue
+// when there is one (so that small tasks never wait behind big ones), the
+// others on Queue.
+func (s *Submitter) send(ctx context.Context, ts []Task, bodies []string) error {
+	var small, big []string
+	for i, t := range ts {
+		if s.BigQueue != nil && Big(t.Number) {
+			big = append(big, bodies[i])
+		} else {
+			small = append(small, bodies[i])
+		}
+	}
+	if err := sendAll(ctx, s.Queue, small); err != nil {
+		return err
+	}
+	return sendAll(ctx, s.BigQueue, big)
+}
+
+// sendAll queues bodies on q: one with Send, more with q's SendBatch if it
+// has one, or one by one.
+func sendAll(ctx context.Context, q Sender, bodies []string) error {
+	if len(bodies) == 0 {
+		return nil
+	}
+	if b, ok := q.(BatchSender); ok && len(bodies) > 1 {
 		_, err := b.SendBatch(ctx, bodies)
 		return err
 	}
 	for _, body := range bodies {
-		if _, err := s.Queue.Send(ctx, body); err != nil {
+		if _, err := q.Send(ctx, body); err != nil {
 			return err
 		}
 	}
@@ -275,4 +298,16 @@ func now(clock func() time.Time) time.Time {
 		return clock()
 	}
 	return time.Now()
+}
+
+// Big reports whether n is a positive number beyond 64 bits (2^64 or
+// more). Its check takes milliseconds to a tenth of a second rather than a
+// microsecond, so its task goes to the big-task queue. A negative number is
+// never prime, at once, however long.
+func Big(n Number) bool {
+	if _, ok := n.Int64(); ok || strings.HasPrefix(string(n), "-") {
+		return false
+	}
+	_, err := strconv.ParseUint(string(n), 10, 64)
+	return err != nil
 }

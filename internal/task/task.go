@@ -84,6 +84,10 @@ var (
 	// ErrConflict means a transition was refused because the task is not in
 	// a state it may leave that way: a duplicate or stale delivery.
 	ErrConflict = errors.New("task state conflict")
+	// ErrDamaged means a stored record failed its integrity check (its
+	// checksum, a known status, a number that parses): whatever it says
+	// cannot be trusted, and no retry will change it.
+	ErrDamaged = errors.New("the stored record is damaged")
 )
 
 // Apply returns t with the outcome recorded. Store adapters use it so that

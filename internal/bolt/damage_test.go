@@ -1,0 +1,128 @@
+package bolt_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/bolt"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// TestOpenRefusesAnEmptyFile: a truncated file is not a new database.
+func TestOpenRefusesAnEmptyFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "asyncprime.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of an empty file = nil; want an error")
+	}
+	if !strings.Contains(err.Error(), "the file is empty (0 bytes)") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open = %v; want it to name the file and say it is empty", err)
+	}
+}
+
+// writeTasks creates a file holding n SUCCESS tasks and closes it.
+func writeTasks(t *testing.T, numbers ...task.Number) (string, []task.Task) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "asyncprime.db")
+	db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks []task.Task
+	for _, n := range numbers {
+		tk := pendingTask(n)
+		tk.ExpiresAt = time.Now().Add(24 * time.Hour)
+		if err := db.Store().Create(t.Context(), tk); err != nil {
+			t.Fatal(err)
+		}
+		out := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: time.Now(), ExpiresAt: tk.ExpiresAt}
+		if err := db.Store().Finish(t.Context(), tk.ID, out); err != nil {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, tk)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, tasks
+}
+
+// TestOpenDamagedPages: pages whose headers are overwritten make Open fail
+// with an error that names the file and what to do, not a panic.
+func TestOpenDamagedPages(t *testing.T) {
+	t.Parallel()
+	numbers := make([]task.Number, 300)
+	for i := range numbers {
+		numbers[i] = "1000000075"
+	}
+	path, _ := writeTasks(t, numbers...)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := os.Getpagesize()
+	// Every page after the two meta pages: its header's flags and count.
+	for off := 2 * page; off+16 <= len(b); off += page {
+		copy(b[off+8:off+16], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a damaged file = nil; want an error")
+	}
+	if !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
+		t.Errorf("Open = %v; want ErrDamagedFile naming the file and what to do", err)
+	}
+}
+
+// TestFlippedBitsAreDetected: a record whose bytes changed on disk reads as
+// task.ErrDamaged, never as a wrong result.
+func TestFlippedBitsAreDetected(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		old, new string
+	}{
+		{name: "number", old: `"number":"1000000075"`, new: `"number":"1000200075"`},
+		{name: "status", old: `"status":"SUCCESS"`, new: `"status":"SUCCESQ"`},
+		{name: "answer", old: `"is_prime":true`, new: `"is_prime":trux`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path, tasks := writeTasks(t, "1000000075")
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte(tt.old)) {
+				t.Fatalf("the file does not hold %q", tt.old)
+			}
+			// Freed pages may hold older copies of the record: change them all.
+			if err := os.WriteFile(path, bytes.ReplaceAll(b, []byte(tt.old), []byte(tt.new)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			db := openAt(t, path, bolt.Options{SweepInterval: -1})
+			got, err := db.Store().Get(t.Context(), tasks[0].ID)
+			if !errors.Is(err, task.ErrDamaged) {
+				t.Errorf("Get = %+v, %v; want ErrDamaged", got, err)
+			}
+			if _, err := db.Store().Start(t.Context(), tasks[0].ID, time.Now()); !errors.Is(err, task.ErrDamaged) {
+				t.Errorf("Start = %v; want ErrDamaged", err)
+			}
+		})
+	}
+}
