@@ -17,8 +17,8 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/api"
 	"github.com/asyncprime/asyncprime/internal/awstest"
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"

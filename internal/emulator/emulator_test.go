@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 )
 
 func TestStartMotoStop(t *testing.T) {

@@ -1,0 +1,97 @@
+// Package testkit holds what tests across the tree share to wait without
+// sleeping: Eventually polls a condition, Clock is time a test moves by
+// hand, and WaitSignal tells when a callee has started waiting on a context.
+// Only tests import it.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pollInterval is how often Eventually checks its condition.
+const pollInterval = 5 * time.Millisecond
+
+// Eventually calls cond until it returns true, and fails the test (FailNow)
+// if it has not within timeout. The timeout only bounds a failing test: pick
+// one far beyond what a loaded machine needs, since a passing test returns as
+// soon as cond holds. msgAndArgs, if given, is a format and its arguments
+// describing what was awaited.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-timer.C:
+			if !cond() {
+				t.Fatalf("condition not met within %v: %s", timeout, describe(msgAndArgs))
+			}
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func describe(msgAndArgs []any) string {
+	if len(msgAndArgs) == 0 {
+		return "(no description)"
+	}
+	if format, ok := msgAndArgs[0].(string); ok {
+		return fmt.Sprintf(format, msgAndArgs[1:]...)
+	}
+	return fmt.Sprint(msgAndArgs...)
+}
+
+// Clock is a time.Now that moves only when the test says so. It is safe for
+// concurrent use; the zero Clock stands at the zero time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// WaitSignal returns a context derived from ctx, and a channel closed the
+// first time anything asks that context for its Done channel. A callee that
+// honours cancellation asks for Done when it starts to wait (a long poll
+// selecting on ctx.Done()), so the channel tells the test that the call is
+// underway and about to block, with no sleep to guess it. It may close
+// earlier (a callee that derives a context asks at once), and never if the
+// callee never looks at Done: use it to order events, not to prove that the
+// callee blocked.
+func WaitSignal(ctx context.Context) (context.Context, <-chan struct{}) {
+	s := &signalCtx{Context: ctx, asked: make(chan struct{})}
+	return s, s.asked
+}
+
+type signalCtx struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (s *signalCtx) Done() <-chan struct{} {
+	s.once.Do(func() { close(s.asked) })
+	return s.Context.Done()
+}
