@@ -17,7 +17,7 @@ func TestSoakSmall(t *testing.T) {
 		t.Run(bk.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
-			base := run(t, cfg, bk.open(t, cfg), nil)
+			base, _ := run(t, cfg, bk.open(t, cfg), nil)
 			lg := loadgen.DefaultConfig()
 			lg.URL, lg.Jobs, lg.Concurrency, lg.PollInterval = base, 3000, 16, 2*time.Millisecond
 			res, err := loadgen.Run(t.Context(), lg)
