@@ -39,8 +39,9 @@ type Function struct {
 	Stdout    io.Writer     // where the function's and the emulator's logs go; discarded if nil
 }
 
-// StartTimeout bounds how long Start waits for the emulator to listen.
-const StartTimeout = 30 * time.Second
+// StartTimeout bounds how long Start waits for the emulator to listen; it
+// only bounds a failure.
+const StartTimeout = 2 * time.Minute
 
 // Instance is a running emulator with its function. Like one Lambda
 // execution environment, it runs one invocation at a time.
