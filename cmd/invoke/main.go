@@ -18,7 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/rie"
 )

@@ -32,7 +32,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 )
 

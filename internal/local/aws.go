@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -44,46 +45,61 @@ func testConfig() local.Config {
 	return local.Config{Workers: 2, BatchSize: 10, VisibilityTimeout: time.Second, MaxReceiveCount: 3, WorkerTimeout: 10 * time.Second, Retention: time.Hour}
 }
 
+// submit posts body until it is accepted and returns the task id. A 503
+// (the store or queue missed the submit budget: a loaded emulator) is an
+// answer a client retries; any other answer but 202 fails.
 func submit(t *testing.T, base, body string) string {
 	t.Helper()
-	resp, err := http.Post(base+"/", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	apitest.CheckHTTP(t, resp)
 	var r api.SubmitResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST %s = %d, %v; want 202", body, resp.StatusCode, err)
-	}
-	if loc := resp.Header.Get("Location"); loc != "/"+r.TaskID {
-		t.Errorf("Location = %q; want /%s", loc, r.TaskID)
-	}
+	testkit.Eventually(t, 2*time.Minute, func() bool {
+		resp, err := http.Post(base+"/", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		apitest.CheckHTTP(t, resp)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return false
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST %s = %d, %v; want 202", body, resp.StatusCode, err)
+		}
+		if loc := resp.Header.Get("Location"); loc != "/"+r.TaskID {
+			t.Errorf("Location = %q; want /%s", loc, r.TaskID)
+		}
+		return true
+	}, "POST %s accepted", body)
 	return r.TaskID
 }
 
+// waitFinal polls the task until it is final. A 503 is the status
+// function's answer when the store did not answer within its budget (a
+// loaded emulator, an outage just ended): ask again. Any other answer but
+// 200 fails: a 404 is an accepted task lost.
 func waitFinal(t *testing.T, base, id string) api.StatusResponse {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var s api.StatusResponse
+	testkit.Eventually(t, 2*time.Minute, func() bool {
 		resp, err := http.Get(base + "/" + id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		apitest.CheckHTTP(t, resp)
-		var s api.StatusResponse
-		err = json.NewDecoder(resp.Body).Decode(&s)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /%s = %d, %v; want 200", id, resp.StatusCode, err)
+		switch resp.StatusCode {
+		case http.StatusOK:
+		case http.StatusServiceUnavailable:
+			return false
+		default:
+			t.Fatalf("GET /%s = %d; want 200", id, resp.StatusCode)
 		}
-		if s.Status.Final() {
-			return s
+		s = api.StatusResponse{}
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatalf("GET /%s: %v", id, err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("task %s never finished", id)
-	return api.StatusResponse{}
+		return s.Status.Final()
+	}, "task %s finished", id)
+	return s
 }
 
 // TestSeedSession replays the tutorial's curl session against the local mode.
@@ -208,16 +224,13 @@ func TestPollerRetriesOnlyFailures(t *testing.T) {
 			return resp, nil
 		},
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	go func() {
-		for !flakyDone.Load() && ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(100 * time.Millisecond)
-		cancel()
-	}()
-	p.Run(ctx)
+	ctx, cancel := context.WithCancel(t.Context())
+	polled := make(chan struct{})
+	go func() { p.Run(ctx); close(polled) }()
+	// Until flaky succeeded and every message was deleted.
+	testkit.Eventually(t, time.Minute, func() bool { return flakyDone.Load() && q.Len() == 0 }, "flaky delivered 3 times and the queue empty")
+	cancel()
+	<-polled
 	mu.Lock()
 	defer mu.Unlock()
 	if got := fmt.Sprint(seen["flaky"]); got != "[1 2 3]" {
@@ -245,9 +258,12 @@ func TestPollerWholeBatchFailsOnHandlerError(t *testing.T) {
 			panic("crash")
 		},
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
-	p.Run(ctx)
+	ctx, cancel := context.WithCancel(t.Context())
+	polled := make(chan struct{})
+	go func() { p.Run(ctx); close(polled) }()
+	testkit.Eventually(t, time.Minute, func() bool { return calls.Load() > 0 }, "the handler called")
+	cancel()
+	<-polled // Run returns once the batch in flight is done with
 	if calls.Load() != 1 || q.Len() != 1 {
 		t.Errorf("calls = %d, queue = %d; want 1 call and the message kept", calls.Load(), q.Len())
 	}

@@ -17,11 +17,12 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/api"
 	"github.com/asyncprime/asyncprime/internal/awstest"
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 // TestEmulatorOutage takes SQS and DynamoDB away mid-load — first refusing
@@ -29,6 +30,12 @@ import (
 // Submits must answer 202 or a JSON 503, never hang; once the emulator is
 // back, every accepted task finishes; and no record is left PENDING or
 // STARTED without a message to finish it.
+//
+// The phases move on events, not time: the outage starts once tasks are
+// being accepted, and ends once several submits have failed because of it
+// and begun to roll their task back — promptly, since a roll-back that
+// cannot reach the store for task.DefaultAbandonTimeout leaves its PENDING
+// record behind, by design.
 func TestEmulatorOutage(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct {
@@ -38,22 +45,31 @@ func TestEmulatorOutage(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
-			cfg.VisibilityTimeout = 2 * time.Second
+			// Redeliveries the outage and a loaded emulator cause (lost
+			// receives, slow batches) must not dead-letter a task here;
+			// TestPoisonMessages tests the redrive policy.
+			cfg.VisibilityTimeout, cfg.MaxReceiveCount = 2*time.Second, 10
 			direct, res := awstest.ProvisionedWith(t, provision.Settings{VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount}, awstest.UniqueNames())
 			proxy := awstest.NewProxy(t, aws.ToString(direct.BaseEndpoint))
 			viaProxy, err := emulator.Config(t.Context(), proxy.Endpoint())
 			if err != nil {
 				t.Fatal(err)
 			}
+			store := &abandonCounter{Store: dynamo.New(dynamodb.NewFromConfig(viaProxy), res.TableName), ids: map[string]bool{}}
 			b := backend{
-				store: dynamo.New(dynamodb.NewFromConfig(viaProxy), res.TableName),
+				store: store,
 				queue: sqsqueue.New(sqs.NewFromConfig(viaProxy), res.QueueURL, sqsqueue.WithRegion(viaProxy.Region)),
 			}
-			base := run(t, cfg, b, nil)
+			base, _ := run(t, cfg, b, nil)
 
 			var mu sync.Mutex
 			var accepted []string
 			statuses := map[int]int{}
+			count := func(status int) int {
+				mu.Lock()
+				defer mu.Unlock()
+				return statuses[status]
+			}
 			client := &http.Client{Timeout: 30 * time.Second} // a request this slow counts as hung
 			ctx, stop := context.WithCancel(t.Context())
 			var load sync.WaitGroup
@@ -81,23 +97,22 @@ func TestEmulatorOutage(t *testing.T) {
 							t.Errorf("submit = %d %+v; want 202, or 503 with a JSON error", resp.StatusCode, body)
 						}
 						mu.Unlock()
-						time.Sleep(20 * time.Millisecond)
 					}
 				})
 			}
-			time.Sleep(time.Second)
+			testkit.Eventually(t, 2*time.Minute, func() bool { return count(http.StatusAccepted) >= 4 }, "4 tasks accepted before the outage")
 			proxy.SetMode(mode.mode)
-			time.Sleep(4 * time.Second)
+			testkit.Eventually(t, 2*time.Minute, func() bool { return store.abandoned() >= 4 }, "4 submits failed by the outage")
 			proxy.SetMode(awstest.Up)
-			time.Sleep(time.Second)
+			before := count(http.StatusAccepted)
+			testkit.Eventually(t, 2*time.Minute, func() bool {
+				return count(http.StatusServiceUnavailable) >= 4 && count(http.StatusAccepted) >= before+4
+			}, "the failed submits answered 503, and 4 more tasks accepted after the outage")
 			stop()
 			load.Wait()
 
 			mu.Lock()
 			t.Logf("submit answers: %v; %d accepted", statuses, len(accepted))
-			if statuses[http.StatusServiceUnavailable] == 0 {
-				t.Errorf("no submit answered 503 during the outage; the test did not bite")
-			}
 			ids := append([]string(nil), accepted...)
 			mu.Unlock()
 			for _, id := range ids {
@@ -112,30 +127,46 @@ func TestEmulatorOutage(t *testing.T) {
 	}
 }
 
+// abandonCounter counts the tasks whose submit failed and began to roll
+// them back.
+type abandonCounter struct {
+	task.Store
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (a *abandonCounter) Abandon(ctx context.Context, t task.Task) error {
+	a.mu.Lock()
+	a.ids[t.ID] = true
+	a.mu.Unlock()
+	return a.Store.Abandon(ctx, t)
+}
+
+func (a *abandonCounter) abandoned() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.ids)
+}
+
 // waitAllFinal scans the table (a test may; the system never does) until no
-// record is PENDING or STARTED, for up to the visibility timeout and more.
+// record is PENDING or STARTED: redeliveries after the visibility timeout
+// finish what the outage interrupted.
 func waitAllFinal(t *testing.T, db *dynamodb.Client, table string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var open []string
+	testkit.Eventually(t, 2*time.Minute, func() bool {
 		out, err := db.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var open []string
+		open = open[:0]
 		for _, it := range out.Items {
 			if v := attrS(it[dynamo.AttrStatus]); v == string(task.StatusPending) || v == string(task.StatusStarted) {
 				open = append(open, attrS(it[dynamo.AttrID])+" "+v)
 			}
 		}
-		if len(open) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records are not final: %v", len(open), open[:min(len(open), 5)])
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return len(open) == 0
+	}, "every record final; still open: %v", lazy(func() any { return open[:min(len(open), 5)] }))
 }
 
 func attrS(v any) string {
@@ -144,3 +175,9 @@ func attrS(v any) string {
 	}
 	return ""
 }
+
+// lazy formats as what its function returns when formatted, for failure
+// messages about state that changes after the message is built.
+type lazy func() any
+
+func (l lazy) String() string { return fmt.Sprint(l()) }

@@ -12,15 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/asyncprime/asyncprime/internal/procs"
 )
 
 // Version is the pinned emulator; the Makefile installs the same one.
@@ -43,37 +44,64 @@ type Function struct {
 	Environ []string
 }
 
+// StartTimeout bounds how long Start waits for the emulator to listen; it
+// only bounds a failure.
+const StartTimeout = 2 * time.Minute
+
 // Instance is a running emulator with its function. Like one Lambda
 // execution environment, it runs one invocation at a time.
 type Instance struct {
 	fn   Function
 	addr string
-	cmd  *exec.Cmd
+	proc *procs.Process
 	mu   sync.Mutex // one invocation at a time
 	http *http.Client
-	done chan struct{}
 }
 
-// Start runs the emulator on free loopback ports and waits until it listens.
-// The function itself starts (its init phase) on the first invocation.
+// errPortTaken means a port given to the emulator was taken by another
+// program before the emulator bound it.
+var errPortTaken = errors.New("port taken")
+
+// Start runs the emulator on two loopback ports and waits until it listens
+// on both, for at most StartTimeout or until ctx ends. The function itself
+// starts (its init phase) on the first invocation.
+//
+// The emulator cannot bind port 0 and say which port it got (it tells the
+// function its Runtime API address before binding it), so each port is
+// reserved with procs.ReservePort for as long as the emulator runs, the
+// emulator counts as listening only when procs.Listening finds the sockets
+// in the emulator's own process, and a start that lost a port to another
+// program ("address already in use") is tried again on other ports.
 func Start(ctx context.Context, fn Function) (*Instance, error) {
 	for _, p := range []string{fn.RIE, fn.Bootstrap} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("start %s under the emulator: %w", fn.Name, err)
 		}
 	}
-	addr, err := freeAddr()
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		in, err := start(ctx, fn)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 || ctx.Err() != nil {
+			return in, err
+		}
+	}
+}
+
+func start(ctx context.Context, fn Function) (*Instance, error) {
+	api, err := procs.ReservePort()
 	if err != nil {
 		return nil, err
 	}
-	runtimeAddr, err := freeAddr()
+	runtimeAPI, err := procs.ReservePort()
 	if err != nil {
+		api.Close()
 		return nil, err
 	}
 	timeout := max(int(fn.Timeout/time.Second), 1)
 	cmd := exec.Command(fn.RIE,
-		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", runtimeAddr,
+		"--runtime-interface-emulator-address", api.Addr(),
+		"--runtime-api-address", runtimeAPI.Addr(),
 		fn.Bootstrap)
 	base := fn.Environ
 	if base == nil {
@@ -85,39 +113,22 @@ func Start(ctx context.Context, fn Function) (*Instance, error) {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"LOG_LEVEL=warn", // the emulator's own log level
 	)
-	if fn.Stdout != nil {
-		cmd.Stdout, cmd.Stderr = fn.Stdout, fn.Stdout
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = fn.Stdout, fn.Stdout
+	proc, err := procs.Start(cmd, api, runtimeAPI)
+	if err != nil {
 		return nil, fmt.Errorf("start the emulator for %s: %w", fn.Name, err)
 	}
-	in := &Instance{fn: fn, addr: addr, cmd: cmd, http: &http.Client{}, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(in.done) }()
-	if err := in.waitListening(ctx); err != nil {
-		in.Stop()
-		return nil, err
-	}
-	return in, nil
-}
-
-func (in *Instance) waitListening(ctx context.Context) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-in.done:
-			return fmt.Errorf("the emulator for %s exited at start", in.fn.Name)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
+	err = proc.WaitReady(ctx, func(ctx context.Context) bool {
+		return procs.Listening(ctx, proc.Pid(), api.Number, runtimeAPI.Number)
+	})
+	if err != nil {
+		proc.Stop()
+		if strings.Contains(proc.Output(), "address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
 		}
-		if c, err := net.DialTimeout("tcp", in.addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(2 * time.Millisecond)
+		return nil, fmt.Errorf("start the emulator for %s: %w", fn.Name, err)
 	}
-	return fmt.Errorf("the emulator for %s did not listen on %s", in.fn.Name, in.addr)
+	return &Instance{fn: fn, addr: api.Addr(), proc: proc, http: &http.Client{}}, nil
 }
 
 // Invoke sends one event and returns the function's response payload. A
@@ -176,28 +187,7 @@ func InvokeJSON[Resp, Req any](ctx context.Context, in *Instance, req Req) (Resp
 }
 
 // Stop kills the emulator and its function.
-func (in *Instance) Stop() error {
-	select {
-	case <-in.done:
-		return nil
-	default:
-	}
-	err := syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
-	<-in.done
-	if errors.Is(err, syscall.ESRCH) {
-		err = nil
-	}
-	return err
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func (in *Instance) Stop() error { return in.proc.Stop() }
 
 // Endpoint is the emulator's base URL, where it serves the Lambda Invoke
 // API for the function named "function":
@@ -206,4 +196,4 @@ func (in *Instance) Endpoint() string { return "http://" + in.addr }
 
 // Pid is the emulator's process id; the function's bootstrap, once
 // started, is its child.
-func (in *Instance) Pid() int { return in.cmd.Process.Pid }
+func (in *Instance) Pid() int { return in.proc.Pid() }

@@ -28,6 +28,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -207,9 +208,8 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || !task.ValidID(accepted.TaskID) {
 		t.Fatalf("POST / = %d %+v; want 202 with a task id", resp.StatusCode, accepted)
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	var got api.StatusResponse
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, 2*time.Minute, func() bool {
 		resp, err := http.Get(srv.URL + "/" + accepted.TaskID)
 		if err != nil {
 			t.Fatal(err)
@@ -218,11 +218,8 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 		got = api.StatusResponse{}
 		json.NewDecoder(resp.Body).Decode(&got)
 		resp.Body.Close()
-		if got.Status.Final() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return got.Status.Final()
+	}, "task %s finished", accepted.TaskID)
 	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
 		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
 	}

@@ -1,7 +1,6 @@
 package emulator_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -11,14 +10,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/asyncprime/asyncprime/internal/awstest/emulator"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 )
 
 func TestStartMotoStop(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	m, err := emulator.StartMoto(ctx)
+	m, err := emulator.StartMoto(t.Context())
 	if errors.Is(err, emulator.ErrNotInstalled) {
 		if required, _ := strconv.ParseBool(os.Getenv("EMULATOR_REQUIRED")); required {
 			t.Fatal(err)
