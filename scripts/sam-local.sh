@@ -15,6 +15,7 @@
 # Environment: AWS_ENDPOINT_URL, MOTO_PORT (5050), API_PORT (3000),
 # LAMBDA_PORT (3001), SAM_LOCAL_BIND (the address moto listens on; see the
 # README), SAM_CONTAINER_ENDPOINT (the emulator as the containers reach it),
+# SAM_LOCAL_DIR (where it keeps logs and the env file; .aws-sam/sam-local),
 # SAM (the sam command), SAM_LOCAL_ARGS (more arguments for both sam local
 # commands, such as --docker-network NAME).
 set -euo pipefail
@@ -81,7 +82,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-logs=.aws-sam/sam-local
+logs=${SAM_LOCAL_DIR:-.aws-sam/sam-local}
 mkdir -p "$logs"
 if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
 	endpoint=$AWS_ENDPOINT_URL
@@ -106,13 +107,13 @@ fi
 container_endpoint=${SAM_CONTAINER_ENDPOINT:-$default_container}
 
 "$sam" build
-go build -o bin/trigger ./cmd/trigger
+go build -o "$logs/trigger" ./cmd/trigger
 
 envfile=$logs/env.json
 rm -f "$envfile"
 AWS_ENDPOINT_URL=$endpoint SAM_ENV_OUT=$envfile SAM_CONTAINER_ENDPOINT=$container_endpoint \
 	WORKER_INVOKE_ENDPOINT=http://127.0.0.1:$lambda_port WORKER_FUNCTION_NAME=WorkerFunction \
-	bin/trigger &
+	"$logs/trigger" &
 pids+=($!)
 for _ in $(seq 600); do
 	[[ -s $envfile ]] && break

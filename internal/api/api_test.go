@@ -174,7 +174,9 @@ func TestSubmitRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
+			if tt.method != "-" { // a v1 event never reaches an HTTP API's routes
+				apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
+			}
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}

@@ -54,7 +54,9 @@ func NewEnvFile(res provision.Resources, endpoint string) (EnvFile, error) {
 	}
 	return EnvFile{
 		GlobalKey:        {"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": res.TableName},
-		"SubmitFunction": {"QUEUE_URL": queueURL},
+		// sam local has one SQS trigger (ours), on the tasks queue: big
+		// numbers share it there.
+		"SubmitFunction": {"QUEUE_URL": queueURL, "BIG_QUEUE_URL": queueURL},
 	}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/procs"
 	"github.com/asyncprime/asyncprime/internal/samlocal"
 	"github.com/asyncprime/asyncprime/internal/testkit"
 )
@@ -121,11 +122,13 @@ exit 0
 		"docker": "[[ $1 == info ]] && exit 0\nexit 1\n",
 	})
 	motoPort, lambdaPort := freePort(t), freePort(t)
+	samDir := t.TempDir() // logs, the env file and the trigger: this test's own
 	path := strings.Join([]string{fakes, filepath.Dir(goBin), filepath.Dir(motoBin), os.Getenv("PATH")}, ":")
 	cmd := exec.Command("bash", script)
 	cmd.Env = append(os.Environ(),
 		"PATH="+path,
 		"SAM_LOCAL_BIND=127.0.0.1",
+		"SAM_LOCAL_DIR="+samDir,
 		"MOTO_PORT="+strconv.Itoa(motoPort),
 		"LAMBDA_PORT="+strconv.Itoa(lambdaPort),
 		"SAM_CONTAINER_ENDPOINT=http://host.docker.internal:"+strconv.Itoa(motoPort),
@@ -153,7 +156,7 @@ exit 0
 		samCalls, _ = filepath.Glob(record + "/sam-local-*")
 		return len(samCalls) == 2
 	}, "sam local started twice; output:\n%s", &out)
-	envFile := moduleRoot + "/.aws-sam/sam-local/env.json"
+	envFile := samDir + "/env.json"
 	var file samlocal.EnvFile
 	b, err := os.ReadFile(envFile)
 	if err != nil {
@@ -176,7 +179,7 @@ exit 0
 		pid, _ := strconv.Atoi(lines[0])
 		samPids = append(samPids, pid)
 		args := strings.Join(lines[1:], " ")
-		for _, want := range []string{"--env-vars .aws-sam/sam-local/env.json", "ApiFunctionTimeout=29 WorkerTimeout=60", "--add-host host.docker.internal:host-gateway"} {
+		for _, want := range []string{"--env-vars " + envFile, "ApiFunctionTimeout=29 WorkerTimeout=60", "--add-host host.docker.internal:host-gateway"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("sam %s; want %q in its arguments", args, want)
 			}
@@ -215,14 +218,17 @@ exit 0
 	}
 }
 
+// freePort reserves a loopback port for the script's children until the
+// test ends (procs.ReservePort: outside the ephemeral range, locked against
+// other tests), so that no other program takes it in between.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := procs.ReservePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { p.Close() })
+	return p.Number
 }
 
 // slicesDeleteEnv drops every KEY= entry of env.

@@ -55,7 +55,7 @@ type Config struct {
 	// --env-vars file for the resources, with ContainerEndpoint
 	// (SAM_CONTAINER_ENDPOINT) as the functions' AWS_ENDPOINT_URL.
 	EnvOut            string `env:"SAM_ENV_OUT"`
-	ContainerEndpoint string
+	ContainerEndpoint string `env:"SAM_CONTAINER_ENDPOINT"`
 }
 
 // Defaults for sam local: the worker's timeout there is 60 s (samconfig.toml

@@ -10,9 +10,11 @@ import (
 // envs maps each function's logical id to the struct its main package loads
 // its environment into.
 var envs = map[string]any{
-	"SubmitFunction": config.Submit{},
-	"WorkerFunction": config.Worker{},
-	"StatusFunction": config.Status{},
+	"SubmitFunction":     config.Submit{},
+	"WorkerFunction":     config.Worker{},
+	"BigWorkerFunction":  config.Worker{}, // the worker's code on the big-task queue
+	"DeadLetterFunction": config.DeadLetter{},
+	"StatusFunction":     config.Status{},
 }
 
 // TestEnvironment wants each function's environment in the template to be
