@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/procs"
@@ -111,7 +112,7 @@ func start(ctx context.Context, fn Function) (*Instance, error) {
 		"AWS_LAMBDA_FUNCTION_NAME="+fn.Name,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"LOG_LEVEL=warn", // the emulator's own log level
+		"LOG_LEVEL=error", // the emulator's own log level: a stop is not a warning
 	)
 	cmd.Stdout, cmd.Stderr = fn.Stdout, fn.Stdout
 	proc, err := procs.Start(cmd, api, runtimeAPI)
@@ -187,7 +188,29 @@ func InvokeJSON[Resp, Req any](ctx context.Context, in *Instance, req Req) (Resp
 }
 
 // Stop kills the emulator and its function.
-func (in *Instance) Stop() error { return in.proc.Stop() }
+//
+// The emulator is asked first (SIGTERM), so that it stops its function
+// before it goes; killed at once, it would leave the bootstrap polling a
+// runtime API that is gone ("failed to get the next invoke"). The process
+// group is killed after stopGrace either way.
+func (in *Instance) Stop() error {
+	stopped := false
+	if p, err := os.FindProcess(in.proc.Pid()); err == nil && p.Signal(syscall.SIGTERM) == nil {
+		select {
+		case <-in.proc.Done():
+			stopped = true
+		case <-time.After(stopGrace):
+		}
+	}
+	err := in.proc.Stop() // the process group, whatever is left of it
+	if stopped {
+		return nil // it exited because it was asked to
+	}
+	return err
+}
+
+// stopGrace bounds the wait for the emulator to stop its function.
+const stopGrace = 5 * time.Second
 
 // Endpoint is the emulator's base URL, where it serves the Lambda Invoke
 // API for the function named "function":
