@@ -10,7 +10,7 @@ import (
 )
 
 // SerialWrites wraps a DynamoDB client so that its conditional writes
-// (PutItem, UpdateItem) run one at a time. moto (5.2) evaluates a write's
+// (PutItem, UpdateItem, TransactWriteItems) run one at a time. moto (5.2) evaluates a write's
 // condition and applies it without a lock, so two concurrent conditional
 // writes to one item can both succeed, where DynamoDB lets exactly one
 // through. One at a time, a test still checks that every write the code
@@ -32,4 +32,10 @@ func (c *serialWrites) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemIn
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.Client.UpdateItem(ctx, in, optFns...)
+}
+
+func (c *serialWrites) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Client.TransactWriteItems(ctx, in, optFns...)
 }

@@ -1,9 +1,7 @@
 package dynamo_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,32 +27,10 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 	return dynamodb.NewFromConfig(cfg), res.TableName
 }
 
-// serialWrites makes this process's writes one at a time. moto (5.2) checks
-// a write's condition and applies it without a lock, so two concurrent
-// conditional writes to one item can both succeed; DynamoDB makes each
-// conditional write atomic. One at a time, the suite's concurrency case
-// still tests that every write is conditional, which is the store's part.
-type serialWrites struct {
-	dynamo.Client
-	mu sync.Mutex
-}
-
-func (c *serialWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Client.PutItem(ctx, in, optFns...)
-}
-
-func (c *serialWrites) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.Client.UpdateItem(ctx, in, optFns...)
-}
-
 func TestStoreConformance(t *testing.T) {
 	t.Parallel()
 	client, table := newTable(t)
-	s := dynamo.New(&serialWrites{Client: client}, table)
+	s := dynamo.New(awstest.SerialWrites(client), table) // moto does not serialise conditional writes
 	tasktest.Run(t, func(*testing.T) task.Store { return s })
 }
 

@@ -53,7 +53,7 @@ func NewEnvFile(res provision.Resources, endpoint string) (EnvFile, error) {
 		return nil, err
 	}
 	return EnvFile{
-		GlobalKey:        {"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": res.TableName},
+		GlobalKey: {"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": res.TableName},
 		// sam local has one SQS trigger (ours), on the tasks queue: big
 		// numbers share it there.
 		"SubmitFunction": {"QUEUE_URL": queueURL, "BIG_QUEUE_URL": queueURL},
