@@ -122,7 +122,7 @@ func precheck(path string, opts Options) (err error) {
 		return nil // a new file, or one Open will report on
 	}
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: opts.LockTimeout})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return fmt.Errorf("open %s: the file is locked by another process", path)
 	}
 	if err != nil {
