@@ -13,6 +13,8 @@ var envs = map[string]any{
 	"SubmitFunction": config.Submit{},
 	"WorkerFunction": config.Worker{},
 	"StatusFunction": config.Status{},
+	// DeadLetterFunction's.
+	"DeadLetterFunction": config.DeadLetter{},
 }
 
 // TestEnvironment wants each function's environment in the template to be

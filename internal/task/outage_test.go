@@ -188,4 +188,3 @@ func (s *fakeReopenStore) Reopen(context.Context, string, time.Time) error { ret
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
