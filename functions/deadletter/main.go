@@ -11,9 +11,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -24,9 +22,6 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/deadletter"
-	"github.com/asyncprime/asyncprime/internal/dynamo"
-	"github.com/asyncprime/asyncprime/internal/sqsqueue"
-	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 func main() {
@@ -45,28 +40,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log := lambdacontext.NewLogger()
-	store := dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName)
-	reaper := &task.Reaper{Store: store, Retention: env.Retention, Logger: log}
-	sqsClient := sqs.NewFromConfig(cfg)
-	// The settlers live as long as the execution environment, so that a
-	// warm one remembers the dead letters it saw a minute ago.
-	var settlers []*deadletter.Settler
-	for name, url := range map[string]string{"tasks-dlq": env.DeadLetterQueueURL, "tasks-big-dlq": env.BigDeadLetterQueueURL} {
-		settlers = append(settlers, &deadletter.Settler{
-			Name: name, Queue: deadletter.PeekFunc(sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(cfg.Region)).Peek),
-			Store: store, Reaper: reaper, Logger: log,
-		})
-	}
-	lambda.Start(func(ctx context.Context) error {
-		var errs []error
-		for _, s := range settlers {
-			r, err := s.Settle(ctx)
-			log.InfoContext(ctx, "settle round", slog.String("queue", s.Name), slog.Int("peeked", r.Peeked), slog.Int("settled", r.Settled),
-				slog.Int("waiting", r.Waiting), slog.Int("final", r.Final), slog.Int("poison", r.Poison), slog.Int("unknown_task", r.Unknown))
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	})
+	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, lambdacontext.NewLogger())
+	lambda.Start(f.Handle)
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// deadQueue is a dead-letter queue of fixed messages that counts peeks.
+// deadQueue is a dead-letter queue of fixed messages.
 type deadQueue struct {
 	msgs []queue.Peeked
 	err  error
@@ -86,7 +86,7 @@ func TestSettleAfterAFailedRedrive(t *testing.T) {
 	ctx := t.Context()
 	s := memory.NewStore()
 	id := newTask(t, s)
-	if _, err := (&task.Reaper{Store: s}).Settle(ctx, id); err != nil {
+	if _, err := (&task.Reaper{Store: s, Logger: slog.New(slog.DiscardHandler)}).Settle(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	q := &deadQueue{msgs: []queue.Peeked{{ID: "m1", Body: task.EncodeMessage(id)}}}

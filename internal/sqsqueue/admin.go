@@ -155,15 +155,20 @@ func (q *Queue) PeekDeadLetters(ctx context.Context, limit int) ([]queue.Peeked,
 func (q *Queue) Peek(ctx context.Context, limit int) ([]queue.Peeked, error) {
 	c, ok := q.client.(peekClient)
 	if !ok {
-		return nil, fmt.Errorf("queue %s: the SQS client cannot change a message's visibility", q.url)
+		return nil, fmt.Errorf("queue %s: the SQS client cannot change a message's visibility (ChangeMessageVisibilityBatch)", q.url)
 	}
 	return peek(ctx, c, q.url, limit)
+}
+
+// VisibilityClient is the SQS call a peek adds to Client's ReceiveMessage.
+type VisibilityClient interface {
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 // peekClient is the part of the SQS API a peek uses.
 type peekClient interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+	VisibilityClient
 }
 
 // peek receives up to limit messages of the queue at url, in batches of
