@@ -221,7 +221,9 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 			msg = fmt.Sprintf("SQS is moving the %d dead letters back to the task queue (move task %s)", res.Moved, res.TaskHandle)
 		}
 		n := len(reopened)
-		msg += fmt.Sprintf("; %d dead-lettered tasks are PENDING again and will run", n)
+		if n > 0 {
+			msg += fmt.Sprintf("; %d tasks that had failed because they were dead-lettered are PENDING again and will run", n)
+		}
 		writeJSON(w, http.StatusOK, ActionResponse{Action: "redrive", Message: msg, Moved: &res.Moved, Async: res.Async, TaskHandle: res.TaskHandle, Reopened: &n})
 	case "purge":
 		purged, err := dl.PurgeDeadLetters(ctx)

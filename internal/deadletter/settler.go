@@ -74,6 +74,9 @@ type Settler struct {
 	// seen holds the message ids a round found with their task not
 	// final: the next round to find one still dead settles its task.
 	seen map[string]bool
+	// last is the previous round's count of messages it cannot settle:
+	// the warning about them is logged when it changes.
+	lastPoison, lastUnknown int
 }
 
 // Round is what one round found.
@@ -106,8 +109,11 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 	var poison []string
 	defer func() {
 		s.seen = seen
-		if r.Poison+r.Unknown > 0 {
-			// Once a round at most, for the operator; never dropped.
+		changed := r.Poison != s.lastPoison || r.Unknown != s.lastUnknown
+		s.lastPoison, s.lastUnknown = r.Poison, r.Unknown
+		if r.Poison+r.Unknown > 0 && changed {
+			// For the operator, once a round at most, and only when the
+			// count changes; the messages are never dropped.
 			log.WarnContext(ctx, "dead-letter queue holds messages with no task to settle; they stay there for the operator (console: redrive or purge)",
 				slog.String("queue", s.Name), slog.Int("poison", r.Poison), slog.Int("unknown_task", r.Unknown), slog.Any("poison_message_ids", poison))
 		}
