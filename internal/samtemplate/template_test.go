@@ -95,8 +95,8 @@ func TestTransform(t *testing.T) {
 	t.Run("event source mapping", func(t *testing.T) {
 		t.Parallel()
 		for fn, want := range map[string][]string{
-			"WorkerFunction":     {"TasksQueue"},
-			"BigWorkerFunction":  {"BigTasksQueue"},
+			"WorkerFunction":    {"TasksQueue"},
+			"BigWorkerFunction": {"BigTasksQueue"},
 			// Nothing consumes the dead letters: the dead-letter function
 			// runs on a schedule and peeks (see TestDeadLetterFunction).
 			"DeadLetterFunction": nil,

@@ -187,4 +187,3 @@ type fakeReopenStore struct {
 func (s *fakeReopenStore) Reopen(context.Context, string, time.Time) error { return s.err }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
