@@ -68,12 +68,21 @@ type Settler struct {
 	Store  Store
 	Reaper *task.Reaper
 	// Limit bounds the messages one round looks at (DefaultLimit if 0).
-	Limit  int
-	Logger *slog.Logger // slog.Default() if nil
+	Limit int
+	// Grace is how long after a message was first found with its task
+	// not final a later round waits before settling it: the time a
+	// redrive has to move the message after reopening the task. Zero
+	// settles at the next round, which suits a queue whose redrive moves
+	// the messages before it returns (the local queues); SQS's
+	// StartMessageMoveTask moves them in the background.
+	Grace  time.Duration
+	Now    func() time.Time // time.Now if nil
+	Logger *slog.Logger     // slog.Default() if nil
 
-	// seen holds the message ids a round found with their task not
-	// final: the next round to find one still dead settles its task.
-	seen map[string]bool
+	// seen holds, for each message a round found with its task not
+	// final, when it was first found so: a later round that still finds
+	// it dead settles its task.
+	seen map[string]time.Time
 	// last is the previous round's count of messages it cannot settle:
 	// the warning about them is logged when it changes.
 	lastPoison, lastUnknown int
@@ -105,7 +114,11 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 		return r, fmt.Errorf("settle dead letters of %s: peek: %w", s.Name, err)
 	}
 	r.Peeked = len(peeked)
-	seen := make(map[string]bool)
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	seen := make(map[string]time.Time)
 	var poison []string
 	defer func() {
 		s.seen = seen
@@ -138,8 +151,9 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 		case t.Status.Final():
 			r.Final++
 			continue
-		case !s.seen[p.ID]:
-			seen[p.ID] = true
+		}
+		if first, ok := s.seen[p.ID]; !ok || now.Sub(first) < s.Grace {
+			seen[p.ID] = cmp.Or(first, now)
 			r.Waiting++
 			continue
 		}
@@ -160,10 +174,10 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 
 // keep carries over the sightings of the messages a failed round did not
 // reach.
-func keep(next, prev map[string]bool, peeked []queue.Peeked) {
+func keep(next, prev map[string]time.Time, peeked []queue.Peeked) {
 	for _, p := range peeked {
-		if prev[p.ID] {
-			next[p.ID] = true
+		if first, ok := prev[p.ID]; ok {
+			next[p.ID] = first
 		}
 	}
 }

@@ -164,3 +164,28 @@ func TestRun(t *testing.T) {
 		t.Errorf("after Run's rounds the task is %s; want FAILURE, dead-lettered", tk.Status)
 	}
 }
+
+// TestSettleGrace: with a grace, a dead letter whose task is not final is
+// settled only once it has been seen so for that long (SQS moves a
+// redrive's messages in the background).
+func TestSettleGrace(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := memory.NewStore()
+	id := newTask(t, s)
+	now := t0
+	st := settler(s, &deadQueue{msgs: []queue.Peeked{{ID: "m1", Body: task.EncodeMessage(id)}}})
+	st.Grace, st.Now = time.Minute, func() time.Time { return now }
+	for _, step := range []struct {
+		after time.Duration
+		want  task.Status
+	}{{0, task.StatusPending}, {30 * time.Second, task.StatusPending}, {30 * time.Second, task.StatusFailure}} {
+		now = now.Add(step.after)
+		if _, err := st.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if tk, _ := s.Get(ctx, id); tk.Status != step.want {
+			t.Fatalf("at %v the task is %s; want %s", now.Sub(t0), tk.Status, step.want)
+		}
+	}
+}

@@ -155,6 +155,11 @@ func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 // a peek at a local queue and a read per message are cheap.
 const localSettleLimit = 10000
 
+// SQSRedriveGrace is how long the settlers of the aws backend leave a
+// dead letter whose task is not final before they settle it (see
+// deadletter.Settler.Grace).
+const SQSRedriveGrace = time.Minute
+
 // NewBackendSystem wires the handlers to a backend: NewSystem, plus a
 // settler on each of its dead-letter queues.
 func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
@@ -177,10 +182,17 @@ func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 		if i < len(names) {
 			name = names[i]
 		}
-		s.Settlers = append(s.Settlers, &deadletter.Settler{
+		st := &deadletter.Settler{
 			Name: name, Queue: dl, Store: s.Store, Reaper: reaper,
 			Limit: localSettleLimit, Logger: log,
-		})
+		}
+		if cfg.Backend == "aws" {
+			// SQS's StartMessageMoveTask moves a redrive's messages in
+			// the background: give it time before a reopened task whose
+			// message still looks dead is put back to FAILURE.
+			st.Limit, st.Grace = deadletter.DefaultLimit, SQSRedriveGrace
+		}
+		s.Settlers = append(s.Settlers, st)
 	}
 	s.DeadLetterInterval = cfg.DeadLetterInterval
 	return s
