@@ -13,7 +13,8 @@ var envs = map[string]any{
 	"SubmitFunction": config.Submit{},
 	"WorkerFunction": config.Worker{},
 	"StatusFunction": config.Status{},
-	// DeadLetterFunction's.
+	// The same binary as WorkerFunction.
+	"BigWorkerFunction":  config.Worker{},
 	"DeadLetterFunction": config.DeadLetter{},
 }
 
