@@ -91,9 +91,9 @@ type Settler struct {
 // Round is what one round found.
 type Round struct {
 	Peeked int // dead letters looked at
-	// Settled tasks are FAILURE now; Waiting ones were found not final
-	// for the first time, and are settled by the next round if their
-	// message is still dead.
+	// Settled tasks are FAILURE now; Waiting ones were found not final,
+	// for the first time (or within Grace of it), and are settled by a
+	// later round if their message is still dead.
 	Settled, Waiting int
 	// Final tasks had their result already (SUCCESS, FAILURE, REVOKED).
 	Final int
@@ -131,7 +131,7 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 				slog.String("queue", s.Name), slog.Int("poison", r.Poison), slog.Int("unknown_task", r.Unknown), slog.Any("poison_message_ids", poison))
 		}
 	}()
-	for _, p := range peeked {
+	for i, p := range peeked {
 		msg, err := task.DecodeMessage(p.Body)
 		if err != nil {
 			r.Poison++
@@ -146,7 +146,7 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 			r.Unknown++
 			continue
 		case err != nil:
-			keep(seen, s.seen, peeked)
+			keep(seen, s.seen, peeked[i:])
 			return r, fmt.Errorf("settle dead letters of %s: %w", s.Name, err)
 		case t.Status.Final():
 			r.Final++
@@ -159,7 +159,7 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 		}
 		switch res, err := s.Reaper.Settle(ctx, msg.TaskID); {
 		case err != nil:
-			keep(seen, s.seen, peeked)
+			keep(seen, s.seen, peeked[i:])
 			return r, fmt.Errorf("settle dead letters of %s: %w", s.Name, err)
 		case res == task.Settled:
 			r.Settled++
@@ -173,9 +173,9 @@ func (s *Settler) Settle(ctx context.Context) (Round, error) {
 }
 
 // keep carries over the sightings of the messages a failed round did not
-// reach.
-func keep(next, prev map[string]time.Time, peeked []queue.Peeked) {
-	for _, p := range peeked {
+// decide (rest: the one it failed on and those after).
+func keep(next, prev map[string]time.Time, rest []queue.Peeked) {
+	for _, p := range rest {
 		if first, ok := prev[p.ID]; ok {
 			next[p.ID] = first
 		}
