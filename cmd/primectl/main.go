@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/client"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/primectl"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 )
@@ -39,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, primectl.Usage); fs.PrintDefaults() }
 	url := fs.String("url", primectl.DefaultURL(), "base URL of the API: the local mode, or a deployed stack's ApiUrl ($ASYNCPRIME_URL)")
-	stack := fs.String("stack", "", "a deployed stack's name: read ApiUrl, QueueUrl and DeadLetterQueueUrl from its CloudFormation outputs")
+	stack := fs.String("stack", "", "a deployed stack's name: read ApiUrl, QueueUrl, DeadLetterQueueUrl and TableName from its CloudFormation outputs")
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cli.API.Base = s.APIURL
 		cli.Queue = sqsqueue.New(sqs.NewFromConfig(cfg), s.QueueURL, sqsqueue.WithRegion(cfg.Region))
+		if s.TableName != "" {
+			cli.Store = dynamo.New(dynamodb.NewFromConfig(cfg), s.TableName)
+		}
 	}
 	return cli.Run(ctx, fs.Args())
 }

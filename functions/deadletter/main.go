@@ -1,8 +1,12 @@
-// Command deadletter is the Lambda function on the dead-letter queues: for
-// each dead-lettered record it records FAILURE, with the reason, for a task
-// that is not final yet (every allowed delivery failed before a result was
-// written: a long store outage, or a worker stopped each time), so that no
-// task stays PENDING or STARTED until it expires. See task.Reaper.
+// Command deadletter is the Lambda function that settles dead-lettered
+// tasks. It runs on a schedule (once a minute, see template.yaml): each
+// run peeks at both dead-letter queues (receive, then visible again at
+// once) and records FAILURE, with the reason, for each task a dead letter
+// names that is not final yet (every allowed delivery failed before a
+// result was written: a long store outage, or a worker stopped each time),
+// so that no task stays PENDING or STARTED until it expires. It never
+// deletes a dead letter: they stay for the operator to see, redrive or
+// purge. See internal/deadletter.
 package main
 
 import (
@@ -13,12 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
-	"github.com/asyncprime/asyncprime/internal/dynamo"
-	"github.com/asyncprime/asyncprime/internal/task"
-	"github.com/asyncprime/asyncprime/internal/worker"
+	"github.com/asyncprime/asyncprime/internal/deadletter"
 )
 
 func main() {
@@ -37,15 +40,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log := lambdacontext.NewLogger()
-	h := &worker.Handler{
-		Processor: &task.Reaper{
-			Store:     dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName),
-			Retention: env.Retention,
-			Logger:    log,
-		},
-		Logger: log,
-	}
-	lambda.Start(h.Handle)
+	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, lambdacontext.NewLogger())
+	lambda.Start(f.Handle)
 	return nil
 }

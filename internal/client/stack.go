@@ -20,6 +20,7 @@ type Stack struct {
 	APIURL             string // ApiUrl
 	QueueURL           string // QueueUrl
 	DeadLetterQueueURL string // DeadLetterQueueUrl
+	TableName          string // TableName
 }
 
 // DescribeStack reads a deployed stack's outputs.
@@ -40,6 +41,8 @@ func DescribeStack(ctx context.Context, cfn Describer, name string) (Stack, erro
 			s.QueueURL = aws.ToString(o.OutputValue)
 		case "DeadLetterQueueUrl":
 			s.DeadLetterQueueURL = aws.ToString(o.OutputValue)
+		case "TableName":
+			s.TableName = aws.ToString(o.OutputValue)
 		}
 	}
 	if s.APIURL == "" || s.QueueURL == "" {

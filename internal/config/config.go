@@ -45,6 +45,10 @@ type Status struct {
 type DeadLetter struct {
 	TableName string        `env:"TABLE_NAME,required"`
 	Retention time.Duration `env:"RESULT_RETENTION"` // task.DefaultRetention if unset
+	// The dead-letter queues it peeks at: the tasks queue's and the
+	// big-tasks queue's.
+	DeadLetterQueueURL    string `env:"DEAD_LETTER_QUEUE_URL,required"`
+	BigDeadLetterQueueURL string `env:"BIG_DEAD_LETTER_QUEUE_URL,required"`
 }
 
 // Load sets the fields of the struct cfg points to from the environment. A

@@ -119,6 +119,9 @@ type ActionResponse struct {
 	Async      bool   `json:"async,omitempty"`
 	TaskHandle string `json:"task_handle,omitempty"`
 	Purged     *int   `json:"purged,omitempty"`
+	// Reopened (redrive) counts the tasks moved from FAILURE (dead-lettered)
+	// back to PENDING so that their redriven messages run them again.
+	Reopened *int `json:"reopened,omitempty"`
 	// Task is the retried task, PENDING again.
 	Task *api.StatusResponse `json:"task,omitempty"`
 }
@@ -200,18 +203,28 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 	}
 	switch name {
 	case "redrive":
-		res, err := dl.RedriveDeadLetters(ctx)
+		reopened, err := c.reopenDeadLettered(ctx, dl)
 		if err != nil {
-			log.ErrorContext(ctx, "console: redrive failed", slog.Int("moved", res.Moved), slog.Any("error", err))
-			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("redrive stopped after %d messages (the others are still in the dead-letter queue): %v", res.Moved, err))
+			log.ErrorContext(ctx, "console: redrive: reopening the dead-lettered tasks failed; nothing moved", slog.Int("reopened", len(reopened)), slog.Any("error", err))
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("redrive: reopen the dead-lettered tasks: %v (nothing was moved; the %d tasks reopened go back to FAILURE at the next settle rounds)", err, len(reopened)))
 			return
 		}
-		log.InfoContext(ctx, "console: redrove the dead-letter queue", slog.Int("moved", res.Moved), slog.Bool("async", res.Async))
+		res, err := dl.RedriveDeadLetters(ctx)
+		if err != nil {
+			log.ErrorContext(ctx, "console: redrive failed", slog.Int("moved", res.Moved), slog.Int("reopened", len(reopened)), slog.Any("error", err))
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("redrive stopped after %d messages (the others are still in the dead-letter queue, and their tasks go back to FAILURE at the next settle rounds): %v", res.Moved, err))
+			return
+		}
+		log.InfoContext(ctx, "console: redrove the dead-letter queue", slog.Int("moved", res.Moved), slog.Int("reopened", len(reopened)), slog.Bool("async", res.Async))
 		msg := fmt.Sprintf("moved %d dead letters back to the task queue", res.Moved)
 		if res.Async {
 			msg = fmt.Sprintf("SQS is moving the %d dead letters back to the task queue (move task %s)", res.Moved, res.TaskHandle)
 		}
-		writeJSON(w, http.StatusOK, ActionResponse{Action: "redrive", Message: msg, Moved: &res.Moved, Async: res.Async, TaskHandle: res.TaskHandle})
+		n := len(reopened)
+		if n > 0 {
+			msg += fmt.Sprintf("; %d tasks that had failed because they were dead-lettered are PENDING again and will run", n)
+		}
+		writeJSON(w, http.StatusOK, ActionResponse{Action: "redrive", Message: msg, Moved: &res.Moved, Async: res.Async, TaskHandle: res.TaskHandle, Reopened: &n})
 	case "purge":
 		purged, err := dl.PurgeDeadLetters(ctx)
 		if err != nil {
@@ -221,6 +234,29 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 		log.InfoContext(ctx, "console: purged the dead-letter queue", slog.Int("purged", purged))
 		writeJSON(w, http.StatusOK, ActionResponse{Action: "purge", Message: fmt.Sprintf("deleted %d dead letters", purged), Purged: &purged})
 	}
+}
+
+// RedriveScan bounds the dead letters a redrive looks at to reopen their
+// tasks; the tasks of any beyond it stay FAILURE when their messages move.
+const RedriveScan = 1000
+
+// reopenDeadLettered moves the tasks the dead letters name that are
+// FAILURE because they were dead-lettered back to PENDING, so that the
+// redrive runs them again (task.ReopenDeadLettered).
+func (c *Console) reopenDeadLettered(ctx context.Context, dl DeadLetters) ([]string, error) {
+	store, ok := c.cfg.Store.(task.DeadLetterStore)
+	if !ok {
+		return nil, nil
+	}
+	peeked, err := dl.PeekDeadLetters(ctx, RedriveScan)
+	if err != nil {
+		return nil, fmt.Errorf("peek at the dead letters: %w", err)
+	}
+	bodies := make([]string, len(peeked))
+	for i, p := range peeked {
+		bodies[i] = p.Body
+	}
+	return task.ReopenDeadLettered(ctx, store, bodies, c.cfg.Retention, c.cfg.Now())
 }
 
 func (c *Console) retry(ctx context.Context, w http.ResponseWriter, log *slog.Logger, id string) {

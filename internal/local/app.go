@@ -15,6 +15,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/api"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/console"
+	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -39,13 +40,16 @@ type Config struct {
 	QueueURL          string        `env:"QUEUE_URL"`  // for aws
 	TableName         string        `env:"TABLE_NAME"` // for aws
 	// DeadLetterQueueURL, for aws with QUEUE_URL: the dead-letter queue
-	// the reaper settles.
+	// whose tasks a settler settles.
 	DeadLetterQueueURL string `env:"DEAD_LETTER_QUEUE_URL"`
 	// BigQueueURL and BigDeadLetterQueueURL, for aws with QUEUE_URL: the
 	// queue of numbers beyond 64 bits and its dead-letter queue.
 	BigQueueURL           string `env:"BIG_QUEUE_URL"`
 	BigDeadLetterQueueURL string `env:"BIG_DEAD_LETTER_QUEUE_URL"`
 	LogLevel              string `env:"LOG_LEVEL"`
+	// DeadLetterInterval is the time between two settle rounds of each
+	// dead-letter queue (deadletter.DefaultEvery if zero).
+	DeadLetterInterval time.Duration `env:"DEAD_LETTER_INTERVAL"`
 }
 
 // DefaultBigBatchSize is the local big-task worker's batch size, as the
@@ -55,18 +59,19 @@ const DefaultBigBatchSize = 10
 // ConfigFromEnv reads the configuration.
 func ConfigFromEnv() (Config, error) {
 	c := Config{
-		Addr:              "127.0.0.1:8000",
-		Backend:           "bolt",
-		DataDir:           ".data",
-		Workers:           runtime.NumCPU(),
-		BatchSize:         queue.DefaultBatchSize,
-		BigWorkers:        1,
-		BigBatchSize:      DefaultBigBatchSize,
-		VisibilityTimeout: queue.DefaultVisibilityTimeout,
-		MaxReceiveCount:   task.DefaultMaxReceiveCount,
-		WorkerTimeout:     worker.DefaultTimeout,
-		Retention:         task.DefaultRetention,
-		LogLevel:          "info",
+		Addr:               "127.0.0.1:8000",
+		Backend:            "bolt",
+		DataDir:            ".data",
+		Workers:            runtime.NumCPU(),
+		BatchSize:          queue.DefaultBatchSize,
+		BigWorkers:         1,
+		BigBatchSize:       DefaultBigBatchSize,
+		VisibilityTimeout:  queue.DefaultVisibilityTimeout,
+		MaxReceiveCount:    task.DefaultMaxReceiveCount,
+		WorkerTimeout:      worker.DefaultTimeout,
+		Retention:          task.DefaultRetention,
+		LogLevel:           "info",
+		DeadLetterInterval: deadletter.DefaultEvery,
 	}
 	if err := config.Load(&c); err != nil {
 		return c, err
@@ -93,8 +98,15 @@ type System struct {
 	// BigPoller, if not nil, runs the tasks of numbers beyond 64 bits from
 	// their own queue, with workers of their own.
 	BigPoller *Poller
-	// Reapers poll the dead-letter queues and record FAILURE for the
-	// tasks whose messages land there (see task.Reaper).
+	// Settlers look at the dead-letter queues, every DeadLetterInterval,
+	// and record FAILURE for the tasks whose messages land there, leaving
+	// the messages for the operator (see internal/deadletter).
+	Settlers []*deadletter.Settler
+	// DeadLetterInterval is the time between two rounds of each settler.
+	DeadLetterInterval time.Duration
+	// Reapers is always empty: nothing consumes the dead-letter queues
+	// any more (see Settlers). It stays so that callers that run every
+	// poller still compile.
 	Reapers []*Poller
 	// ShutdownTimeout bounds the wait for requests in progress when Serve
 	// stops; DefaultShutdownTimeout if zero.
@@ -139,8 +151,17 @@ func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 	}
 }
 
+// localSettleLimit bounds the dead letters a local settle round looks at:
+// a peek at a local queue and a read per message are cheap.
+const localSettleLimit = 10000
+
+// SQSRedriveGrace is how long the settlers of the aws backend leave a
+// dead letter whose task is not final before they settle it (see
+// deadletter.Settler.Grace).
+const SQSRedriveGrace = time.Minute
+
 // NewBackendSystem wires the handlers to a backend: NewSystem, plus a
-// reaper on each of its dead-letter queues.
+// settler on each of its dead-letter queues.
 func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 	s := newSystem(cfg, b, log)
 	if b.BigQueue != nil {
@@ -154,21 +175,26 @@ func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 			Logger:          log,
 		}
 	}
-	reaper := &worker.Handler{
-		Processor: &task.Reaper{Store: s.Store, Retention: cfg.Retention, Logger: log},
-		Logger:    log,
+	reaper := &task.Reaper{Store: s.Store, Retention: cfg.Retention, Logger: log}
+	names := []string{"tasks-dlq", "tasks-big-dlq"}
+	for i, dl := range b.DeadLetters {
+		name := fmt.Sprintf("dlq-%d", i)
+		if i < len(names) {
+			name = names[i]
+		}
+		st := &deadletter.Settler{
+			Name: name, Queue: dl, Store: s.Store, Reaper: reaper,
+			Limit: localSettleLimit, Logger: log,
+		}
+		if cfg.Backend == "aws" {
+			// SQS's StartMessageMoveTask moves a redrive's messages in
+			// the background: give it time before a reopened task whose
+			// message still looks dead is put back to FAILURE.
+			st.Limit, st.Grace = deadletter.DefaultLimit, SQSRedriveGrace
+		}
+		s.Settlers = append(s.Settlers, st)
 	}
-	for _, dlq := range b.DeadLetters {
-		s.Reapers = append(s.Reapers, &Poller{
-			Queue:           dlq,
-			Handler:         reaper.Handle,
-			BatchSize:       queue.DefaultBatchSize,
-			WaitTime:        20 * time.Second,
-			Concurrency:     1,
-			FunctionTimeout: cfg.WorkerTimeout,
-			Logger:          log,
-		})
-	}
+	s.DeadLetterInterval = cfg.DeadLetterInterval
 	return s
 }
 
@@ -192,6 +218,13 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 			if p != nil {
 				wg.Go(func() { p.Run(pollCtx) })
 			}
+		}
+		for _, st := range s.Settlers {
+			wg.Go(func() {
+				tick := time.NewTicker(cmp.Or(s.DeadLetterInterval, deadletter.DefaultEvery))
+				defer tick.Stop()
+				st.Run(pollCtx, tick.C)
+			})
 		}
 		wg.Wait()
 		close(polled)

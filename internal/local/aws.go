@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
@@ -79,7 +80,7 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 	}
 	for _, url := range []string{dlqURL, bigDLQURL} {
 		if url != "" {
-			b.DeadLetters = append(b.DeadLetters, sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(awsCfg.Region)))
+			b.DeadLetters = append(b.DeadLetters, deadletter.PeekFunc(sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(awsCfg.Region)).Peek))
 		}
 	}
 	if dlqURL == "" {

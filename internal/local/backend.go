@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/asyncprime/asyncprime/internal/bolt"
+	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -18,9 +19,11 @@ type Backend struct {
 	Queue queue.Queue
 	// BigQueue, if not nil, takes the tasks of numbers beyond 64 bits.
 	BigQueue queue.Queue
-	// DeadLetters are the dead-letter queues of the job queues; the
-	// system's reapers settle the tasks whose messages land there.
-	DeadLetters []queue.Queue
+	// DeadLetters look at the dead-letter queues of the job queues (the
+	// local job queues peek at their own: PeekDeadLetters), the tasks
+	// queue's first; the system's settlers record FAILURE for the tasks
+	// whose messages land there, and leave the messages in place.
+	DeadLetters []deadletter.Peeker
 	close       []func() error
 }
 
@@ -53,23 +56,21 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 		log.InfoContext(ctx, "backend: embedded, durable", slog.String("file", path))
 		return &Backend{
 			Store: db.Store(), Queue: db.Queue(), BigQueue: db.BigQueue(),
-			DeadLetters: []queue.Queue{db.DLQ(), db.BigDLQ()},
+			DeadLetters: []deadletter.Peeker{db.Queue(), db.BigQueue()},
 			close:       []func() error{db.Close},
 		}, nil
 	case "memory":
-		newQueue := func(name string) (q, dlq *memory.Queue) {
-			dlq = memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"})
+		newQueue := func(name string) *memory.Queue {
 			return memory.NewQueue(memory.QueueOptions{
 				Name:              name,
 				VisibilityTimeout: cfg.VisibilityTimeout,
-				DeadLetter:        dlq,
+				DeadLetter:        memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}),
 				MaxReceiveCount:   cfg.MaxReceiveCount,
-			}), dlq
+			})
 		}
-		q, dlq := newQueue("tasks")
-		big, bigDLQ := newQueue("tasks-big")
+		q, big := newQueue("tasks"), newQueue("tasks-big")
 		log.InfoContext(ctx, "backend: in memory (nothing survives a restart)")
-		return &Backend{Store: memory.NewStore(), Queue: q, BigQueue: big, DeadLetters: []queue.Queue{dlq, bigDLQ}}, nil
+		return &Backend{Store: memory.NewStore(), Queue: q, BigQueue: big, DeadLetters: []deadletter.Peeker{q, big}}, nil
 	case "aws":
 		return openAWS(ctx, cfg, log)
 	default:

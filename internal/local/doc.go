@@ -4,6 +4,8 @@
 // plays Lambda's SQS event source mapping, feeding events.SQSEvent batches to
 // the worker handler and deleting only the records it did not report as
 // failures. As on AWS, numbers beyond 64 bits have a queue and a poller of
-// their own, and a poller on each dead-letter queue runs the dead-letter
-// handler (task.Reaper), which records FAILURE for dead-lettered tasks.
+// their own; and, as the scheduled dead-letter function does on AWS, a
+// settler on each dead-letter queue (internal/deadletter) peeks at the dead
+// letters every few seconds and records FAILURE for their tasks, leaving
+// the messages for the operator's console.
 package local

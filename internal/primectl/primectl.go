@@ -16,6 +16,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/client"
 	"github.com/asyncprime/asyncprime/internal/console"
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // Usage is the command line's help.
@@ -53,6 +54,10 @@ type CLI struct {
 	// Queue, if set (-stack), serves stats, redrive and purge through the
 	// SQS API instead of the local console's.
 	Queue Queue
+	// Store, if set with Queue (-stack, its table), lets a redrive reopen
+	// the tasks that failed because they were dead-lettered, so that they
+	// run again (task.ReopenDeadLettered), as the console's redrive does.
+	Store task.DeadLetterStore
 	Out   io.Writer
 	JSON  bool // print the API's JSON as it is
 	// Poll is the interval of submit -wait; 200 ms if zero.
@@ -255,9 +260,28 @@ func (c *CLI) queueAction(ctx context.Context, action string) error {
 		fmt.Fprintf(c.Out, "deleted %d dead letters\n", n)
 		return nil
 	}
+	reopened := 0
+	if c.Store != nil {
+		peeked, err := c.Queue.PeekDeadLetters(ctx, console.RedriveScan)
+		if err != nil {
+			return fmt.Errorf("redrive: peek at the dead letters: %w", err)
+		}
+		bodies := make([]string, len(peeked))
+		for i, p := range peeked {
+			bodies[i] = p.Body
+		}
+		ids, err := task.ReopenDeadLettered(ctx, c.Store, bodies, task.DefaultRetention, time.Now())
+		if err != nil {
+			return fmt.Errorf("redrive: reopen the dead-lettered tasks (nothing was moved; the %d reopened go back to FAILURE at the dead-letter function's next runs): %w", len(ids), err)
+		}
+		reopened = len(ids)
+	}
 	r, err := c.Queue.RedriveDeadLetters(ctx)
 	if err != nil {
 		return err
+	}
+	if reopened > 0 {
+		fmt.Fprintf(c.Out, "%d tasks that had failed because they were dead-lettered are PENDING again and will run\n", reopened)
 	}
 	if r.Async {
 		fmt.Fprintf(c.Out, "SQS is moving the %d dead letters back to the task queue (move task %s)\n", r.Moved, r.TaskHandle)

@@ -3,6 +3,7 @@ package primectl_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
@@ -107,5 +108,49 @@ func TestRedriveOnAStack(t *testing.T) {
 	cli.Queue = &fakeQueue{}
 	if err := cli.Run(t.Context(), []string{"redrive"}); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("redrive of an empty DLQ = %v; want an error saying it is empty", err)
+	}
+}
+
+// deadQueue is a stack's queue whose dead letters name tasks.
+type deadQueue struct {
+	fakeQueue
+	bodies []string
+}
+
+func (q *deadQueue) PeekDeadLetters(_ context.Context, max int) ([]queue.Peeked, error) {
+	var out []queue.Peeked
+	for i, b := range q.bodies[:min(max, len(q.bodies))] {
+		out = append(out, queue.Peeked{ID: fmt.Sprint(i), Body: b})
+	}
+	return out, nil
+}
+
+// TestRedriveOnAStackReopens: with the stack's table, a redrive first
+// moves the tasks that failed because they were dead-lettered back to
+// PENDING, so that they run again.
+func TestRedriveOnAStackReopens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	store := memory.NewStore()
+	id := task.NewID()
+	n, _ := task.ParseNumber("11")
+	now := time.Now()
+	if err := store.Create(ctx, task.Task{ID: id, Number: n, Status: task.StatusPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&task.Reaper{Store: store, Logger: slog.New(slog.DiscardHandler)}).Settle(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	q := &deadQueue{fakeQueue: fakeQueue{dead: 2}, bodies: []string{task.EncodeMessage(id), "poison"}}
+	cli := &primectl.CLI{API: &client.Client{Base: "http://127.0.0.1:1"}, Queue: q, Store: store, Out: &out}
+	if err := cli.Run(ctx, []string{"redrive"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get(ctx, id); got.Status != task.StatusPending {
+		t.Errorf("after the redrive the task is %s; want PENDING", got.Status)
+	}
+	if !strings.Contains(out.String(), "1 tasks that had failed because they were dead-lettered are PENDING again") {
+		t.Errorf("printed %q; want it to say 1 task was reopened", out.String())
 	}
 }

@@ -41,20 +41,21 @@ var Functions = map[string]string{
 // queue.
 //
 // IAM authorises a TransactWriteItems by its actions (each Put as
-// dynamodb:PutItem) and SendMessageBatch as sqs:SendMessage, so batch
-// submits need nothing more; the end-to-end test that watches the calls
+// dynamodb:PutItem), SendMessageBatch as sqs:SendMessage and
+// ChangeMessageVisibilityBatch as sqs:ChangeMessageVisibility, so batch
+// calls need nothing more; the end-to-end test that watches the calls
 // names them the same way.
 var Permissions = map[string][]string{
 	"SubmitFunction":     {"dynamodb:PutItem", "sqs:SendMessage"},
 	"WorkerFunction":     {"dynamodb:UpdateItem"},
 	"BigWorkerFunction":  {"dynamodb:UpdateItem"},
-	"DeadLetterFunction": {"dynamodb:UpdateItem"},
+	"DeadLetterFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},
 	"StatusFunction":     {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 }
 
 // Queues lists, for each function's logical id, the queues (logical ids)
-// its role's SQS actions may name: those it sends to, or those its event
-// source mappings poll.
+// its role's SQS actions may name: those it sends to, those its event
+// source mappings poll, or those it peeks at (the dead-letter function).
 var Queues = map[string][]string{
 	"SubmitFunction":     {"TasksQueue", "BigTasksQueue"},
 	"WorkerFunction":     {"TasksQueue"},
@@ -67,10 +68,14 @@ var Queues = map[string][]string{
 // function's behalf through the event source mapping. The code never calls
 // them.
 var PollPermissions = map[string][]string{
-	"WorkerFunction":     {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
-	"BigWorkerFunction":  {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
-	"DeadLetterFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"WorkerFunction":    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+	"BigWorkerFunction": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 }
+
+// DeadLetterQueueVariables are the variables through which the
+// dead-letter function is given the dead-letter queues it peeks at (it
+// runs on a schedule, not on an event source mapping).
+var DeadLetterQueueVariables = []string{"DEAD_LETTER_QUEUE_URL", "BIG_DEAD_LETTER_QUEUE_URL"}
 
 // EndpointVariables are the SDK's endpoint variables every function
 // declares, empty on AWS, so that `sam local --env-vars` can point the

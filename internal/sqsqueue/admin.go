@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,11 +135,8 @@ func (q *Queue) DeadLetterCounts(ctx context.Context) (queue.Counts, error) {
 	return counts(ctx, c, dlq)
 }
 
-// PeekDeadLetters receives up to limit (at most queue.MaxBatch) messages of the
-// dead-letter queue and makes them visible again at once
-// (ChangeMessageVisibilityBatch to 0): SQS has no other way to look at
-// messages. Each look adds one to their ApproximateReceiveCount, which
-// nothing reads on a dead-letter queue.
+// PeekDeadLetters looks at up to limit messages of the dead-letter queue
+// and leaves them there; see Peek.
 func (q *Queue) PeekDeadLetters(ctx context.Context, limit int) ([]queue.Peeked, error) {
 	c, err := q.admin()
 	if err != nil {
@@ -148,34 +146,92 @@ func (q *Queue) PeekDeadLetters(ctx context.Context, limit int) ([]queue.Peeked,
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-		QueueUrl:                    aws.String(dlq),
-		MaxNumberOfMessages:         int32(min(max(limit, 1), queue.MaxBatch)),
-		VisibilityTimeout:           peekVisibility,
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp, types.MessageSystemAttributeNameApproximateReceiveCount},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("peek at %s: %w", dlq, err)
+	return peek(ctx, c, dlq, limit)
+}
+
+// Peek looks at up to limit messages of this queue (a dead-letter queue,
+// whose URL the dead-letter function is given) and leaves them there. It
+// needs sqs:ReceiveMessage and sqs:ChangeMessageVisibility only.
+func (q *Queue) Peek(ctx context.Context, limit int) ([]queue.Peeked, error) {
+	c, ok := q.client.(peekClient)
+	if !ok {
+		return nil, fmt.Errorf("queue %s: the SQS client cannot change a message's visibility (ChangeMessageVisibilityBatch)", q.url)
 	}
-	if len(out.Messages) > 0 {
-		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(out.Messages))
-		for i, m := range out.Messages {
-			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
+	return peek(ctx, c, q.url, limit)
+}
+
+// VisibilityClient is the SQS call a peek adds to Client's ReceiveMessage.
+type VisibilityClient interface {
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+}
+
+// peekClient is the part of the SQS API a peek uses.
+type peekClient interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	VisibilityClient
+}
+
+// peek receives up to limit messages of the queue at url, in batches of
+// queue.MaxBatch holding those received hidden (for peekVisibility) so
+// that the next batch brings others, then makes them all visible again
+// (ChangeMessageVisibilityBatch to 0): SQS has no other way to look at
+// messages. It stops at the first empty receive. Each look adds one to
+// the messages' ApproximateReceiveCount, which nothing reads on a
+// dead-letter queue.
+func peek(ctx context.Context, c peekClient, url string, limit int) ([]queue.Peeked, error) {
+	limit = max(limit, 1)
+	var (
+		peeked  []queue.Peeked
+		handles []*string
+		ids     = make(map[string]bool)
+	)
+	release := func() error {
+		for chunk := range slices.Chunk(handles, queue.MaxBatch) {
+			entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(chunk))
+			for i, h := range chunk {
+				entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: h, VisibilityTimeout: 0}
+			}
+			// Should this fail, the messages reappear after peekVisibility.
+			if _, err := c.ChangeMessageVisibilityBatch(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
+				return fmt.Errorf("peek at %s: make the messages visible again: %w", url, err)
+			}
 		}
-		// Should this fail, the messages reappear after peekVisibility.
-		if _, err := c.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(dlq), Entries: entries}); err != nil {
-			return nil, fmt.Errorf("peek at %s: make the messages visible again: %w", dlq, err)
+		return nil
+	}
+	for len(peeked) < limit {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(url),
+			MaxNumberOfMessages:         int32(min(limit-len(peeked), queue.MaxBatch)),
+			VisibilityTimeout:           peekVisibility,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp, types.MessageSystemAttributeNameApproximateReceiveCount},
+		})
+		if err != nil {
+			if rerr := release(); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return nil, fmt.Errorf("peek at %s: %w", url, err)
+		}
+		for _, m := range out.Messages {
+			handles = append(handles, m.ReceiptHandle)
+			id := aws.ToString(m.MessageId)
+			if ids[id] {
+				continue // its hiding ran out meanwhile
+			}
+			ids[id] = true
+			ms, _ := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64)
+			rc, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+			p := queue.Peeked{ID: id, Body: aws.ToString(m.Body), ReceiveCount: rc}
+			if ms > 0 {
+				p.Sent = time.UnixMilli(ms)
+			}
+			peeked = append(peeked, p)
+		}
+		if len(out.Messages) == 0 {
+			break
 		}
 	}
-	peeked := make([]queue.Peeked, 0, len(out.Messages))
-	for _, m := range out.Messages {
-		ms, _ := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64)
-		rc, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-		p := queue.Peeked{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), ReceiveCount: rc}
-		if ms > 0 {
-			p.Sent = time.UnixMilli(ms)
-		}
-		peeked = append(peeked, p)
+	if err := release(); err != nil {
+		return nil, err
 	}
 	return peeked, nil
 }
@@ -240,8 +296,9 @@ func unsupported(err error) bool {
 }
 
 // peekVisibility hides a peeked message until ChangeMessageVisibilityBatch
-// shows it again: SQS's API cannot say 0 (the SDK leaves a zero out).
-const peekVisibility = 5
+// shows it again (SQS's ReceiveMessage cannot say 0: the SDK leaves a zero
+// out), long enough for the other batches of one peek.
+const peekVisibility = 10
 
 // moveVisibility hides the messages being moved from other consumers.
 const moveVisibility = 60

@@ -3,6 +3,7 @@ package sqsqueue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,40 @@ func TestInterruptedMoveLosesNothing(t *testing.T) {
 	}
 	if c.Total() != 1 || d.Total() != 1 {
 		t.Errorf("after the cut move: queue %+v, dead letters %+v; want the message in both", c, d)
+	}
+}
+
+// TestPeekManyLeavesThemAll: a peek beyond one receive's ten messages
+// holds each batch hidden while it takes the next, so it sees distinct
+// messages, and leaves every one visible in the queue.
+func TestPeekManyLeavesThemAll(t *testing.T) {
+	t.Parallel()
+	_, _, _, dlq := newQueues(t, provision.Settings{VisibilityTimeout: time.Minute, MaxReceiveCount: 1})
+	const n = 25
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = fmt.Sprint("dead ", i)
+	}
+	if _, err := dlq.SendBatch(t.Context(), bodies); err != nil {
+		t.Fatal(err)
+	}
+	peeked, err := dlq.Peek(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, p := range peeked {
+		ids[p.ID] = true
+	}
+	if len(peeked) != n || len(ids) != n {
+		t.Errorf("Peek = %d messages, %d distinct; want %d", len(peeked), len(ids), n)
+	}
+	// All visible again at once: a receive takes them now.
+	again, err := dlq.Peek(t.Context(), 100)
+	if err != nil || len(again) != n {
+		t.Errorf("a second Peek = %d messages, %v; want %d", len(again), err, n)
+	}
+	if c, err := dlq.Counts(t.Context()); err != nil || c.Visible != n {
+		t.Errorf("counts after peeking = %+v, %v; want %d visible", c, err, n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,8 @@ import (
 // that nothing is wrong with. So the worker holds a record whose store
 // write fails and retries the write, backing off, until the invocation's
 // deadline nears (see retryStore); a message that is dead-lettered all the
-// same is settled by the Reaper once the store answers again.
+// same is settled by the Reaper once the store answers again (and stays
+// in its dead-letter queue, for the operator to redrive).
 
 // Backoff bounds of the store retries.
 const (
@@ -68,13 +70,13 @@ type Finisher interface {
 	Finish(ctx context.Context, id string, out Outcome) error
 }
 
-// Reaper settles the tasks whose messages reached the dead-letter queue:
-// it records FAILURE, with the reason, for a task that is not final yet
+// Reaper settles one task whose message reached a dead-letter queue: it
+// records FAILURE, with DeadLetteredError, for a task that is not final yet
 // (its last deliveries could not write to the store, or the worker died
-// each time). It runs on the dead-letter queue's records: as the
-// dead-letter function on AWS, as a poller of each dead-letter queue in the
-// local mode. Process returns an error only while the store does not
-// answer; the record then comes back after its visibility timeout.
+// each time). It never touches the message: dead letters stay in their
+// queue for the operator to see, redrive or purge (see
+// internal/deadletter, which peeks at the dead-letter queues and calls
+// Settle, locally and as the dead-letter function on AWS).
 type Reaper struct {
 	Store     Finisher
 	Retention time.Duration    // DefaultRetention if zero
@@ -82,38 +84,54 @@ type Reaper struct {
 	Logger    *slog.Logger     // slog.Default() if nil
 }
 
-// DeadLetteredError is the Error of a task the Reaper settled.
-const DeadLetteredError = "the task's message was dead-lettered: every allowed delivery failed before a result was recorded " +
-	"(the store was unavailable, or the worker was stopped); submit the number again"
+// DeadLetteredPrefix starts the Error of every task the Reaper settled:
+// it marks the FAILURE tasks that a redrive of the dead letters reopens
+// (see ReopenDeadLettered and IsDeadLettered).
+const DeadLetteredPrefix = "the task's message was dead-lettered"
 
-// Process settles one dead-lettered delivery.
-func (r *Reaper) Process(ctx context.Context, d Delivery) error {
-	log := r.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	msg, err := DecodeMessage(d.Body)
-	if err != nil {
-		// Nothing to settle; the log keeps the message for the operator.
-		log.ErrorContext(ctx, "dead-lettered message names no task; dropped", slog.Any("error", err))
-		return nil
-	}
+// DeadLetteredError is the Error of a task the Reaper settled.
+const DeadLetteredError = DeadLetteredPrefix + ": every allowed delivery failed before a result was recorded " +
+	"(the store was unavailable, or the worker was stopped); redrive the dead letters to run it again, or submit the number again"
+
+// IsDeadLettered reports whether t is FAILURE because the Reaper settled it.
+func IsDeadLettered(t Task) bool {
+	return t.Status == StatusFailure && strings.HasPrefix(t.Error, DeadLetteredPrefix)
+}
+
+// Settlement is what settling one dead letter found.
+type Settlement int
+
+const (
+	// Settled: the task was not final; it is FAILURE now, with
+	// DeadLetteredError.
+	Settled Settlement = iota + 1
+	// AlreadyFinal: the task had its result; nothing changed.
+	AlreadyFinal
+	// UnknownTask: the task is gone (expired after its retention) or its
+	// record is damaged; nothing to settle.
+	UnknownTask
+)
+
+// Settle records FAILURE for the task id names unless it is final. It
+// returns an error only when the store does not answer: the next round
+// tries again.
+func (r *Reaper) Settle(ctx context.Context, id string) (Settlement, error) {
 	now := time.Now()
 	if r.Now != nil {
 		now = r.Now()
 	}
 	out := Outcome{Status: StatusFailure, Error: DeadLetteredError, FinishedAt: now,
 		ExpiresAt: now.Add(cmp.Or(r.Retention, DefaultRetention))}
-	switch err := r.Store.Finish(ctx, msg.TaskID, out); {
+	switch err := r.Store.Finish(ctx, id, out); {
 	case err == nil:
-		log.ErrorContext(ctx, "dead-lettered task recorded as FAILURE", slog.String("task_id", msg.TaskID),
-			slog.Int("receive_count", d.ReceiveCount))
+		cmp.Or(r.Logger, slog.Default()).ErrorContext(ctx, "dead-lettered task recorded as FAILURE; its message stays in the dead-letter queue",
+			slog.String("task_id", id))
+		return Settled, nil
 	case errors.Is(err, ErrConflict):
-		log.InfoContext(ctx, "dead-lettered task was already final", slog.String("task_id", msg.TaskID))
+		return AlreadyFinal, nil
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDamaged):
-		log.ErrorContext(ctx, "dead-lettered task cannot be settled; dropped", slog.String("task_id", msg.TaskID), slog.Any("error", err))
+		return UnknownTask, nil
 	default:
-		return fmt.Errorf("settle dead-lettered task %s: %w", msg.TaskID, err)
+		return 0, fmt.Errorf("settle dead-lettered task %s: %w", id, err)
 	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,4 +58,49 @@ func Retry(ctx context.Context, store RetryStore, q Sender, id string, retention
 		return Task{}, fmt.Errorf("retry task %s: read it back: %w", id, err)
 	}
 	return t, nil
+}
+
+// DeadLetterStore is the part of a store that ReopenDeadLettered uses.
+type DeadLetterStore interface {
+	Get(ctx context.Context, id string) (Task, error)
+	Reopener
+}
+
+// ReopenDeadLettered prepares a redrive of dead letters: each body that
+// names a task the Reaper settled (IsDeadLettered) has that task moved back
+// to PENDING, so that its redriven message runs it again instead of being
+// dropped as final. Bodies naming no task, and tasks that are not FAILURE
+// for that reason (a check's own failure, SUCCESS, REVOKED, missing), are
+// left as they are. It returns the ids reopened, also when it stops on an
+// error. Should the messages then not move, the next settle round finds
+// them still dead-lettered and records FAILURE again: nothing is left
+// PENDING without a message.
+func ReopenDeadLettered(ctx context.Context, store DeadLetterStore, bodies []string, retention time.Duration, now time.Time) ([]string, error) {
+	var reopened []string
+	done := make(map[string]bool, len(bodies))
+	for _, body := range bodies {
+		msg, err := DecodeMessage(body)
+		if err != nil || done[msg.TaskID] {
+			continue
+		}
+		done[msg.TaskID] = true
+		t, err := store.Get(ctx, msg.TaskID)
+		switch {
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrDamaged):
+			continue
+		case err != nil:
+			return reopened, fmt.Errorf("reopen dead-lettered task %s: %w", msg.TaskID, err)
+		case !IsDeadLettered(t):
+			continue
+		}
+		switch err := store.Reopen(ctx, msg.TaskID, now.Add(cmp.Or(retention, DefaultRetention))); {
+		case err == nil:
+			reopened = append(reopened, msg.TaskID)
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+			// Changed meanwhile (retried by hand, or expired).
+		default:
+			return reopened, fmt.Errorf("reopen dead-lettered task %s: %w", msg.TaskID, err)
+		}
+	}
+	return reopened, nil
 }
