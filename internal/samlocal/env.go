@@ -52,11 +52,16 @@ func NewEnvFile(res provision.Resources, endpoint string) (EnvFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	dlqURL, err := rehost(res.DeadLetterQueueURL, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	// sam local has one SQS trigger (ours), on the tasks queue: big
+	// numbers share it, and its dead-letter queue, there.
 	return EnvFile{
-		GlobalKey: {"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": res.TableName},
-		// sam local has one SQS trigger (ours), on the tasks queue: big
-		// numbers share it there.
-		"SubmitFunction": {"QUEUE_URL": queueURL, "BIG_QUEUE_URL": queueURL},
+		GlobalKey:            {"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": res.TableName},
+		"SubmitFunction":     {"QUEUE_URL": queueURL, "BIG_QUEUE_URL": queueURL},
+		"DeadLetterFunction": {"DEAD_LETTER_QUEUE_URL": dlqURL, "BIG_DEAD_LETTER_QUEUE_URL": dlqURL},
 	}, nil
 }
 

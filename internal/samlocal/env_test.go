@@ -17,7 +17,7 @@ func TestEnvJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	// moto names the queue with the host the client used.
-	created := provision.Resources{QueueURL: "http://127.0.0.1:5050/123456789012/asyncprime-tasks", TableName: "asyncprime-tasks"}
+	created := provision.Resources{QueueURL: "http://127.0.0.1:5050/123456789012/asyncprime-tasks", DeadLetterQueueURL: "http://127.0.0.1:5050/123456789012/asyncprime-tasks-dlq", TableName: "asyncprime-tasks"}
 	f, err := samlocal.NewEnvFile(created, samlocal.ContainerEndpoint)
 	if err != nil {
 		t.Fatal(err)
