@@ -24,6 +24,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/apitest"
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/rie"
 	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
@@ -42,6 +43,10 @@ type stack struct {
 	// calls records, per function, the AWS API actions its code made over
 	// the wire, as IAM names (dynamodb:PutItem).
 	calls *callRecorder
+
+	cfg      aws.Config
+	res      provision.Resources
+	endpoint string // the emulator's
 }
 
 // callRecorder is a reverse proxy per function in front of the emulator
@@ -49,6 +54,9 @@ type stack struct {
 type callRecorder struct {
 	mu    sync.Mutex
 	calls map[string]map[string]bool
+	// bills counts, per function, the billable requests and capacity
+	// units (see bill) of the calls since the last reset.
+	bills map[string]*bill
 }
 
 func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
@@ -60,6 +68,7 @@ func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		actions := iamActions(req)
+		r.count(fn, req)
 		r.mu.Lock()
 		for _, action := range actions {
 			if r.calls[fn] == nil {
@@ -146,7 +155,8 @@ func startStack(t *testing.T) *stack {
 	dir := t.TempDir()
 	s := &stack{
 		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
-		calls: &callRecorder{calls: map[string]map[string]bool{}},
+		calls: &callRecorder{calls: map[string]map[string]bool{}, bills: map[string]*bill{}},
+		cfg:   cfg, res: res, endpoint: endpoint,
 	}
 	var logs io.Writer = io.Discard
 	if testing.Verbose() {
