@@ -58,7 +58,7 @@ var backends = []struct {
 		awsCfg, res := awstest.ProvisionedWith(t, provision.Settings{VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount}, awstest.UniqueNames())
 		client := sqs.NewFromConfig(awsCfg)
 		return backend{
-			dynamo.New(dynamodb.NewFromConfig(awsCfg), res.TableName),
+			dynamo.New(&serialWrites{Client: dynamodb.NewFromConfig(awsCfg)}, res.TableName),
 			sqsqueue.New(client, res.QueueURL, sqsqueue.WithRegion(awsCfg.Region)),
 			sqsqueue.New(client, res.DeadLetterQueueURL, sqsqueue.WithRegion(awsCfg.Region)),
 		}
@@ -215,6 +215,29 @@ func (d *duplicatingSource) Receive(ctx context.Context, max int, wait time.Dura
 }
 
 // countingStore reports each Finish that was applied.
+// serialWrites makes the writes to moto one at a time, as in
+// internal/dynamo's conformance test: moto (5.2) checks a write's condition
+// and applies it without a lock, so two concurrent conditional writes to one
+// item can both succeed, where DynamoDB makes each atomic. Two deliveries of
+// one message race straight to their conditional Finish (a 64-bit number is
+// not STARTED first), which would meet moto's race, not the system's.
+type serialWrites struct {
+	dynamo.Client
+	mu sync.Mutex
+}
+
+func (c *serialWrites) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Client.PutItem(ctx, in, optFns...)
+}
+
+func (c *serialWrites) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Client.UpdateItem(ctx, in, optFns...)
+}
+
 type countingStore struct {
 	task.Transitioner
 	finished func(id string)
