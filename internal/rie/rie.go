@@ -37,6 +37,10 @@ type Function struct {
 	Env       []string      // the function's environment, as in the template
 	Timeout   time.Duration // the function's timeout; whole seconds
 	Stdout    io.Writer     // where the function's and the emulator's logs go; discarded if nil
+	// RuntimeAPI, if set, is the loopback address (host:port) on which the
+	// emulator serves the Lambda Runtime API to the bootstrap; a free port
+	// if empty.
+	RuntimeAPI string
 	// Environ, if not nil, replaces this process's environment as the
 	// base of the emulator's: the function then sees exactly Environ, Env
 	// and the AWS_LAMBDA_* variables below, as in a container.
@@ -66,9 +70,11 @@ func Start(ctx context.Context, fn Function) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	runtimeAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
+	runtimeAddr := fn.RuntimeAPI
+	if runtimeAddr == "" {
+		if runtimeAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	}
 	timeout := max(int(fn.Timeout/time.Second), 1)
 	cmd := exec.Command(fn.RIE,

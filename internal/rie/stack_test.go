@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -355,8 +357,17 @@ func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
 
 // BenchmarkColdStart measures, for each function, the time from its first
 // invocation — when the emulator starts the bootstrap process — to its first
-// response: process start, init (configuration, SDK clients) and one
-// invocation. The emulator's own start is not counted.
+// response (ns/op; the emulator's own start is not counted), and splits it
+// at the bootstrap's first request for an event (GET
+// /runtime/invocation/next), which it makes when its init is done:
+// init-ms is process start, package initialisation and main's set-up
+// (configuration, SDK clients); invoke-ms the first invocation, until the
+// bootstrap posts its response. A proxy in front of the emulator's Runtime
+// API sees those requests; a one-line shell wrapper points the bootstrap at
+// it (its exec is counted in init-ms). The function sees only the
+// environment Lambda would give it (PATH, the template's variables, region,
+// credentials, endpoint), not this machine's: AWS_CA_BUNDLE, say, would add
+// the parse of a CA bundle to every init.
 func BenchmarkColdStart(b *testing.B) {
 	rieBin, err := rie.FindRIE(moduleRoot)
 	if err != nil {
@@ -370,6 +381,10 @@ func BenchmarkColdStart(b *testing.B) {
 	dir := b.TempDir()
 	for _, fn := range []string{rie.Submit, rie.Worker, rie.Status} {
 		bootstrap, err := rie.Build(b.Context(), moduleRoot, dir, fn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env, err := rie.Env(b.Context(), fn, res, cfg, endpoint)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -388,23 +403,79 @@ func BenchmarkColdStart(b *testing.B) {
 			{"no-backend-call", noBackendEvent(b, fn, sample)},
 		} {
 			b.Run(fn+"/"+ev.name, func(b *testing.B) {
+				var initTime, invokeTime time.Duration
 				for b.Loop() {
 					b.StopTimer()
-					in, err := rie.StartFunction(b.Context(), rieBin, bootstrap, fn, res, cfg, endpoint, nil)
+					rt := startRuntimeProxy(b)
+					wrapper := filepath.Join(b.TempDir(), "bootstrap")
+					script := "#!/bin/sh\nAWS_LAMBDA_RUNTIME_API=" + rt.addr + " exec " + bootstrap + "\n"
+					if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+						b.Fatal(err)
+					}
+					in, err := rie.Start(b.Context(), rie.Function{Name: fn, Bootstrap: wrapper, RIE: rieBin, Env: env,
+						Timeout: 5 * time.Second, RuntimeAPI: rt.target, Environ: []string{"PATH=" + os.Getenv("PATH")}})
 					if err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer() // the emulator starts the bootstrap on the first invocation
+					start := time.Now()
 					if _, err := in.Invoke(b.Context(), ev.event); err != nil {
 						b.Fatal(err)
 					}
 					b.StopTimer()
+					next, done := rt.times()
+					initTime += next.Sub(start)
+					invokeTime += done.Sub(next)
 					in.Stop()
 					b.StartTimer()
 				}
+				b.ReportMetric(float64(initTime.Microseconds())/1000/float64(b.N), "init-ms")
+				b.ReportMetric(float64(invokeTime.Microseconds())/1000/float64(b.N), "invoke-ms")
 			})
 		}
 	}
+}
+
+// runtimeProxy forwards the bootstrap's Runtime API requests to the
+// emulator and notes when the first request for an event and the first
+// response arrive.
+type runtimeProxy struct {
+	addr, target string // its own address; the emulator's Runtime API
+	mu           sync.Mutex
+	next, done   time.Time
+}
+
+func startRuntimeProxy(b *testing.B) *runtimeProxy {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := ln.Addr().String() // a free port for the emulator
+	ln.Close()
+	p := &runtimeProxy{target: target}
+	forward := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		p.mu.Lock()
+		switch {
+		case p.next.IsZero() && strings.HasSuffix(r.URL.Path, "/invocation/next"):
+			p.next = now
+		case p.done.IsZero() && (strings.HasSuffix(r.URL.Path, "/response") || strings.HasSuffix(r.URL.Path, "/error")):
+			p.done = now
+		}
+		p.mu.Unlock()
+		forward.ServeHTTP(w, r)
+	}))
+	b.Cleanup(srv.Close)
+	p.addr = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+func (p *runtimeProxy) times() (next, done time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next, p.done
 }
 
 // noBackendEvent turns a sample event into one the function answers without
