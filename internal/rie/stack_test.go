@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -455,6 +456,7 @@ func startRuntimeProxy(b *testing.B) *runtimeProxy {
 	ln.Close()
 	p := &runtimeProxy{target: target}
 	forward := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target})
+	forward.ErrorLog = log.New(io.Discard, "", 0) // the bootstrap's long poll, cut when the emulator stops
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		p.mu.Lock()
