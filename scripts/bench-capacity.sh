@@ -10,6 +10,9 @@
 #   scripts/bench-capacity.sh
 #   SEED=1 scripts/bench-capacity.sh
 #   RATES=500,1000,2000 DURATION=5s BACKEND=memory scripts/bench-capacity.sh
+#
+# Each sweep starts with a $WARMUP (3s) run at its first rate that is not
+# reported.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,10 +36,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sweep() { # label url json [loadgen flags...]
-	local label=$1 url=$2 json=$3; shift 3
-	echo "=== $label: $url (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-	bin/loadgen -url "$url" -duration "$DURATION" -poll "$POLL" -objective-p99 "$OBJECTIVE" -json "$json" "$@"
+WARMUP=${WARMUP:-3s}
+
+sweep() { # label url json rates [loadgen flags...]
+	local label=$1 url=$2 json=$3 rates=$4; shift 4
+	echo "=== $label: $url"
+	# A warm-up at the first rate, not reported: connections, worker pools
+	# and caches start cold.
+	bin/loadgen -url "$url" -rate "${rates%%,*}" -duration "$WARMUP" -poll "$POLL" -verify=false -json "" "$@" >/dev/null || true
+	echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+	bin/loadgen -url "$url" -duration "$DURATION" -poll "$POLL" -objective-p99 "$OBJECTIVE" -json "$json" -sweep "$rates" "$@"
 }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -47,7 +56,7 @@ for _ in $(seq 100); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 	sleep 0.1
 done
-sweep "make run (BACKEND=${BACKEND:-bolt}, pid $server)" "http://127.0.0.1:$port" "$work/ours.json" -sweep "$RATES"
+sweep "make run (BACKEND=${BACKEND:-bolt}, pid $server)" "http://127.0.0.1:$port" "$work/ours.json" "$RATES"
 kill "$server"; wait "$server" 2>/dev/null || true; server=
 
 if [ "${SEED:-}" != 1 ]; then
@@ -59,7 +68,7 @@ seed_started=1
 SEED_RUN_DIR=$work/seed "$SEED_STACK/start.sh"
 # The tutorial's answers carry no number and its check has known defects:
 # no -check.
-sweep "the tutorial's stack ($SEED_STACK)" "http://127.0.0.1:8000" "$work/seed.json" -sweep "$SEED_RATES" -check=false
+sweep "the tutorial's stack ($SEED_STACK)" "http://127.0.0.1:8000" "$work/seed.json" "$SEED_RATES" -check=false
 python3 - "$work/ours.json" "$work/seed.json" <<'PY'
 import json, sys
 ours, seed = (json.load(open(p))["max_sustained_per_s"] for p in sys.argv[1:3])
