@@ -166,6 +166,10 @@ LOAD_ARGS ?= -n 2000 -c 16
 bench-load: ## Start the local mode and load it: LOAD_ARGS (default "-n 2000 -c 16"), BACKEND (default bolt)
 	scripts/bench-load.sh $(LOAD_ARGS)
 
+.PHONY: bench-capacity
+bench-capacity: ## Open-loop sweep against make run (fresh data dir); SEED=1 then sweeps the tutorial's stack and prints the ratio (RATES, SEED_RATES, DURATION, POLL, OBJECTIVE)
+	scripts/bench-capacity.sh
+
 .PHONY: soak
 soak: ## Push 100,000 tasks through the embedded mode; reports accepted = finished, lost, duplicates
 	scripts/bench-load.sh -n 100000 -c 64 -progress 10s

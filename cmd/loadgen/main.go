@@ -6,6 +6,11 @@
 //
 //	go run ./cmd/loadgen -url http://127.0.0.1:8000 -n 2000 -c 16
 //	go run ./cmd/loadgen -url https://abc.execute-api.eu-west-1.amazonaws.com -n 600 -rate 20 -poll 200ms
+//	go run ./cmd/loadgen -url http://127.0.0.1:8000 -sweep 500,1000,2000 -duration 10s -poll 10ms
+//
+// With -sweep it runs the open loop at each rate in turn and stops at the
+// first one not sustained (see -objective-p99), printing a line per rate
+// and the highest sustained rate.
 //
 // It prints an aligned table on stdout followed by the same report as one
 // JSON line (see -json), and exits 1 if any error occurred, any task ended
@@ -23,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/asyncprime/asyncprime/internal/loadgen"
@@ -45,8 +51,10 @@ func main() {
 
 // options are the flags that are not part of loadgen.Config.
 type options struct {
-	jsonPath string
-	svgPath  string
+	jsonPath  string
+	svgPath   string
+	sweep     []float64 // -sweep: the rates, in order
+	objective loadgen.Objective
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(opts.sweep) > 0 {
+		return sweep(ctx, cfg, opts, stdout)
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
@@ -71,6 +82,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New(res.Report.Problem())
 	}
 	return nil
+}
+
+// sweep runs the open loop at each rate of -sweep until one is not
+// sustained, and prints a line per rate and the highest sustained rate.
+func sweep(ctx context.Context, cfg loadgen.Config, opts options, stdout io.Writer) error {
+	rep, err := loadgen.Sweep(ctx, cfg, opts.sweep, opts.objective, loadgen.Run)
+	if rep != nil {
+		if werr := rep.WriteTable(stdout); werr != nil {
+			return fmt.Errorf("write report: %w", werr)
+		}
+		if opts.jsonPath != "" {
+			if werr := writeJSON(opts.jsonPath, stdout, rep.WriteJSON); werr != nil {
+				return fmt.Errorf("write JSON report: %w", werr)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Interrupted {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+func writeJSON(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	return writeFile(path, write)
+}
+
+// parseRates parses -sweep: increasing rates separated by commas.
+func parseRates(s string) ([]float64, error) {
+	var rates []float64
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("-sweep %q: %q is not a positive rate", s, f)
+		}
+		if len(rates) > 0 && v <= rates[len(rates)-1] {
+			return nil, fmt.Errorf("-sweep %q: rates must increase", s)
+		}
+		rates = append(rates, v)
+	}
+	return rates, nil
 }
 
 func parseFlags(args []string, stderr io.Writer) (loadgen.Config, options, error) {
@@ -96,6 +153,10 @@ Flags:
 	fs.IntVar(&cfg.Jobs, "n", cfg.Jobs, "total number of jobs")
 	fs.IntVar(&cfg.Concurrency, "c", cfg.Concurrency, "closed loop: number of workers, each running one job at a time")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: start this many `jobs/s` instead of the closed loop (0: closed loop)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "open loop: run for this long (rate × duration jobs) instead of -n jobs")
+	sweepRates := fs.String("sweep", "", "open loop: run each of these increasing `rates` (jobs/s, comma-separated) for -duration, and stop at the first not sustained")
+	opts.objective = loadgen.DefaultObjective
+	fs.DurationVar(&opts.objective.P99TimeToResult, "objective-p99", opts.objective.P99TimeToResult, "with -sweep: a rate is sustained when every job finishes and the p99 time to result is at most this")
 	fs.IntVar(&cfg.MaxInFlight, "max-inflight", cfg.MaxInFlight, "open loop: most unfinished jobs at once; further starts wait for a slot")
 	fs.DurationVar(&cfg.PollInterval, "poll", cfg.PollInterval, "pause between status requests of a job")
 	fs.DurationVar(&cfg.JobTimeout, "timeout", cfg.JobTimeout, "per-job limit from submit to final state; a job past it counts as a timeout error")
@@ -117,6 +178,16 @@ Flags:
 	}
 	if *progress > 0 {
 		cfg.Progress, cfg.ProgressInterval = stderr, *progress
+	}
+	if *sweepRates != "" {
+		rates, err := parseRates(*sweepRates)
+		if err != nil {
+			return cfg, opts, err
+		}
+		if cfg.Duration <= 0 {
+			return cfg, opts, errors.New("-sweep needs -duration, the length of each rate's run")
+		}
+		opts.sweep, cfg.Rate = rates, rates[0]
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, opts, err

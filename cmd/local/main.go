@@ -6,8 +6,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,6 +34,13 @@ func run() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		stopProfiling, err := serveProfiles(addr, log)
+		if err != nil {
+			return fmt.Errorf("PPROF_ADDR: %w", err)
+		}
+		defer stopProfiling()
+	}
 	b, err := local.OpenBackend(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -44,4 +55,25 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// serveProfiles serves net/http/pprof on addr (a loopback address, for
+// profiling under load: PPROF_ADDR=127.0.0.1:6060) until the returned
+// function is called.
+func serveProfiles(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof server stopped", slog.Any("error", err))
+		}
+	}()
+	log.Info("pprof", slog.String("url", "http://"+ln.Addr().String()+"/debug/pprof/"))
+	return func() { srv.Close() }, nil
 }

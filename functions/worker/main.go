@@ -1,7 +1,8 @@
 // Command worker is the SQS-triggered Lambda function: for each record of a
-// batch it moves the task to STARTED, checks the number, and records SUCCESS
-// (or FAILURE on the last allowed attempt) in DynamoDB, reporting the records
-// to retry as partial batch failures. See internal/worker.
+// batch it checks the number and records SUCCESS (or FAILURE on the last
+// allowed attempt) in DynamoDB — first moving the task to STARTED if the
+// number is beyond 64 bits — reporting the records to retry as partial batch
+// failures. See internal/worker and task.Processor.
 package main
 
 import (

@@ -20,10 +20,8 @@ func jsonResponse(status int, body any, headers map[string]string) events.APIGat
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":"internal error: could not encode the response"}`)
 	}
-	h := map[string]string{
-		"Content-Type":  "application/json",
-		"Cache-Control": "no-store",
-	}
+	h := make(map[string]string, 2+len(headers))
+	h["Content-Type"], h["Cache-Control"] = "application/json", "no-store"
 	for k, v := range headers {
 		h[k] = v
 	}

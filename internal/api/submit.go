@@ -77,7 +77,9 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
 		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
 	}
-	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "tasks submitted", slog.Any("task_ids", rc.TaskIDs), slog.Bool("replayed", rc.Replayed))
+	// One line per request: DEBUG, so that the default level logs no line
+	// per submit (CloudWatch Logs bills each byte; the metrics count them).
+	cmp.Or(h.Logger, slog.Default()).DebugContext(ctx, "tasks submitted", slog.Any("task_ids", rc.TaskIDs), slog.Bool("replayed", rc.Replayed))
 	return accepted(rc), nil
 }
 

@@ -32,7 +32,7 @@ func benchmarkCreateSend(b *testing.B, outbox bool, callers int) {
 		if err := store.Create(b.Context(), tk); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := q.Send(b.Context(), task.EncodeMessage(tk.ID)); err != nil {
+		if _, err := q.Send(b.Context(), task.MessageFor(tk)); err != nil {
 			b.Fatal(err)
 		}
 	}

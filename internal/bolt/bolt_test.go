@@ -94,7 +94,7 @@ func TestOutbox(t *testing.T) {
 	}
 
 	before = db.Stats()
-	id, err := q.Send(ctx, task.EncodeMessage(tk.ID))
+	id, err := q.Send(ctx, task.MessageFor(tk))
 	if err != nil {
 		t.Fatalf("Send = %v; want nil", err)
 	}
@@ -126,18 +126,18 @@ func TestOutbox(t *testing.T) {
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("Receive = %d messages, %v; want 1, nil", len(msgs), err)
 	}
-	if m := msgs[0]; m.MessageId != id || m.Body != task.EncodeMessage(tk.ID) {
-		t.Errorf("received %q %q; want %q %q", m.MessageId, m.Body, id, task.EncodeMessage(tk.ID))
+	if m := msgs[0]; m.MessageId != id || m.Body != task.MessageFor(tk) {
+		t.Errorf("received %q %q; want %q %q", m.MessageId, m.Body, id, task.MessageFor(tk))
 	}
 	// While in flight, Send still finds it.
-	if again, err := q.Send(ctx, task.EncodeMessage(tk.ID)); err != nil || again != id {
+	if again, err := q.Send(ctx, task.MessageFor(tk)); err != nil || again != id {
 		t.Errorf("Send while in flight = %q, %v; want %q, nil", again, err, id)
 	}
 	if err := q.Delete(ctx, msgs[0].ReceiptHandle); err != nil {
 		t.Fatalf("Delete = %v; want nil", err)
 	}
 	// Once deleted, the same body is an ordinary message again.
-	resent, err := q.Send(ctx, task.EncodeMessage(tk.ID))
+	resent, err := q.Send(ctx, task.MessageFor(tk))
 	if err != nil || resent == id {
 		t.Errorf("Send after Delete = %q, %v; want a new message id", resent, err)
 	}
@@ -159,7 +159,7 @@ func TestSubmitWithOutboxIsOneCommit(t *testing.T) {
 		t.Errorf("Submit took %d commits; want 1", got.Commits)
 	}
 	msgs, err := db.Queue().Receive(t.Context(), 10, 0)
-	if err != nil || len(msgs) != 1 || msgs[0].Body != task.EncodeMessage(tk.ID) {
+	if err != nil || len(msgs) != 1 || msgs[0].Body != task.MessageFor(tk) {
 		t.Fatalf("Receive = %v, %v; want the task's one message", msgs, err)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 		}
 		recs[i] = rec
 		if s.db.opts.Outbox && t.Status == task.StatusPending {
-			if outs[i], err = s.db.queue.prepare(task.EncodeMessage(t.ID), t.ID); err != nil {
+			if outs[i], err = s.db.queue.prepare(task.MessageFor(t), t.ID); err != nil {
 				return fmt.Errorf("create task %s: %w", t.ID, err)
 			}
 		}

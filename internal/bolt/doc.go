@@ -45,7 +45,7 @@
 // # Transactional outbox
 //
 // With Options.Outbox, Store.Create of a PENDING task writes the task record
-// and its queue message (body task.EncodeMessage(id)) in the same
+// and its queue message (body task.MessageFor(t)) in the same
 // transaction, so a submit costs one commit and neither can exist without
 // the other. Queue.Send of exactly that body, while that message is still in
 // the queue, then writes nothing and returns the message's id: a read of

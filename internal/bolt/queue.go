@@ -166,7 +166,7 @@ func (q *Queue) removeLocked(m *message) {
 }
 
 // Send implements queue.Queue. With the outbox, a body that is exactly
-// task.EncodeMessage(id) for a task whose outbox message is still queued
+// task.MessageFor(t) for a task whose outbox message is still queued
 // returns that message's id and writes nothing. Any other body is written
 // and committed before Send returns.
 func (q *Queue) Send(ctx context.Context, body string) (string, error) {
@@ -188,8 +188,8 @@ func (q *Queue) Send(ctx context.Context, body string) (string, error) {
 
 // outboxed returns the id of the outbox message whose body is body.
 func (q *Queue) outboxed(body string) (string, bool) {
-	const prefix, suffix = `{"task_id":"`, `"}`
-	if len(body) != len(prefix)+36+len(suffix) || !strings.HasPrefix(body, prefix) || !strings.HasSuffix(body, suffix) {
+	const prefix = `{"task_id":"`
+	if len(body) < len(prefix)+36 || !strings.HasPrefix(body, prefix) {
 		return "", false
 	}
 	q.mu.Lock()

@@ -72,8 +72,8 @@ func TestReopenKeepsMessagesInFlight(t *testing.T) {
 	}
 	// The outbox message is still known: Send writes nothing.
 	before := db.Stats()
-	if id, err := q.Send(ctx, task.EncodeMessage(tk.ID)); err != nil || id != byBody[task.EncodeMessage(tk.ID)].MessageId {
-		t.Errorf("Send of the outbox message after reopen = %q, %v; want %q", id, err, byBody[task.EncodeMessage(tk.ID)].MessageId)
+	if id, err := q.Send(ctx, task.MessageFor(tk)); err != nil || id != byBody[task.MessageFor(tk)].MessageId {
+		t.Errorf("Send of the outbox message after reopen = %q, %v; want %q", id, err, byBody[task.MessageFor(tk)].MessageId)
 	}
 	if got := db.Stats().Sub(before).Commits; got != 0 {
 		t.Errorf("Send of the outbox message after reopen committed %d times; want 0", got)

@@ -18,7 +18,7 @@ type Store struct{ db *DB }
 var _ task.Store = (*Store)(nil)
 
 // Create implements task.Store. With Options.Outbox, a PENDING task's queue
-// message (body task.EncodeMessage(t.ID)) is written in the same commit as
+// message (body task.MessageFor(t)) is written in the same commit as
 // its record, and is visible to Receive once Create returns.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
 	rec, err := encodeTask(t)
@@ -32,7 +32,7 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 		q = s.db.big
 	}
 	if s.db.opts.Outbox && t.Status == task.StatusPending {
-		if out, err = q.prepare(task.EncodeMessage(t.ID), t.ID); err != nil {
+		if out, err = q.prepare(task.MessageFor(t), t.ID); err != nil {
 			return fmt.Errorf("create task %s: %w", t.ID, err)
 		}
 	}

@@ -122,7 +122,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		poll(`text("total-failed") === "1"`),
 		poll(`text("dlq-count") === "2"`),
 		poll(deadLetter("not a task")),
-		poll(deadLetter(task.EncodeMessage(failed))))
+		poll(deadLetter(task.MessageFor(task.Task{ID: failed, Number: "4242"}))))
 
 	if *screenshot != "" {
 		do(t, ctx, "inspect the failed task", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`inspect(%q)`, failed)),

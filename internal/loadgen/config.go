@@ -24,6 +24,9 @@ type Config struct {
 	// Rate, when positive, switches to the open loop: jobs are started at
 	// this many per second regardless of how fast earlier ones finish.
 	Rate float64
+	// Duration, when positive, sets the open loop's length instead of
+	// Jobs: Rate × Duration jobs, rounded up.
+	Duration time.Duration
 	// MaxInFlight bounds the unfinished jobs of the open loop. When it is
 	// reached the next start waits (and Report.InflightWaits counts it), so
 	// a server that falls behind cannot make the generator open unbounded
@@ -93,6 +96,15 @@ func DefaultConfig() Config {
 // OpenLoop reports whether the config asks for the fixed-rate open loop.
 func (c Config) OpenLoop() bool { return c.Rate > 0 }
 
+// jobs is the number of jobs the run submits: Jobs, or Rate × Duration in
+// an open loop with a Duration.
+func (c Config) jobs() int {
+	if c.OpenLoop() && c.Duration > 0 {
+		return max(1, int(math.Ceil(c.Rate*c.Duration.Seconds())))
+	}
+	return c.Jobs
+}
+
 // Validate reports the first problem with c, naming the command-line flag
 // that sets the field.
 func (c Config) Validate() error {
@@ -106,6 +118,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("concurrency (-c) must be at least 1; got %d", c.Concurrency)
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
 		return fmt.Errorf("rate (-rate) must be a finite number >= 0; got %v", c.Rate)
+	case c.Duration < 0 || c.Duration > 0 && !c.OpenLoop():
+		return fmt.Errorf("duration (-duration) must be positive and needs -rate; got %v with rate %v", c.Duration, c.Rate)
 	case c.OpenLoop() && c.MaxInFlight < 1:
 		return fmt.Errorf("max in-flight jobs (-max-inflight) must be at least 1; got %d", c.MaxInFlight)
 	case c.PollInterval <= 0:
@@ -128,7 +142,7 @@ func (c Config) Validate() error {
 // which is how many idle keep-alive connections are worth keeping.
 func (c Config) connections() int {
 	if c.OpenLoop() {
-		return min(c.MaxInFlight, c.Jobs)
+		return min(c.MaxInFlight, c.jobs())
 	}
 	return min(c.Concurrency, c.Jobs)
 }

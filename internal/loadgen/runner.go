@@ -23,6 +23,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Jobs = cfg.jobs()
 	base, err := baseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	stopProgress := r.startProgress(start, r.rec.progress)
 	if cfg.OpenLoop() {
-		r.openLoop(ctx)
+		r.openLoop(ctx, r.runJob)
 	} else {
 		r.closedLoop(ctx)
 	}
@@ -76,7 +77,20 @@ type runner struct {
 	rec     *recorder
 	numbers *numbers
 	ledger  *ledger // nil unless cfg.Verify
+	clock   clock   // the open loop's schedule; the real one if nil
 }
+
+// clock is the time the open loop's schedule keeps: tests inject one.
+type clock interface {
+	Now() time.Time
+	// Sleep waits for d, or returns false at once when ctx is done.
+	Sleep(ctx context.Context, d time.Duration) bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                                  { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, d) }
 
 // closedLoop runs Concurrency workers, each doing one job at a time.
 func (r *runner) closedLoop(ctx context.Context) {
@@ -96,21 +110,25 @@ func (r *runner) closedLoop(ctx context.Context) {
 }
 
 // openLoop starts job i at i/Rate seconds after the start, each in its own
-// goroutine, with at most MaxInFlight unfinished. A start that finds no free
-// slot waits for one, and the rest of the schedule keeps its times, so the
-// generator catches up once the server does.
-func (r *runner) openLoop(ctx context.Context) {
+// goroutine running job, with at most MaxInFlight unfinished. A start that
+// finds no free slot waits for one, and the rest of the schedule keeps its
+// times, so the generator catches up once the server does.
+func (r *runner) openLoop(ctx context.Context, job func(context.Context, int64)) {
+	clk := r.clock
+	if clk == nil {
+		clk = realClock{}
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, r.cfg.MaxInFlight)
-	start := time.Now()
+	start := clk.Now()
 	for i := 0; ; i++ {
 		n, ok := r.numbers.next()
 		if !ok {
 			return
 		}
 		due := start.Add(time.Duration(float64(i) * float64(time.Second) / r.cfg.Rate))
-		if !sleep(ctx, time.Until(due)) {
+		if !clk.Sleep(ctx, due.Sub(clk.Now())) {
 			return
 		}
 		waited := false
@@ -124,10 +142,10 @@ func (r *runner) openLoop(ctx context.Context) {
 				return
 			}
 		}
-		r.rec.started(waited, max(time.Since(due), 0))
+		r.rec.started(waited, max(clk.Now().Sub(due), 0))
 		wg.Go(func() {
 			defer func() { <-slots }()
-			r.runJob(ctx, n)
+			job(ctx, n)
 		})
 	}
 }

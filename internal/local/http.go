@@ -52,10 +52,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = api.MaxBodyBytes
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, "could not read the request body")
-		return
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody { // a GET has none: nothing to read
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "could not read the request body")
+			return
+		}
 	}
 	if len(body) > limit {
 		drain(w, r)
@@ -139,7 +142,7 @@ func Event(r *http.Request, body []byte, routeKey string, pathParams map[string]
 			RequestID:    requestID(),
 			APIID:        "local",
 			DomainName:   r.Host,
-			DomainPrefix: strings.Split(r.Host, ".")[0],
+			DomainPrefix: domainPrefix(r.Host),
 			Time:         now.Format("02/Jan/2006:15:04:05 -0700"),
 			TimeEpoch:    now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
@@ -159,6 +162,13 @@ func Event(r *http.Request, body []byte, routeKey string, pathParams map[string]
 	return ev
 }
 
+// domainPrefix is the host's first label, as API Gateway's
+// requestContext.domainPrefix.
+func domainPrefix(host string) string {
+	prefix, _, _ := strings.Cut(host, ".")
+	return prefix
+}
+
 func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
 	h := w.Header()
 	for k, v := range resp.Headers {
@@ -172,18 +182,19 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	for _, c := range resp.Cookies {
 		h.Add("Set-Cookie", c)
 	}
-	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
-			body = b
-		}
-	}
 	status := resp.StatusCode
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if resp.IsBase64Encoded {
+		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
+			w.WriteHeader(status)
+			w.Write(b)
+			return
+		}
+	}
 	w.WriteHeader(status)
-	w.Write(body)
+	io.WriteString(w, resp.Body)
 }
 
 // serveOpenAPI writes openapi.yaml, the API's contract.

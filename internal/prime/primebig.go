@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"math/big"
+	"sync"
 )
 
 // extraRounds is the number of Miller–Rabin rounds with random bases that
@@ -54,13 +55,16 @@ func IsPrime(ctx context.Context, n *big.Int) (bool, error) {
 
 // smallPrimeProduct is the product of the odd primes below bigTrialLimit.
 // A gcd with it tells whether n > 2^64 has such a factor, in one operation.
-var smallPrimeProduct = func() *big.Int {
+// It is computed on first use, not at package initialisation: every
+// function's cold start would pay for it, and only checks beyond 64 bits
+// need it.
+var smallPrimeProduct = sync.OnceValue(func() *big.Int {
 	p := big.NewInt(1)
 	for _, t := range makeTrialPrimes(bigTrialLimit) {
 		p.Mul(p, big.NewInt(int64(t.p)))
 	}
 	return p
-}()
+})
 
 // bigTrialLimit bounds the trial division of IsPrime beyond 64 bits. The gcd
 // costs microseconds, far less than a Miller–Rabin round, and it passes on
@@ -72,7 +76,7 @@ const bigTrialLimit = 2048
 // bigTrialLimit. Such a factor is smaller than n, so n is composite.
 func hasSmallFactor(n *big.Int) bool {
 	var g big.Int
-	g.GCD(nil, nil, n, smallPrimeProduct)
+	g.GCD(nil, nil, n, smallPrimeProduct())
 	return g.Cmp(bigOne) != 0
 }
 

@@ -39,6 +39,10 @@ type Function struct {
 	Env       []string      // the function's environment, as in the template
 	Timeout   time.Duration // the function's timeout; whole seconds
 	Stdout    io.Writer     // where the function's and the emulator's logs go; discarded if nil
+	// RuntimeAPI, if set, is the reserved loopback port (the caller holds
+	// it) on which the emulator serves the Lambda Runtime API to the
+	// bootstrap; one is reserved for the emulator if nil.
+	RuntimeAPI *procs.Port
 	// Environ, if not nil, replaces this process's environment as the
 	// base of the emulator's: the function then sees exactly Environ, Env
 	// and the AWS_LAMBDA_* variables below, as in a container.
@@ -94,10 +98,14 @@ func start(ctx context.Context, fn Function) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	runtimeAPI, err := procs.ReservePort()
-	if err != nil {
-		api.Close()
-		return nil, err
+	held := []io.Closer{api}
+	runtimeAPI := fn.RuntimeAPI
+	if runtimeAPI == nil {
+		if runtimeAPI, err = procs.ReservePort(); err != nil {
+			api.Close()
+			return nil, err
+		}
+		held = append(held, runtimeAPI)
 	}
 	timeout := max(int(fn.Timeout/time.Second), 1)
 	cmd := exec.Command(fn.RIE,
@@ -115,7 +123,7 @@ func start(ctx context.Context, fn Function) (*Instance, error) {
 		"LOG_LEVEL=error", // the emulator's own log level: a stop is not a warning
 	)
 	cmd.Stdout, cmd.Stderr = fn.Stdout, fn.Stdout
-	proc, err := procs.Start(cmd, api, runtimeAPI)
+	proc, err := procs.Start(cmd, held...)
 	if err != nil {
 		return nil, fmt.Errorf("start the emulator for %s: %w", fn.Name, err)
 	}

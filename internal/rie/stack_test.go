@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +26,8 @@ import (
 	"github.com/asyncprime/asyncprime/internal/apitest"
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/procs"
+	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/rie"
 	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
@@ -43,6 +47,10 @@ type stack struct {
 	// calls records, per function, the AWS API actions its code made over
 	// the wire, as IAM names (dynamodb:PutItem).
 	calls *callRecorder
+
+	cfg      aws.Config
+	res      provision.Resources
+	endpoint string // the emulator's
 }
 
 // callRecorder is a reverse proxy per function in front of the emulator
@@ -50,6 +58,9 @@ type stack struct {
 type callRecorder struct {
 	mu    sync.Mutex
 	calls map[string]map[string]bool
+	// bills counts, per function, the billable requests and capacity
+	// units (see bill) of the calls since the last reset.
+	bills map[string]*bill
 }
 
 func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
@@ -61,6 +72,7 @@ func (r *callRecorder) endpoint(t *testing.T, fn, target string) string {
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		actions := iamActions(req)
+		r.count(fn, req)
 		r.mu.Lock()
 		for _, action := range actions {
 			if r.calls[fn] == nil {
@@ -147,7 +159,8 @@ func startStack(t *testing.T) *stack {
 	dir := t.TempDir()
 	s := &stack{
 		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
-		calls: &callRecorder{calls: map[string]map[string]bool{}},
+		calls: &callRecorder{calls: map[string]map[string]bool{}, bills: map[string]*bill{}},
+		cfg:   cfg, res: res, endpoint: endpoint,
 	}
 	var logs io.Writer = io.Discard
 	if testing.Verbose() {
@@ -342,8 +355,17 @@ func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
 
 // BenchmarkColdStart measures, for each function, the time from its first
 // invocation — when the emulator starts the bootstrap process — to its first
-// response: process start, init (configuration, SDK clients) and one
-// invocation. The emulator's own start is not counted.
+// response (ns/op; the emulator's own start is not counted), and splits it
+// at the bootstrap's first request for an event (GET
+// /runtime/invocation/next), which it makes when its init is done:
+// init-ms is process start, package initialisation and main's set-up
+// (configuration, SDK clients); invoke-ms the first invocation, until the
+// bootstrap posts its response. A proxy in front of the emulator's Runtime
+// API sees those requests; a one-line shell wrapper points the bootstrap at
+// it (its exec is counted in init-ms). The function sees only the
+// environment Lambda would give it (PATH, the template's variables, region,
+// credentials, endpoint), not this machine's: AWS_CA_BUNDLE, say, would add
+// the parse of a CA bundle to every init.
 func BenchmarkColdStart(b *testing.B) {
 	rieBin, err := rie.FindRIE(moduleRoot)
 	if err != nil {
@@ -357,6 +379,10 @@ func BenchmarkColdStart(b *testing.B) {
 	dir := b.TempDir()
 	for _, fn := range []string{rie.Submit, rie.Worker, rie.Status} {
 		bootstrap, err := rie.Build(b.Context(), moduleRoot, dir, fn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env, err := rie.Env(b.Context(), fn, res, cfg, endpoint)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -375,23 +401,81 @@ func BenchmarkColdStart(b *testing.B) {
 			{"no-backend-call", noBackendEvent(b, fn, sample)},
 		} {
 			b.Run(fn+"/"+ev.name, func(b *testing.B) {
+				var initTime, invokeTime time.Duration
 				for b.Loop() {
 					b.StopTimer()
-					in, err := rie.StartFunction(b.Context(), rieBin, bootstrap, fn, res, cfg, endpoint, nil)
+					rt := startRuntimeProxy(b)
+					wrapper := filepath.Join(b.TempDir(), "bootstrap")
+					script := "#!/bin/sh\nAWS_LAMBDA_RUNTIME_API=" + rt.addr + " exec " + bootstrap + "\n"
+					if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+						b.Fatal(err)
+					}
+					in, err := rie.Start(b.Context(), rie.Function{Name: fn, Bootstrap: wrapper, RIE: rieBin, Env: env,
+						Timeout: 5 * time.Second, RuntimeAPI: rt.port, Environ: []string{"PATH=" + os.Getenv("PATH")}})
 					if err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer() // the emulator starts the bootstrap on the first invocation
+					start := time.Now()
 					if _, err := in.Invoke(b.Context(), ev.event); err != nil {
 						b.Fatal(err)
 					}
 					b.StopTimer()
+					next, done := rt.times()
+					initTime += next.Sub(start)
+					invokeTime += done.Sub(next)
 					in.Stop()
 					b.StartTimer()
 				}
+				b.ReportMetric(float64(initTime.Microseconds())/1000/float64(b.N), "init-ms")
+				b.ReportMetric(float64(invokeTime.Microseconds())/1000/float64(b.N), "invoke-ms")
 			})
 		}
 	}
+}
+
+// runtimeProxy forwards the bootstrap's Runtime API requests to the
+// emulator and notes when the first request for an event and the first
+// response arrive.
+type runtimeProxy struct {
+	addr, target string      // its own address; the emulator's Runtime API
+	port         *procs.Port // target's reservation
+	mu           sync.Mutex
+	next, done   time.Time
+}
+
+func startRuntimeProxy(b *testing.B) *runtimeProxy {
+	b.Helper()
+	port, err := procs.ReservePort() // the emulator's, held until the benchmark ends
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { port.Close() })
+	target := port.Addr()
+	p := &runtimeProxy{target: target, port: port}
+	forward := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target})
+	forward.ErrorLog = log.New(io.Discard, "", 0) // the bootstrap's long poll, cut when the emulator stops
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		p.mu.Lock()
+		switch {
+		case p.next.IsZero() && strings.HasSuffix(r.URL.Path, "/invocation/next"):
+			p.next = now
+		case p.done.IsZero() && (strings.HasSuffix(r.URL.Path, "/response") || strings.HasSuffix(r.URL.Path, "/error")):
+			p.done = now
+		}
+		p.mu.Unlock()
+		forward.ServeHTTP(w, r)
+	}))
+	b.Cleanup(srv.Close)
+	p.addr = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+func (p *runtimeProxy) times() (next, done time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next, p.done
 }
 
 // noBackendEvent turns a sample event into one the function answers without

@@ -46,8 +46,10 @@ func TestDashboard(t *testing.T) {
 		{metrics.Namespace, metrics.MetricSubmitted, metrics.DimensionFunction, "<SubmitFunction>"},
 		{metrics.Namespace, metrics.MetricSucceeded, metrics.DimensionFunction, "<WorkerFunction>"},
 		{metrics.Namespace, metrics.MetricFailed, metrics.DimensionFunction, "<WorkerFunction>"},
-		{metrics.Namespace, metrics.MetricCheckDuration, metrics.DimensionFunction, "<WorkerFunction>"},
-		{metrics.Namespace, metrics.MetricSubmitToStart, metrics.DimensionFunction, "<WorkerFunction>"},
+		// Only the checks beyond 64 bits record STARTED, and they run on
+		// the big worker.
+		{metrics.Namespace, metrics.MetricCheckDuration, metrics.DimensionFunction, "<BigWorkerFunction>"},
+		{metrics.Namespace, metrics.MetricSubmitToStart, metrics.DimensionFunction, "<BigWorkerFunction>"},
 		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "<TasksQueue.QueueName>"},
 		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "<TasksQueue.QueueName>"},
 		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "<DeadLetterQueue.QueueName>"},

@@ -56,8 +56,11 @@ type PoisonError struct{ Err error }
 func (e *PoisonError) Error() string { return "poison message: " + e.Err.Error() }
 func (e *PoisonError) Unwrap() error { return e.Err }
 
-// Processor runs delivered jobs: it moves the task to STARTED, checks the
-// number and records SUCCESS, or FAILURE on the last allowed attempt.
+// Processor runs delivered jobs: it checks the number and records SUCCESS,
+// or FAILURE on the last allowed attempt. For a number beyond 64 bits,
+// whose check may take long, it first moves the task to STARTED (one more
+// store write); a number of up to 64 bits travels in the message (see
+// MessageFor) and its task goes from PENDING to its result in one write.
 type Processor struct {
 	Store Transitioner
 	Check Checker // CheckPrime if nil
@@ -85,23 +88,13 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 		// move it to the dead-letter queue, where it can be inspected.
 		return &PoisonError{Err: err}
 	}
-	var t Task
-	err = p.retryStore(ctx, "start", msg.TaskID, func(ctx context.Context) (err error) {
-		t, err = p.Store.Start(ctx, msg.TaskID, p.now())
-		return err
-	})
-	switch {
-	case errors.Is(err, ErrConflict):
-		log.InfoContext(ctx, "duplicate delivery of a finished task", slog.String("task_id", msg.TaskID))
-		return nil
-	case errors.Is(err, ErrNotFound):
-		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", msg.TaskID))
-		return nil
-	case errors.Is(err, ErrDamaged):
-		// No retry repairs it: let the message go to the dead-letter queue.
-		return &PoisonError{Err: err}
-	case err != nil:
-		return fmt.Errorf("start task %s: %w", msg.TaskID, err)
+	t := Task{ID: msg.TaskID, Number: msg.Number}
+	if !Quick(msg.Number) {
+		// The check may take long: record STARTED first, so that a client
+		// sees the task running; the write also reads the number.
+		if t, err = p.start(ctx, msg.TaskID); err != nil || t.ID == "" {
+			return err
+		}
 	}
 
 	isPrime, checkErr := p.check(ctx, t.Number)
@@ -118,6 +111,11 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	switch err := p.retryStore(ctx, "finish", t.ID, finish); {
 	case errors.Is(err, ErrConflict):
 		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
+	case errors.Is(err, ErrNotFound):
+		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", t.ID))
+		return nil
+	case errors.Is(err, ErrDamaged):
+		return &PoisonError{Err: err}
 	case err != nil:
 		return fmt.Errorf("finish task %s: %w", t.ID, err)
 	}
@@ -127,6 +125,32 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 		return &PoisonError{Err: fmt.Errorf("task %s failed: %w", t.ID, checkErr)}
 	}
 	return nil
+}
+
+// start records STARTED and returns the task as written. A zero Task with a
+// nil error means the message is done with: the task is final already, or
+// gone.
+func (p *Processor) start(ctx context.Context, id string) (Task, error) {
+	log := cmp.Or(p.Logger, slog.Default())
+	var t Task
+	err := p.retryStore(ctx, "start", id, func(ctx context.Context) (err error) {
+		t, err = p.Store.Start(ctx, id, p.now())
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrConflict):
+		log.InfoContext(ctx, "duplicate delivery of a finished task", slog.String("task_id", id))
+		return Task{}, nil
+	case errors.Is(err, ErrNotFound):
+		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", id))
+		return Task{}, nil
+	case errors.Is(err, ErrDamaged):
+		// No retry repairs it: let the message go to the dead-letter queue.
+		return Task{}, &PoisonError{Err: err}
+	case err != nil:
+		return Task{}, fmt.Errorf("start task %s: %w", id, err)
+	}
+	return t, nil
 }
 
 // FinishReserve is the time a check leaves before the invocation's deadline

@@ -14,9 +14,11 @@ const (
 	// StatusPending means the task was accepted and its message is queued,
 	// but no worker has picked it up yet.
 	StatusPending Status = "PENDING"
-	// StatusStarted means a worker received the message and is checking the
-	// number. A task stays STARTED if that worker dies; the message comes
-	// back after its visibility timeout and another worker starts it again.
+	// StatusStarted means a worker received the message and is checking a
+	// number beyond 64 bits, whose check can take long. A number of up to
+	// 64 bits goes from PENDING to its result directly (see Processor). A
+	// task stays STARTED if its worker dies; the message comes back after
+	// its visibility timeout and another worker starts it again.
 	StatusStarted Status = "STARTED"
 	// StatusSuccess is final: the check ran and Result holds the answer.
 	StatusSuccess Status = "SUCCESS"
@@ -24,7 +26,8 @@ const (
 	StatusFailure Status = "FAILURE"
 	// StatusRevoked is final: a client cancelled the task (DELETE
 	// /{task_id}) while it was PENDING or STARTED, as Celery's revoke. A
-	// worker that receives its message acknowledges it without checking.
+	// worker that receives its message acknowledges it and records
+	// nothing; it does not run the long check of a number beyond 64 bits.
 	StatusRevoked Status = "REVOKED"
 )
 
@@ -51,7 +54,8 @@ type Task struct {
 	IsPrime bool
 	// Error says why a task failed; set only when Status is FAILURE.
 	Error string
-	// Attempts counts the times a worker started the task.
+	// Attempts counts the times a worker started the task (recorded
+	// STARTED): 0 for a number of up to 64 bits, which is never STARTED.
 	Attempts int
 
 	CreatedAt  time.Time

@@ -1,0 +1,346 @@
+package rie_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/local"
+	"github.com/asyncprime/asyncprime/internal/rie"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/testkit"
+)
+
+// bill is what AWS charges for the calls one function made: requests by
+// API action (sqs:SendMessageBatch is one request for up to 10 messages of
+// up to 64 KB together), and DynamoDB capacity units.
+type bill struct {
+	requests map[string]int
+	wru, rru float64
+	maxBody  int // the largest PutItem or UpdateItem body: items under 1 KB cost 1 WRU
+}
+
+// count adds req to fn's bill.
+func (r *callRecorder) count(fn string, req *http.Request) {
+	action, ok := iamAction(req.Header.Get("X-Amz-Target"))
+	if !ok {
+		return
+	}
+	var body []byte
+	if strings.HasPrefix(action, "dynamodb:") {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	wru, rru := capacity(action, body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.bills[fn]
+	if b == nil {
+		b = &bill{requests: map[string]int{}}
+		r.bills[fn] = b
+	}
+	b.requests[action]++
+	b.wru, b.rru = b.wru+wru, b.rru+rru
+	if action == "dynamodb:PutItem" || action == "dynamodb:UpdateItem" {
+		b.maxBody = max(b.maxBody, len(body))
+	}
+}
+
+// take returns the bills so far and starts new ones.
+func (r *callRecorder) take() map[string]*bill {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.bills
+	r.bills = map[string]*bill{}
+	return out
+}
+
+// capacity is the on-demand capacity a DynamoDB request consumes, for
+// items of up to 1 KB (writes) and 4 KB (reads): a write 1 WRU, an item of
+// a transaction 2, a strongly consistent read 1 RRU, an eventually
+// consistent one half. A refused conditional write costs as much.
+func capacity(action string, body []byte) (wru, rru float64) {
+	var in struct {
+		TransactItems  []json.RawMessage
+		ConsistentRead bool
+	}
+	json.Unmarshal(body, &in)
+	switch action {
+	case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem":
+		return 1, 0
+	case "dynamodb:TransactWriteItems":
+		return 2 * float64(len(in.TransactItems)), 0
+	case "dynamodb:BatchWriteItem":
+		var bw struct{ RequestItems map[string][]json.RawMessage }
+		json.Unmarshal(body, &bw)
+		n := 0
+		for _, items := range bw.RequestItems {
+			n += len(items)
+		}
+		return float64(n), 0
+	case "dynamodb:GetItem":
+		if in.ConsistentRead {
+			return 0, 1
+		}
+		return 0, 0.5
+	}
+	return 0, 0
+}
+
+// invocations counts the Lambda invocations of each function and their
+// time, as seen by the caller (an upper bound of the billed duration:
+// it includes the emulator's own overhead).
+type invocations struct {
+	mu   sync.Mutex
+	n    map[string]int
+	took map[string]time.Duration
+}
+
+func (in *invocations) take() (map[string]int, map[string]time.Duration) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n, took := in.n, in.took
+	in.n, in.took = map[string]int{}, map[string]time.Duration{}
+	return n, took
+}
+
+func counted[Req, Resp any](in *invocations, fn string, h func(context.Context, Req) (Resp, error)) func(context.Context, Req) (Resp, error) {
+	return func(ctx context.Context, req Req) (Resp, error) {
+		start := time.Now()
+		resp, err := h(ctx, req)
+		in.mu.Lock()
+		in.n[fn]++
+		in.took[fn] += time.Since(start)
+		in.mu.Unlock()
+		return resp, err
+	}
+}
+
+// List prices, us-east-1, in dollars (see docs/benchmarks.md for the
+// sources).
+const (
+	priceAPIRequest    = 1.00 / 1e6 // API Gateway HTTP API, first 300 M a month
+	priceLambdaRequest = 0.20 / 1e6
+	priceLambdaGBs     = 0.0000133334 // arm64
+	priceSQSRequest    = 0.40 / 1e6   // standard queue, per 64 KB chunk
+	priceWRU           = 0.625 / 1e6  // DynamoDB on demand
+	priceRRU           = 0.125 / 1e6
+	lambdaGB           = 0.125 // the template's FunctionMemorySize default, 128 MB
+	polls              = 2     // the cost model's polls per task
+)
+
+// TestRequestsPerTask runs tasks end to end through the three bootstraps
+// under the emulator (with the local poller in the SQS event source
+// mapping's place, its SQS calls recorded as "esm"), counts every AWS
+// request over the wire, and logs the requests per task by API action and
+// the cost per million tasks they make at list prices. Run it with
+//
+//	EMULATOR_REQUIRED=1 go test -v -count=1 -run TestRequestsPerTask ./internal/rie
+//
+// The worker's queue is filled before the poller starts, so its batches
+// are full (10), as under sustained load. It fails if a task of a 64-bit
+// number costs a STARTED write again, or if submit makes more calls than
+// one write and one send per request.
+func TestRequestsPerTask(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	inv := &invocations{n: map[string]int{}, took: map[string]time.Duration{}}
+	srv := httptest.NewServer(&local.API{
+		Submit: counted(inv, rie.Submit, rie.HTTPHandler(s.submit)),
+		Status: counted(inv, rie.Status, rie.HTTPHandler(s.status)),
+	})
+	defer srv.Close()
+	esmEndpoint := s.calls.endpoint(t, "esm", s.endpoint)
+	esm := sqsqueue.New(sqs.NewFromConfig(s.cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(esmEndpoint) }),
+		s.res.QueueURL, sqsqueue.WithRegion(s.cfg.Region))
+	store := dynamo.New(dynamodb.NewFromConfig(s.cfg), s.res.TableName) // not recorded
+
+	var report strings.Builder
+	for _, sc := range []struct {
+		name         string
+		batch, tasks int
+	}{
+		{name: "single submits", batch: 1, tasks: 100},
+		{name: "batch submits of 20", batch: 20, tasks: 200},
+	} {
+		s.calls.take()
+		inv.take()
+		var ids []string
+		for i := 0; i < sc.tasks; i += sc.batch {
+			ids = append(ids, post(t, srv.URL, 1000+i, sc.batch)...)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		poller := &local.Poller{Queue: esm, Handler: counted(inv, rie.Worker, rie.SQSHandler(s.worker)),
+			BatchSize: 10, WaitTime: time.Second, Concurrency: 1, FunctionTimeout: 10 * time.Second}
+		done := make(chan struct{})
+		go func() { poller.Run(ctx); close(done) }()
+		next := 0
+		testkit.Eventually(t, 5*time.Minute, func() bool {
+			for ; next < len(ids); next++ {
+				if tk, err := store.Get(t.Context(), ids[next]); err != nil || !tk.Status.Final() {
+					return false
+				}
+			}
+			return true
+		}, "every task of %s final", sc.name)
+		cancel()
+		<-done
+		work := s.calls.take()
+		workN, workTook := inv.take()
+		for _, id := range ids {
+			resp, err := http.Get(srv.URL + "/" + id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		poll := s.calls.take()
+		pollN, pollTook := inv.take()
+
+		c := costOf(len(ids), work, poll, workN, pollN, workTook, pollTook)
+		fmt.Fprintf(&report, "\n%s: %d tasks, %d submit invocations, %d worker invocations\n%s", sc.name, len(ids), workN[rie.Submit], workN[rie.Worker], c.table)
+
+		// What item 3 of issue 15 took away must stay away.
+		if got := float64(work[rie.Worker].requests["dynamodb:UpdateItem"]) / float64(len(ids)); got >= 1.5 {
+			t.Errorf("%s: the worker made %.2f UpdateItem calls per task; want 1 (no STARTED write for 64-bit numbers)", sc.name, got)
+		}
+		if got, want := work[rie.Submit].requests, submitCalls(sc.batch, len(ids)); !sameCounts(got, want) {
+			t.Errorf("%s: submit made the calls %v; want %v", sc.name, got, want)
+		}
+	}
+	t.Log(report.String())
+}
+
+// submitCalls is what submit should call for tasks in requests of batch.
+func submitCalls(batch, tasks int) map[string]int {
+	if batch == 1 {
+		return map[string]int{"dynamodb:PutItem": tasks, "sqs:SendMessage": tasks}
+	}
+	reqs := tasks / batch
+	return map[string]int{"dynamodb:TransactWriteItems": reqs, "sqs:SendMessageBatch": reqs * ((batch + 9) / 10)}
+}
+
+func sameCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// post submits n consecutive numbers from first, one request (a batch if
+// n > 1), and returns the task ids.
+func post(t *testing.T, base string, first, n int) []string {
+	t.Helper()
+	body := fmt.Sprintf(`{"number": %d}`, first)
+	if n > 1 {
+		nums := make([]string, n)
+		for i := range nums {
+			nums[i] = fmt.Sprint(first + i)
+		}
+		body = `{"numbers": [` + strings.Join(nums, ",") + `]}`
+	}
+	resp, err := http.Post(base+"/", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST %d numbers = %d %s; want 202", n, resp.StatusCode, b)
+	}
+	if n == 1 {
+		var r api.SubmitResponse
+		json.Unmarshal(b, &r)
+		return []string{r.TaskID}
+	}
+	var r api.BatchResponse
+	json.Unmarshal(b, &r)
+	return r.TaskIDs
+}
+
+type cost struct{ table string }
+
+// costOf renders the measured requests per task, and the cost per million
+// tasks they make with polls polls per task.
+func costOf(tasks int, work, poll map[string]*bill, workN, pollN map[string]int, workTook, pollTook map[string]time.Duration) cost {
+	per := func(n float64) float64 { return n / float64(tasks) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "| caller | action | requests per task |\n|---|---|---|\n")
+	var sqsReqs, wru, rru float64
+	for _, fn := range []string{rie.Submit, rie.Worker, "esm"} {
+		bl := work[fn]
+		if bl == nil {
+			continue
+		}
+		for _, a := range slices.Sorted(maps.Keys(bl.requests)) {
+			fmt.Fprintf(&b, "| %s | %s | %.3f |\n", fn, a, per(float64(bl.requests[a])))
+			if strings.HasPrefix(a, "sqs:") {
+				sqsReqs += per(float64(bl.requests[a]))
+			}
+		}
+		wru, rru = wru+per(bl.wru), rru+per(bl.rru)
+	}
+	var pollRRU float64
+	if bl := poll[rie.Status]; bl != nil {
+		for _, a := range slices.Sorted(maps.Keys(bl.requests)) {
+			fmt.Fprintf(&b, "| status (one poll) | %s | %.3f |\n", a, per(float64(bl.requests[a])))
+		}
+		pollRRU = per(bl.rru)
+	}
+	ms := func(took map[string]time.Duration, n map[string]int, fn string) float64 {
+		if n[fn] == 0 {
+			return 0
+		}
+		return math.Ceil(float64(took[fn].Milliseconds()) / float64(n[fn]))
+	}
+	subInv, workInv := per(float64(workN[rie.Submit])), per(float64(workN[rie.Worker]))
+	pollInv := per(float64(pollN[rie.Status]))
+	gbs := lambdaGB / 1000 * (subInv*ms(workTook, workN, rie.Submit) + workInv*ms(workTook, workN, rie.Worker) + polls*pollInv*ms(pollTook, pollN, rie.Status))
+	lines := []struct {
+		item    string
+		perTask string
+		dollars float64
+	}{
+		{"API Gateway: submit + 2 polls", fmt.Sprintf("%.3f + 2 × %.3f requests", subInv, pollInv), (subInv + polls*pollInv) * priceAPIRequest},
+		{"Lambda requests: submit + worker + 2 status", fmt.Sprintf("%.3f + %.3f + 2 × %.3f", subInv, workInv, pollInv), (subInv + workInv + polls*pollInv) * priceLambdaRequest},
+		{"Lambda duration (as timed here, 128 MB)", fmt.Sprintf("%.0f / %.0f / %.0f ms per invocation", ms(workTook, workN, rie.Submit), ms(workTook, workN, rie.Worker), ms(pollTook, pollN, rie.Status)), gbs * priceLambdaGBs},
+		{"SQS requests", fmt.Sprintf("%.3f", sqsReqs), sqsReqs * priceSQSRequest},
+		{"DynamoDB writes", fmt.Sprintf("%.3f WRU", wru), wru * priceWRU},
+		{"DynamoDB reads: 2 polls (+ worker reads)", fmt.Sprintf("%.3f + 2 × %.3f RRU", rru, pollRRU), (rru + polls*pollRRU) * priceRRU},
+	}
+	fmt.Fprintf(&b, "\n| item | per task | per million tasks |\n|---|---|---|\n")
+	var total float64
+	for _, l := range lines {
+		fmt.Fprintf(&b, "| %s | %s | $%.2f |\n", l.item, l.perTask, l.dollars*1e6)
+		total += l.dollars
+	}
+	fmt.Fprintf(&b, "| **total, measured requests** | | **$%.2f** |\n", total*1e6)
+	maxBody := 0
+	for _, bl := range work {
+		maxBody = max(maxBody, bl.maxBody)
+	}
+	fmt.Fprintf(&b, "(largest PutItem/UpdateItem request: %d bytes)\n", maxBody)
+	return cost{table: b.String()}
+}
