@@ -67,7 +67,7 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 		}
 		recs[i] = rec
 		if s.db.opts.Outbox && t.Status == task.StatusPending {
-			if outs[i], err = s.db.queue.prepare(task.MessageFor(t), t.ID); err != nil {
+			if outs[i], err = s.queueFor(t).prepare(task.MessageFor(t), t.ID); err != nil {
 				return fmt.Errorf("create task %s: %w", t.ID, err)
 			}
 		}
@@ -105,7 +105,7 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 	}
 	for i, o := range outs {
 		if o != nil && !again[i] {
-			s.db.queue.add(o)
+			s.queueFor(ts[i]).add(o)
 		}
 	}
 	return nil

@@ -27,10 +27,7 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	}
 	key := []byte(t.ID)
 	var out *outbound
-	q := s.db.queue
-	if s.db.opts.SplitBig && task.Big(t.Number) {
-		q = s.db.big
-	}
+	q := s.queueFor(t)
 	if s.db.opts.Outbox && t.Status == task.StatusPending {
 		if out, err = q.prepare(task.MessageFor(t), t.ID); err != nil {
 			return fmt.Errorf("create task %s: %w", t.ID, err)
@@ -61,6 +58,15 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 		q.add(out)
 	}
 	return nil
+}
+
+// queueFor returns the queue t's message goes to: the big-task queue for a
+// number beyond 64 bits when Options.SplitBig, else the tasks queue.
+func (s *Store) queueFor(t task.Task) *Queue {
+	if s.db.opts.SplitBig && task.Big(t.Number) {
+		return s.db.big
+	}
+	return s.db.queue
 }
 
 // Get implements task.Store.
