@@ -7,7 +7,7 @@ SHELL := bash
 
 GO        ?= go
 ADDR      ?= 127.0.0.1:8000
-FUNCTIONS := submit worker status
+FUNCTIONS := submit worker status deadletter
 BIN       := bin
 # Lambda build: arm64, static, stripped, without the legacy RPC mode.
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -38,17 +38,18 @@ build: ## Build the local mode, the tools and the three Lambda bootstraps (linux
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
 	$(GO) build -o $(BIN)/primectl ./cmd/primectl
 	@for fn in $(FUNCTIONS); do \
-		$(MAKE) --no-print-directory -f sam.mk build-$${fn^}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
+		case $$fn in deadletter) id=DeadLetter;; *) id=$${fn^};; esac; \
+		$(MAKE) --no-print-directory -f sam.mk build-$${id}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
 	done
 
 .PHONY: package
 package: build ## Zip each arm64 bootstrap as Lambda takes it, and print the sizes
 	@mkdir -p dist
-	@printf "%-8s %12s %12s\n" function bootstrap zip
+	@printf "%-10s %12s %12s\n" function bootstrap zip
 	@for fn in $(FUNCTIONS); do \
 		rm -f dist/$$fn.zip; \
 		(cd $(BIN)/lambda/$$fn && zip -q -X -9 ../../../dist/$$fn.zip bootstrap); \
-		printf "%-8s %12s %12s\n" $$fn "$$(stat -c %s $(BIN)/lambda/$$fn/bootstrap)" "$$(stat -c %s dist/$$fn.zip)"; \
+		printf "%-10s %12s %12s\n" $$fn "$$(stat -c %s $(BIN)/lambda/$$fn/bootstrap)" "$$(stat -c %s dist/$$fn.zip)"; \
 	done
 
 .PHONY: run
