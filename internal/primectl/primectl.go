@@ -188,17 +188,23 @@ func (c *CLI) print(raw []byte, human func()) error {
 }
 
 func (c *CLI) task(t api.StatusResponse) {
+	// A number of up to 64 bits is checked without a STARTED write, so
+	// its task counts no attempts: say nothing of them then.
+	attempts := ""
+	if t.Attempts > 0 {
+		attempts = fmt.Sprintf(" (attempts %d)", t.Attempts)
+	}
 	switch {
 	case t.Status == "SUCCESS" && t.Result != nil:
 		verdict := "is not prime"
 		if t.Result.IsPrime {
 			verdict = "is prime"
 		}
-		fmt.Fprintf(c.Out, "%s SUCCESS: %s %s (attempts %d)\n", t.TaskID, t.Result.Number, verdict, t.Attempts)
+		fmt.Fprintf(c.Out, "%s SUCCESS: %s %s%s\n", t.TaskID, t.Result.Number, verdict, attempts)
 	case t.Status == "FAILURE":
-		fmt.Fprintf(c.Out, "%s FAILURE: %s (attempts %d)\n", t.TaskID, t.Error, t.Attempts)
+		fmt.Fprintf(c.Out, "%s FAILURE: %s%s\n", t.TaskID, t.Error, attempts)
 	default:
-		fmt.Fprintf(c.Out, "%s %s (attempts %d)\n", t.TaskID, t.Status, t.Attempts)
+		fmt.Fprintf(c.Out, "%s %s%s\n", t.TaskID, t.Status, attempts)
 	}
 }
 
