@@ -104,10 +104,6 @@ type System struct {
 	Settlers []*deadletter.Settler
 	// DeadLetterInterval is the time between two rounds of each settler.
 	DeadLetterInterval time.Duration
-	// Reapers is always empty: nothing consumes the dead-letter queues
-	// any more (see Settlers). It stays so that callers that run every
-	// poller still compile.
-	Reapers []*Poller
 	// ShutdownTimeout bounds the wait for requests in progress when Serve
 	// stops; DefaultShutdownTimeout if zero.
 	ShutdownTimeout time.Duration
@@ -214,7 +210,7 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	polled := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
-		for _, p := range append([]*Poller{s.Poller, s.BigPoller}, s.Reapers...) {
+		for _, p := range []*Poller{s.Poller, s.BigPoller} {
 			if p != nil {
 				wg.Go(func() { p.Run(pollCtx) })
 			}

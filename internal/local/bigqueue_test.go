@@ -47,7 +47,7 @@ func TestSmallTasksDoNotWaitBehindBigOnes(t *testing.T) {
 			go func() {
 				defer close(done)
 				polled := make(chan struct{})
-				pollers := append(sys.Reapers, sys.Poller, sys.BigPoller)
+				pollers := []*local.Poller{sys.Poller, sys.BigPoller}
 				for _, p := range pollers {
 					go func() { p.Run(ctx); polled <- struct{}{} }()
 				}

@@ -153,6 +153,21 @@ func (p *Process) Stop() error {
 	return p.stopErr
 }
 
+// Terminate asks the process to stop (SIGTERM), waits up to grace for it to
+// exit, then kills its process group as Stop does, whatever is left of it.
+// A process that exited because it was asked to is not an error.
+func (p *Process) Terminate(grace time.Duration) error {
+	if p.cmd.Process.Signal(syscall.SIGTERM) == nil {
+		select {
+		case <-p.done:
+			p.Stop()
+			return nil
+		case <-time.After(grace):
+		}
+	}
+	return p.Stop()
+}
+
 // tail keeps the last max bytes written to it.
 type tail struct {
 	mu  sync.Mutex

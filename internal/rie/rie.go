@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/procs"
@@ -201,21 +200,7 @@ func InvokeJSON[Resp, Req any](ctx context.Context, in *Instance, req Req) (Resp
 // before it goes; killed at once, it would leave the bootstrap polling a
 // runtime API that is gone ("failed to get the next invoke"). The process
 // group is killed after stopGrace either way.
-func (in *Instance) Stop() error {
-	stopped := false
-	if p, err := os.FindProcess(in.proc.Pid()); err == nil && p.Signal(syscall.SIGTERM) == nil {
-		select {
-		case <-in.proc.Done():
-			stopped = true
-		case <-time.After(stopGrace):
-		}
-	}
-	err := in.proc.Stop() // the process group, whatever is left of it
-	if stopped {
-		return nil // it exited because it was asked to
-	}
-	return err
-}
+func (in *Instance) Stop() error { return in.proc.Terminate(stopGrace) }
 
 // stopGrace bounds the wait for the emulator to stop its function.
 const stopGrace = 5 * time.Second
