@@ -113,9 +113,10 @@ func TestScriptRunsAndStops(t *testing.T) {
 	motoBin, _ := exec.LookPath("moto_server")
 	record := t.TempDir()
 	fakes := fakeBin(t, map[string]string{
-		// Each call writes its pid and arguments; `sam local ...` then
-		// runs until interrupted, as the real one does.
-		"sam": fmt.Sprintf(`printf '%%s\n' "$$" "$@" > %q/sam-$1-${2:-}-$$
+		// Each call writes its pid and arguments (whole, then renamed,
+		// so that the test never reads a half-written record); `sam
+		// local ...` then runs until interrupted, as the real one does.
+		"sam": fmt.Sprintf(`printf '%%s\n' "$$" "$@" > %[1]q/.partial-$$ && mv %[1]q/.partial-$$ %[1]q/sam-$1-${2:-}-$$
 [[ $1 == local ]] && exec sleep 600
 exit 0
 `, record),
