@@ -162,7 +162,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name == "retry" && !task.ValidID(req.TaskID) {
-		writeError(w, http.StatusBadRequest, "malformed task_id "+task.Excerpt(req.TaskID)+": a task id is a lowercase UUID v4")
+		writeError(w, http.StatusBadRequest, "malformed task_id "+task.Excerpt(req.TaskID)+": a task id is a lowercase UUID")
 		return
 	}
 	if err := c.tokens.use(req.Token); err != nil {

@@ -194,7 +194,7 @@ func countsOf(n queue.Counts, now time.Time) *QueueCounts {
 func (c *Console) inspect(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !task.ValidID(id) {
-		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(id)+": a task id is a lowercase UUID v4")
+		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(id)+": a task id is a lowercase UUID")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)

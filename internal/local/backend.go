@@ -57,7 +57,12 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 		return &Backend{
 			Store: db.Store(), Queue: db.Queue(), BigQueue: db.BigQueue(),
 			DeadLetters: []deadletter.Peeker{db.Queue(), db.BigQueue()},
-			close:       []func() error{db.Close},
+			close: []func() error{func() error {
+				st := db.Stats()
+				log.Info("bolt: commits since start", slog.Uint64("commits", st.Commits), slog.Uint64("ops", st.Ops),
+					slog.Float64("mean_batch", st.MeanBatch()), slog.String("batches", st.Histogram()))
+				return db.Close()
+			}},
 		}, nil
 	case "memory":
 		newQueue := func(name string) *memory.Queue {

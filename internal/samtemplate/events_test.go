@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// uuidV4 is the form of task ids.
-var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+// taskUUID is the form of task ids.
+var taskUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // httpEvent is the part of an API Gateway HTTP API (payload 2.0) event the
 // sample events must get right.
@@ -89,8 +89,8 @@ func TestHTTPEvents(t *testing.T) {
 					t.Errorf(`body: got %v; want {"number": 11}`, e.Body)
 				}
 			case "GET":
-				if id := e.PathParameters["task_id"]; !uuidV4.MatchString(id) || "/"+id != e.RawPath {
-					t.Errorf("pathParameters.task_id: got %q; want the UUID v4 in rawPath %q", id, e.RawPath)
+				if id := e.PathParameters["task_id"]; !taskUUID.MatchString(id) || "/"+id != e.RawPath {
+					t.Errorf("pathParameters.task_id: got %q; want the task UUID in rawPath %q", id, e.RawPath)
 				}
 			}
 		})
@@ -143,8 +143,8 @@ func TestWorkerEvent(t *testing.T) {
 			poison++
 			continue
 		}
-		if !uuidV4.MatchString(msg.TaskID) {
-			t.Errorf("record %d: task_id %q; want a UUID v4", i, msg.TaskID)
+		if !taskUUID.MatchString(msg.TaskID) {
+			t.Errorf("record %d: task_id %q; want a task UUID", i, msg.TaskID)
 		}
 		good++
 	}

@@ -132,15 +132,26 @@ func FuzzParseNumber(f *testing.F) {
 func TestIDs(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
+	prev := ""
 	for range 1000 {
 		id := NewID()
 		if !ValidID(id) {
 			t.Fatalf("ValidID(NewID()=%q) = false", id)
 		}
+		if id[14] != '7' {
+			t.Fatalf("NewID() = %q; want version 7", id)
+		}
 		if seen[id] {
 			t.Fatalf("NewID repeated %q", id)
 		}
-		seen[id] = true
+		// Time-ordered: the millisecond prefix never goes backwards.
+		if prev != "" && id[:13] < prev[:13] {
+			t.Fatalf("NewID() = %q after %q; want the time prefix not to decrease", id, prev)
+		}
+		seen[id], prev = true, id
+	}
+	if !ValidID("3f2b8c1e-7d4a-4e59-9b1c-2a6f0e8d4c71") {
+		t.Error("ValidID rejects a version 4 id, the form of ids issued before version 7")
 	}
 	for _, bad := range []string{"", "nope", "3F2B8C1E-7D4A-4E59-9B1C-2A6F0E8D4C71", "3f2b8c1e-7d4a-1e59-9b1c-2a6f0e8d4c71", "3f2b8c1e-7d4a-4e59-7b1c-2a6f0e8d4c71", "3f2b8c1e7d4a-4e59-9b1c-2a6f0e8d4c71-", "../../etc/passwd"} {
 		if ValidID(bad) {
