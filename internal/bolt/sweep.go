@@ -41,18 +41,18 @@ func (db *DB) Sweep(ctx context.Context, now time.Time) (int, error) {
 		chunk := expired[:min(sweepChunk, len(expired))]
 		expired = expired[len(chunk):]
 		n := 0
-		err := db.c.Do(ctx, func(tx *bbolt.Tx) error {
-			b := tx.Bucket(bucketTasks)
+		err := db.c.Do(ctx, func(tx *txn) error {
+			n = 0 // the batch may run again
 			for _, k := range chunk {
-				v := b.Get(k)
+				v := tx.get(bucketTasks, k)
 				if v == nil {
 					continue
 				}
 				if t, err := decodeTask(string(k), v); err != nil || !t.Expired(now) {
 					continue
 				}
-				if err := b.Delete(k); err != nil {
-					return abort(err)
+				if err := tx.delete(bucketTasks, k); err != nil {
+					return err
 				}
 				n++
 			}
