@@ -91,33 +91,3 @@ func (s *Store) Release(ctx context.Context, c task.Claim) error {
 	}
 	return nil
 }
-
-// sweepClaims deletes the claims expired at now, in the committer, as the
-// task sweep does; it returns how many.
-func (db *DB) sweepClaims(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	err := db.c.Do(ctx, func(tx *txn) error {
-		n = 0
-		var expired [][]byte
-		err := tx.forEach(bucketClaims, func(k, v []byte) error {
-			if c, err := decodeClaim(string(k), v); err != nil || c.Expired(now) {
-				expired = append(expired, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range expired {
-			if err := tx.delete(bucketClaims, k); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep claims: %w", err)
-	}
-	return n, nil
-}

@@ -56,8 +56,7 @@ type DB struct {
 	store *Store
 	queue *Queue
 	dlq   *Queue
-	// big and bigDLQ are the big-task queue and its dead-letter queue
-	// (Options.SplitBig).
+	// big and bigDLQ are the big-task queue and its dead-letter queue.
 	big, bigDLQ *Queue
 
 	closing   chan struct{} // closed by Close; wakes long polls
@@ -68,20 +67,12 @@ type DB struct {
 // Open opens or creates the database file at path, creating its parent
 // directories, and rebuilds the queues' in-memory index from it.
 func Open(path string, opts Options) (*DB, error) {
-	if opts.QueueName == "" {
-		opts.QueueName = "tasks"
-	}
-	if opts.VisibilityTimeout <= 0 {
-		opts.VisibilityTimeout = queue.DefaultVisibilityTimeout
-	}
+	opts.QueueName = cmp.Or(opts.QueueName, "tasks")
+	opts.VisibilityTimeout = cmp.Or(max(opts.VisibilityTimeout, 0), queue.DefaultVisibilityTimeout)
+	opts.LockTimeout = cmp.Or(max(opts.LockTimeout, 0), time.Second)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = time.Second
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
