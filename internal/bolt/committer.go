@@ -48,11 +48,6 @@ func (t *txn) delete(bucket, key []byte) error {
 	return t.tx.Bucket(bucket).Delete(key)
 }
 
-// forEach calls fn for every key of bucket; fn must not write.
-func (t *txn) forEach(bucket []byte, fn func(k, v []byte) error) error {
-	return t.tx.Bucket(bucket).ForEach(fn)
-}
-
 // op states: queued, taken by the committer, or withdrawn by its caller.
 const (
 	opQueued int32 = iota

@@ -136,17 +136,17 @@ func (q *Queue) Restore(m Msg) {
 	defer q.mu.Unlock()
 	q.seq = max(q.seq, m.Seq)
 	now := q.opts.Now()
-	if !m.VisibleAt.After(now) {
-		m.VisibleAt = time.Time{}
-		q.addLocked(&message{Msg: m})
-		return
-	}
 	if limit := now.Add(q.opts.VisibilityTimeout); m.VisibleAt.After(limit) {
 		m.VisibleAt = limit
 	}
 	mm := &message{Msg: m}
 	q.msgs[m.ID] = mm
-	q.inflight.Push(mm, m.Receives, m.VisibleAt)
+	if m.VisibleAt.After(now) {
+		q.inflight.Push(mm, m.Receives, m.VisibleAt)
+		return
+	}
+	mm.VisibleAt = time.Time{}
+	q.ready = append(q.ready, mm)
 }
 
 // Prepare returns a new message for body, not yet in the queue: its writer
