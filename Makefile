@@ -126,6 +126,7 @@ fuzz: ## Run each fuzz target for $FUZZTIME (default 10000x: a count, since a du
 	$(GO) test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/api
 	$(GO) test -run='^$$' -fuzz='^FuzzIsPrime64$$' -fuzztime=$(FUZZTIME) ./internal/prime
 	$(GO) test -run='^$$' -fuzz='^FuzzIsPrime$$' -fuzztime=$(FUZZTIME) ./internal/prime
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTask$$' -fuzztime=$(FUZZTIME) ./internal/bolt
 
 $(RIE):
 	GOBIN=$(abspath $(BIN)) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

@@ -93,29 +93,45 @@ func TestOpenDamagedPages(t *testing.T) {
 func TestFlippedBitsAreDetected(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		old, new string
+		name   string
+		change func(rec []byte) // rec is the task's binary record
 	}{
-		{name: "number", old: `"number":"1000000075"`, new: `"number":"1000200075"`},
-		{name: "status", old: `"status":"SUCCESS"`, new: `"status":"SUCCESQ"`},
-		{name: "answer", old: `"is_prime":true`, new: `"is_prime":trux`},
+		{name: "number", change: func(rec []byte) {
+			i := bytes.Index(rec, []byte("1000000075"))
+			rec[i+4] = '2' // 1000200075
+		}},
+		{name: "status", change: func(rec []byte) { rec[5] = 4 }},      // SUCCESS becomes FAILURE
+		{name: "answer", change: func(rec []byte) { rec[6] ^= 1 }},     // is_prime flips
+		{name: "attempts", change: func(rec []byte) { rec[7] = 0x7f }}, // 0 becomes 127
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path, tasks := writeTasks(t, "1000000075")
+			db := openAt(t, path, bolt.Options{SweepInterval: -1})
+			stored, err := db.Store().Get(t.Context(), tasks[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			rec, err := bolt.EncodeTask(stored)
+			if err != nil {
+				t.Fatal(err)
+			}
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Contains(b, []byte(tt.old)) {
-				t.Fatalf("the file does not hold %q", tt.old)
+			if !bytes.Contains(b, rec) {
+				t.Fatalf("the file does not hold the record %x", rec)
 			}
+			damaged := bytes.Clone(rec)
+			tt.change(damaged)
 			// Freed pages may hold older copies of the record: change them all.
-			if err := os.WriteFile(path, bytes.ReplaceAll(b, []byte(tt.old), []byte(tt.new)), 0o600); err != nil {
+			if err := os.WriteFile(path, bytes.ReplaceAll(b, rec, damaged), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			db := openAt(t, path, bolt.Options{SweepInterval: -1})
+			db = openAt(t, path, bolt.Options{SweepInterval: -1})
 			got, err := db.Store().Get(t.Context(), tasks[0].ID)
 			if !errors.Is(err, task.ErrDamaged) {
 				t.Errorf("Get = %+v, %v; want ErrDamaged", got, err)

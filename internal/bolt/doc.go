@@ -6,15 +6,17 @@
 //
 // # File layout
 //
-// Every value is JSON (encoding/json); every key is fixed-form.
+// Task records are binary and checksummed (see encodeTask in record.go;
+// earlier versions wrote checksummed JSON, which still reads); every other
+// value is JSON (encoding/json); every key is fixed-form.
 //
 //	meta                   bucket
 //	  version              "1"; Open refuses a file of another version
 //	tasks                  bucket: one key per task
-//	  <task id>            36-byte UUID → {"status","number","is_prime",
-//	                       "error","attempts","created_at","started_at",
-//	                       "finished_at","expires_at"}; times RFC 3339 with
-//	                       nanoseconds, zero times omitted, number a string
+//	  <task id>            36-byte UUID → status, number, is_prime, error,
+//	                       attempts, created_at, started_at, finished_at,
+//	                       expires_at; ids are time-ordered (UUID v7), so
+//	                       tasks made together share pages
 //	idempotency            bucket: one key per
 //	  <Idempotency-Key>    claim → {"hash","batch","task_ids","created_at",
 //	                       "expires_at"}; swept with the expired tasks

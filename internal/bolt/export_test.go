@@ -1,0 +1,5 @@
+package bolt
+
+// EncodeTask exposes the record encoding to the external tests that damage
+// records on disk.
+var EncodeTask = encodeTask
