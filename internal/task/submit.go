@@ -157,18 +157,17 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 // Accept records the request's tasks as PENDING and queues their messages,
 // as Submit does for one. A batch is written with Store.CreateBatch and
 // queued with the queue's SendBatch when it has one (or both in one write
-// by an Outbox); if any step fails,
-// every task of the batch is replaced by a FAILURE, none was accepted, and
-// the error wraps ErrUnavailable.
+// by an Outbox); if any step fails, every task of the batch is replaced by
+// a FAILURE, none was accepted, and the error wraps ErrUnavailable.
 //
 // With an idempotency key, the key is claimed (Store.Claim) after the
 // tasks are written and before their messages are sent (after, with an
-// Outbox). If the same
-// request claimed it before, Accept abandons its own new tasks and answers
-// the first request's task ids (Receipt.Replayed); so two racing requests
-// with one key get the same ids. If another request claimed it, the error
-// is ErrKeyReused. A request that fails after its claim releases it, so
-// that the client's retry with the same key runs afresh.
+// Outbox). If the same request claimed it before, Accept abandons its own
+// new tasks and answers the first request's task ids (Receipt.Replayed);
+// so two racing requests with one key get the same ids. If another request
+// claimed it, the error is ErrKeyReused. A request that fails after its
+// claim releases it, so that the client's retry with the same key runs
+// afresh.
 func (s *Submitter) Accept(ctx context.Context, r Request) (Receipt, error) {
 	rc, _, err := s.accept(ctx, r)
 	return rc, err
