@@ -6,16 +6,7 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/bolt"
-	"github.com/asyncprime/asyncprime/internal/queuetest"
 )
-
-func TestAdminConformance(t *testing.T) {
-	t.Parallel()
-	queuetest.RunAdmin(t, func(t *testing.T, opts queuetest.Options) queuetest.Admin {
-		db, _ := open(t, bolt.Options{VisibilityTimeout: opts.VisibilityTimeout, MaxReceiveCount: opts.MaxReceiveCount, Outbox: true})
-		return db.Queue()
-	})
-}
 
 // kill receives from q until its dead-letter queue holds n messages.
 func kill(t *testing.T, q *bolt.Queue, n int) {

@@ -43,31 +43,40 @@ func openAt(tb testing.TB, path string, opts bolt.Options) *bolt.DB {
 
 func TestStoreConformance(t *testing.T) {
 	t.Parallel()
-	for _, outbox := range []bool{false, true} {
-		t.Run("outbox="+strconv.FormatBool(outbox), func(t *testing.T) {
-			t.Parallel()
-			// One fsync'd DB shared by the subtests, as in the local mode.
-			db, _ := open(t, bolt.Options{Outbox: outbox})
-			tasktest.Run(t, func(*testing.T) task.Store { return db.Store() })
-		})
-	}
+	// One fsync'd DB shared by the subtests, as in the local mode.
+	db, _ := open(t, bolt.Options{})
+	tasktest.Run(t, func(*testing.T) task.Store { return db.Store() })
+}
+
+func TestReopenConformance(t *testing.T) {
+	t.Parallel()
+	db, _ := open(t, bolt.Options{})
+	tasktest.RunReopen(t, func(*testing.T) tasktest.ReopenStore { return db.Store() })
+}
+
+func TestOutboxConformance(t *testing.T) {
+	t.Parallel()
+	tasktest.RunOutbox(t, func(t *testing.T) tasktest.Outbox {
+		db, _ := open(t, bolt.Options{VisibilityTimeout: time.Hour})
+		other, _ := open(t, bolt.Options{})
+		return tasktest.Outbox{Store: db.Store(), Queue: db.Queue(), BigQueue: db.BigQueue(), Foreign: other.Queue()}
+	})
 }
 
 func TestQueueConformance(t *testing.T) {
 	t.Parallel()
-	for _, outbox := range []bool{false, true} {
-		t.Run("outbox="+strconv.FormatBool(outbox), func(t *testing.T) {
-			t.Parallel()
-			queuetest.Run(t, func(t *testing.T, opts queuetest.Options) (queue.Queue, queue.Queue) {
-				db, _ := open(t, bolt.Options{
-					VisibilityTimeout: opts.VisibilityTimeout,
-					MaxReceiveCount:   opts.MaxReceiveCount,
-					Outbox:            outbox,
-				})
-				return db.Queue(), db.DLQ()
-			})
-		})
-	}
+	queuetest.Run(t, func(t *testing.T, opts queuetest.Options) (queue.Queue, queue.Queue) {
+		db, _ := open(t, bolt.Options{VisibilityTimeout: opts.VisibilityTimeout, MaxReceiveCount: opts.MaxReceiveCount})
+		return db.Queue(), db.DLQ()
+	})
+}
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	queuetest.RunAdmin(t, func(t *testing.T, opts queuetest.Options) queuetest.Admin {
+		db, _ := open(t, bolt.Options{VisibilityTimeout: opts.VisibilityTimeout, MaxReceiveCount: opts.MaxReceiveCount})
+		return db.Queue()
+	})
 }
 
 func pendingTask(n task.Number) task.Task {
@@ -75,92 +84,47 @@ func pendingTask(n task.Number) task.Task {
 	return task.Task{ID: task.NewID(), Status: task.StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 }
 
-func TestOutbox(t *testing.T) {
+// TestSubmitIsOneCommit: task.Submitter uses the store's outbox, so that a
+// submit, of one task or of a batch with small and big numbers, is one
+// commit of one operation, with each message on its queue; and Send no
+// longer knows the outbox: a Send of the same body is a message of its own.
+func TestSubmitIsOneCommit(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	db, _ := open(t, bolt.Options{Outbox: true, VisibilityTimeout: time.Hour})
-	store, q := db.Store(), db.Queue()
-
-	tk := pendingTask("11")
-	before := db.Stats()
-	if err := store.Create(ctx, tk); err != nil {
-		t.Fatalf("Create = %v; want nil", err)
+	const big = "170141183460469231731687303715884105727" // 2^127 - 1
+	tests := []struct {
+		name           string
+		numbers        []task.Number
+		small, bigOnes int
+	}{
+		{"one", []task.Number{"97"}, 1, 0},
+		{"batch", []task.Number{"11", big, "13"}, 2, 1},
 	}
-	if got := db.Stats().Sub(before); got.Commits != 1 || got.Ops != 1 {
-		t.Errorf("Create took %d commits of %d ops; want 1 of 1", got.Commits, got.Ops)
-	}
-	if got := q.Len(); got != 1 {
-		t.Fatalf("after Create the queue holds %d messages; want 1 (the outbox message)", got)
-	}
-
-	before = db.Stats()
-	id, err := q.Send(ctx, task.MessageFor(tk))
-	if err != nil {
-		t.Fatalf("Send = %v; want nil", err)
-	}
-	if got := db.Stats().Sub(before); got.Commits != 0 {
-		t.Errorf("Send of the outbox message committed %d times; want 0", got.Commits)
-	}
-	if got := q.Len(); got != 1 {
-		t.Errorf("after Send the queue holds %d messages; want still 1", got)
-	}
-
-	if err := store.Create(ctx, tk); err != nil {
-		t.Errorf("Create of the same task again = %v; want nil (a retry)", err)
-	}
-	other := tk
-	other.Number = "12"
-	if err := store.Create(ctx, other); !errors.Is(err, task.ErrExists) {
-		t.Errorf("Create of another task with the same id = %v; want ErrExists", err)
-	}
-	final := pendingTask("13")
-	final.Status, final.Error = task.StatusFailure, "never queued"
-	if err := store.Create(ctx, final); err != nil {
-		t.Fatalf("Create FAILURE = %v; want nil", err)
-	}
-	if got := q.Len(); got != 1 {
-		t.Errorf("after a retried, a duplicate and a final Create the queue holds %d messages; want 1", got)
-	}
-
-	msgs, err := q.Receive(ctx, 10, 0)
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("Receive = %d messages, %v; want 1, nil", len(msgs), err)
-	}
-	if m := msgs[0]; m.MessageId != id || m.Body != task.MessageFor(tk) {
-		t.Errorf("received %q %q; want %q %q", m.MessageId, m.Body, id, task.MessageFor(tk))
-	}
-	// While in flight, Send still finds it.
-	if again, err := q.Send(ctx, task.MessageFor(tk)); err != nil || again != id {
-		t.Errorf("Send while in flight = %q, %v; want %q, nil", again, err, id)
-	}
-	if err := q.Delete(ctx, msgs[0].ReceiptHandle); err != nil {
-		t.Fatalf("Delete = %v; want nil", err)
-	}
-	// Once deleted, the same body is an ordinary message again.
-	resent, err := q.Send(ctx, task.MessageFor(tk))
-	if err != nil || resent == id {
-		t.Errorf("Send after Delete = %q, %v; want a new message id", resent, err)
-	}
-	if got := q.Len(); got != 1 {
-		t.Errorf("after Send of a deleted message the queue holds %d; want 1", got)
-	}
-}
-
-func TestSubmitWithOutboxIsOneCommit(t *testing.T) {
-	t.Parallel()
-	db, _ := open(t, bolt.Options{Outbox: true})
-	s := &task.Submitter{Store: db.Store(), Queue: db.Queue(), Logger: discard}
-	before := db.Stats()
-	tk, err := s.Submit(t.Context(), "97")
-	if err != nil {
-		t.Fatalf("Submit = %v; want nil", err)
-	}
-	if got := db.Stats().Sub(before); got.Commits != 1 {
-		t.Errorf("Submit took %d commits; want 1", got.Commits)
-	}
-	msgs, err := db.Queue().Receive(t.Context(), 10, 0)
-	if err != nil || len(msgs) != 1 || msgs[0].Body != task.MessageFor(tk) {
-		t.Fatalf("Receive = %v, %v; want the task's one message", msgs, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, _ := open(t, bolt.Options{VisibilityTimeout: time.Hour})
+			s := &task.Submitter{Store: db.Store(), Queue: db.Queue(), BigQueue: db.BigQueue(), Logger: discard}
+			before := db.Stats()
+			if _, err := s.Accept(t.Context(), task.Request{Numbers: tt.numbers}); err != nil {
+				t.Fatalf("Accept = %v; want nil", err)
+			}
+			if got := db.Stats().Sub(before); got.Commits != 1 || got.Ops != 1 {
+				t.Errorf("Accept took %d commits of %d ops; want 1 of 1", got.Commits, got.Ops)
+			}
+			if got, got2 := db.Queue().Len(), db.BigQueue().Len(); got != tt.small || got2 != tt.bigOnes {
+				t.Errorf("queues hold %d and %d (big) messages; want %d and %d", got, got2, tt.small, tt.bigOnes)
+			}
+			msgs, err := db.Queue().Receive(t.Context(), 10, 0)
+			if err != nil || len(msgs) == 0 {
+				t.Fatalf("Receive = %v, %v; want the messages", msgs, err)
+			}
+			if _, err := db.Queue().Send(t.Context(), msgs[0].Body); err != nil {
+				t.Fatal(err)
+			}
+			if got := db.Queue().Len(); got != tt.small+1 {
+				t.Errorf("after a Send of a submitted body the queue holds %d; want %d", got, tt.small+1)
+			}
+		})
 	}
 }
 
@@ -198,7 +162,7 @@ func TestRecordAttributes(t *testing.T) {
 
 func TestClosed(t *testing.T) {
 	t.Parallel()
-	db, _ := open(t, bolt.Options{Outbox: true})
+	db, _ := open(t, bolt.Options{})
 	ctx := t.Context()
 	tk := pendingTask("11")
 	if err := db.Store().Create(ctx, tk); err != nil {

@@ -20,27 +20,32 @@ var ErrClosed = errors.New("bolt: database closed")
 const DefaultMaxBatch = 1000
 
 // An opFunc runs inside the committer's write transaction. It checks its
-// condition and writes. A domain error (ErrExists, ErrConflict...) must be
-// returned before anything is written: it becomes the caller's result and the
-// transaction goes on with the other operations. An error from bbolt itself
-// must be wrapped with abort, which rolls the batch back and runs it again
-// without this operation.
-type opFunc func(tx *bbolt.Tx) error
+// condition and writes, through tx. Any error it returns is the caller's
+// result: if it returns one before writing (a domain error such as
+// task.ErrExists or task.ErrConflict), the transaction goes on with the
+// other operations of the batch; if it returns one after writing (a failed
+// Put, or a check made too late), the committer rolls the batch back and
+// runs it again without this operation, so that none of its writes is
+// committed. The rule holds by construction: tx is the only way to write.
+type opFunc func(tx *txn) error
 
-// abortError marks an operation that may have written part of its changes,
-// so the transaction it ran in must not commit.
-type abortError struct{ err error }
+// txn is the committer's write transaction as one operation sees it: reads
+// and writes by bucket and key, with a note of whether the operation wrote.
+type txn struct {
+	tx    *bbolt.Tx
+	wrote bool
+}
 
-func (e *abortError) Error() string { return e.err.Error() }
-func (e *abortError) Unwrap() error { return e.err }
+func (t *txn) get(bucket, key []byte) []byte { return t.tx.Bucket(bucket).Get(key) }
 
-// abort wraps an error from bbolt's API (Put, Delete, CreateBucket...) in an
-// operation; nil stays nil.
-func abort(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &abortError{err: err}
+func (t *txn) put(bucket, key, val []byte) error {
+	t.wrote = true
+	return t.tx.Bucket(bucket).Put(key, val)
+}
+
+func (t *txn) delete(bucket, key []byte) error {
+	t.wrote = true
+	return t.tx.Bucket(bucket).Delete(key)
 }
 
 // op states: queued, taken by the committer, or withdrawn by its caller.
@@ -181,8 +186,8 @@ func (c *committer) loop() {
 	}
 }
 
-// commit runs one batch in one transaction. An operation that aborts is
-// given its error and the batch runs again without it.
+// commit runs one batch in one transaction. An operation that fails after
+// writing is given its error, and the batch runs again without it.
 func (c *committer) commit(batch []*op) {
 	live := batch[:0]
 	for _, o := range batch {
@@ -193,9 +198,10 @@ func (c *committer) commit(batch []*op) {
 	for len(live) > 0 {
 		failed := -1
 		err := c.db.Update(func(tx *bbolt.Tx) error {
+			t := &txn{tx: tx}
 			for i, o := range live {
-				o.err = run(o.fn, tx)
-				if _, ok := errors.AsType[*abortError](o.err); ok {
+				t.wrote = false
+				if o.err = run(o.fn, t); o.err != nil && t.wrote {
 					failed = i
 					return o.err
 				}
@@ -223,14 +229,16 @@ func (c *committer) commit(batch []*op) {
 	}
 }
 
-// run calls fn, turning a panic into an abort so that the committer lives on.
-func run(fn opFunc, tx *bbolt.Tx) (err error) {
+// run calls fn. A panic counts as an error after a write (whatever fn wrote
+// before it is rolled back), so that the committer lives on.
+func run(fn opFunc, t *txn) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &abortError{err: fmt.Errorf("operation panicked: %v", r)}
+			t.wrote = true
+			err = fmt.Errorf("operation panicked: %v", r)
 		}
 	}()
-	return fn(tx)
+	return fn(t)
 }
 
 func (c *committer) finish(o *op, err error) {

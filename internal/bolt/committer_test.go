@@ -39,7 +39,7 @@ func newTestCommitter(t *testing.T, noSync bool) (*committer, *bbolt.DB) {
 }
 
 func putOp(key, val string) opFunc {
-	return func(tx *bbolt.Tx) error { return abort(tx.Bucket(testBucket).Put([]byte(key), []byte(val))) }
+	return func(tx *txn) error { return tx.put(testBucket, []byte(key), []byte(val)) }
 }
 
 func get(t *testing.T, db *bbolt.DB, key string) (string, bool) {
@@ -63,7 +63,7 @@ func block(t *testing.T, c *committer) (release func(), finished <-chan error) {
 	entered, unblock := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- c.Do(context.Background(), func(*bbolt.Tx) error {
+		done <- c.Do(context.Background(), func(*txn) error {
 			close(entered)
 			<-unblock
 			return nil
@@ -92,7 +92,7 @@ func TestCommitterConcurrentOps(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			key := fmt.Sprint(i)
-			errs[i] = c.Do(t.Context(), func(tx *bbolt.Tx) error {
+			errs[i] = c.Do(t.Context(), func(tx *txn) error {
 				if i%2 == 1 {
 					return fmt.Errorf("key %d: %w", i, errOdd) // refused before writing
 				}
@@ -150,30 +150,48 @@ func TestCommitterBatchesWhileBusy(t *testing.T) {
 	}
 }
 
+// TestCommitterAbortSparesTheBatch: an operation that fails after writing
+// commits none of its writes, however it fails (an error from bbolt, a
+// domain error found too late, a panic), while the other operations of its
+// batch commit.
 func TestCommitterAbortSparesTheBatch(t *testing.T) {
 	t.Parallel()
 	c, db := newTestCommitter(t, true)
+	if err := c.Do(t.Context(), putOp("kept", "old")); err != nil {
+		t.Fatal(err)
+	}
 	release, first := block(t, c)
 	boom := errors.New("disk says no")
+	writeThen := func(key string, err error) opFunc {
+		return func(tx *txn) error {
+			if err := tx.put(testBucket, []byte(key), []byte("half")); err != nil {
+				return err
+			}
+			return err
+		}
+	}
 	tests := []struct {
 		name    string
 		fn      opFunc
-		wantErr error // nil: committed
 		key     string
+		wantErr error  // nil: none
+		want    string // the key's value on disk; "" for none
 	}{
-		{name: "before", fn: putOp("a", "1"), key: "a"},
-		{name: "writes then aborts", key: "b", wantErr: boom, fn: func(tx *bbolt.Tx) error {
-			if err := tx.Bucket(testBucket).Put([]byte("b"), []byte("half")); err != nil {
-				return abort(err)
+		{name: "before", fn: putOp("a", "1"), key: "a", want: "1"},
+		{name: "writes then fails", fn: writeThen("b", boom), key: "b", wantErr: boom},
+		{name: "domain error", fn: func(*txn) error { return errOdd }, key: "c", wantErr: errOdd},
+		{name: "writes then gives a domain error", fn: writeThen("c2", fmt.Errorf("checked too late: %w", errOdd)), key: "c2", wantErr: errOdd},
+		{name: "deletes then gives a domain error", key: "kept", wantErr: errOdd, want: "old", fn: func(tx *txn) error {
+			if err := tx.delete(testBucket, []byte("kept")); err != nil {
+				return err
 			}
-			return abort(boom)
+			return errOdd
 		}},
-		{name: "domain error", key: "c", wantErr: errOdd, fn: func(*bbolt.Tx) error { return errOdd }},
-		{name: "panics after writing", key: "d", wantErr: errors.New("panicked"), fn: func(tx *bbolt.Tx) error {
-			tx.Bucket(testBucket).Put([]byte("d"), []byte("half"))
+		{name: "panics after writing", key: "d", wantErr: errors.New("panicked"), fn: func(tx *txn) error {
+			tx.put(testBucket, []byte("d"), []byte("half"))
 			panic("bug")
 		}},
-		{name: "after", fn: putOp("e", "1"), key: "e"},
+		{name: "after", fn: putOp("e", "1"), key: "e", want: "1"},
 	}
 	errs := make([]chan error, len(tests))
 	for i, tt := range tests {
@@ -187,15 +205,18 @@ func TestCommitterAbortSparesTheBatch(t *testing.T) {
 	}
 	for i, tt := range tests {
 		err := <-errs[i]
-		_, written := get(t, db, tt.key)
+		if got, _ := get(t, db, tt.key); got != tt.want {
+			t.Errorf("%s: %s = %q on disk; want %q", tt.name, tt.key, got, tt.want)
+		}
 		switch {
-		case tt.wantErr == nil && (err != nil || !written):
-			t.Errorf("%s: Do = %v, written %v; want nil and written", tt.name, err, written)
-		case tt.wantErr != nil && written:
-			t.Errorf("%s: its write was committed; want it rolled back", tt.name)
+		case tt.wantErr == nil && err != nil:
+			t.Errorf("%s: Do = %v; want nil", tt.name, err)
 		case tt.wantErr != nil && (err == nil || !errors.Is(err, tt.wantErr) && !strings.Contains(err.Error(), tt.wantErr.Error())):
 			t.Errorf("%s: Do = %v; want %v", tt.name, err, tt.wantErr)
 		}
+	}
+	if st := c.Stats(); st.Commits != 3 || st.Ops != 5 {
+		t.Errorf("stats %+v; want 3 commits (kept, the blocker, the batch) of 5 ops (a, c and e of the batch: a refusal before any write stays in it)", st)
 	}
 }
 

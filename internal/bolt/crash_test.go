@@ -33,15 +33,15 @@ const (
 )
 
 // TestHelperProcess is the process TestCrashRecovery kills. It submits tasks
-// from several goroutines, printing "task <id> <number>" once Submit (Create
-// with the outbox, then Send) returned nil, while a worker receives messages
-// and starts every other task, never finishing one.
+// from several goroutines, printing "task <id> <number>" once Submit (record
+// and message in one commit, the store's outbox) returned nil, while a
+// worker receives messages and starts every other task, never finishing one.
 func TestHelperProcess(t *testing.T) {
 	path := os.Getenv(helperEnv)
 	if path == "" {
 		t.Skip("run by TestCrashRecovery")
 	}
-	db, err := bolt.Open(path, bolt.Options{Outbox: true, VisibilityTimeout: helperVisibility, MaxReceiveCount: 5, Logger: discard})
+	db, err := bolt.Open(path, bolt.Options{VisibilityTimeout: helperVisibility, MaxReceiveCount: 5, Logger: discard})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		os.Exit(2)
@@ -148,7 +148,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	checkFile(t, path)
 	reopened := time.Now()
-	db := openAt(t, path, bolt.Options{Outbox: true, VisibilityTimeout: reopenVisibility, MaxReceiveCount: 5})
+	db := openAt(t, path, bolt.Options{VisibilityTimeout: reopenVisibility, MaxReceiveCount: 5})
 	ctx := t.Context()
 	started := map[string]bool{}
 	for id := range accepted {

@@ -14,13 +14,15 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/queue/localq"
 )
 
-// Options configures a DB. The zero value is usable: an fsync'd file, no
-// outbox, SQS's default visibility timeout and no dead-lettering.
+// Options configures a DB. The zero value is usable: an fsync'd file, SQS's
+// default visibility timeout and no dead-lettering.
 type Options struct {
 	// QueueName names the job queue in the records' EventSourceARN and in
-	// its bucket; "tasks" if empty. The dead-letter queue is QueueName-dlq.
+	// its bucket; "tasks" if empty. The dead-letter queue is QueueName-dlq,
+	// the big-task queue QueueName-big.
 	QueueName string
 	// VisibilityTimeout is how long a received message stays invisible;
 	// queue.DefaultVisibilityTimeout if zero.
@@ -29,14 +31,6 @@ type Options struct {
 	// times moves to the dead-letter queue on the next receive. Zero or
 	// less: never, as memory.Queue.
 	MaxReceiveCount int
-	// Outbox makes Store.Create of a PENDING task write the task's queue
-	// message in the same commit, and Queue.Send of that message a no-op
-	// that returns its id. See the package comment.
-	Outbox bool
-	// SplitBig gives the tasks of numbers beyond 64 bits (task.Big) a
-	// queue of their own, BigQueue, with its own dead-letter queue: with
-	// the outbox, Store.Create writes their messages there.
-	SplitBig bool
 	// MaxBatch bounds the operations per commit; DefaultMaxBatch if zero.
 	MaxBatch int
 	// NoSync skips fsync on commit. For tests only: a crash of the machine
@@ -62,8 +56,7 @@ type DB struct {
 	store *Store
 	queue *Queue
 	dlq   *Queue
-	// big and bigDLQ are the big-task queue and its dead-letter queue
-	// (Options.SplitBig).
+	// big and bigDLQ are the big-task queue and its dead-letter queue.
 	big, bigDLQ *Queue
 
 	closing   chan struct{} // closed by Close; wakes long polls
@@ -74,20 +67,12 @@ type DB struct {
 // Open opens or creates the database file at path, creating its parent
 // directories, and rebuilds the queues' in-memory index from it.
 func Open(path string, opts Options) (*DB, error) {
-	if opts.QueueName == "" {
-		opts.QueueName = "tasks"
-	}
-	if opts.VisibilityTimeout <= 0 {
-		opts.VisibilityTimeout = queue.DefaultVisibilityTimeout
-	}
+	opts.QueueName = cmp.Or(opts.QueueName, "tasks")
+	opts.VisibilityTimeout = cmp.Or(max(opts.VisibilityTimeout, 0), queue.DefaultVisibilityTimeout)
+	opts.LockTimeout = cmp.Or(max(opts.LockTimeout, 0), time.Second)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = time.Second
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -177,10 +162,16 @@ func openChecked(path string, opts Options) (db *DB, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db = &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
-	db.dlq = newQueue(db, opts.QueueName+"-dlq", nil, 0, false)
-	db.queue = newQueue(db, opts.QueueName, db.dlq, opts.MaxReceiveCount, opts.Outbox)
-	db.bigDLQ = newQueue(db, opts.QueueName+"-big-dlq", nil, 0, false)
-	db.big = newQueue(db, opts.QueueName+"-big", db.bigDLQ, opts.MaxReceiveCount, opts.Outbox)
+	newQueue := func(name string, dlq *Queue) *Queue {
+		return localq.New(localq.Options{
+			Name: name, VisibilityTimeout: opts.VisibilityTimeout, DeadLetter: dlq,
+			MaxReceiveCount: opts.MaxReceiveCount, Now: opts.Now, Journal: journal{db},
+		})
+	}
+	db.dlq = newQueue(opts.QueueName+"-dlq", nil)
+	db.queue = newQueue(opts.QueueName, db.dlq)
+	db.bigDLQ = newQueue(opts.QueueName+"-big-dlq", nil)
+	db.big = newQueue(opts.QueueName+"-big", db.bigDLQ)
 	db.store = &Store{db: db}
 	if err := db.init(); err != nil {
 		bdb.Close()
@@ -209,7 +200,11 @@ func (db *DB) init() error {
 		case string(v) != schemaVersion:
 			return fmt.Errorf("file has schema version %q; this build reads %q", v, schemaVersion)
 		}
-		for _, name := range [][]byte{bucketTasks, db.queue.bucket, db.dlq.bucket, db.big.bucket, db.bigDLQ.bucket} {
+		buckets := [][]byte{bucketTasks, bucketClaims}
+		for _, q := range db.queues() {
+			buckets = append(buckets, queueBucket(q.Name()))
+		}
+		for _, name := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -219,10 +214,9 @@ func (db *DB) init() error {
 	if err != nil {
 		return err
 	}
-	now := db.opts.Now()
 	return db.bolt.View(func(tx *bbolt.Tx) error {
-		for _, q := range []*Queue{db.queue, db.dlq, db.big, db.bigDLQ} {
-			if err := q.load(tx, now); err != nil {
+		for _, q := range db.queues() {
+			if err := load(tx, q); err != nil {
 				return err
 			}
 		}
@@ -235,6 +229,8 @@ func (db *DB) init() error {
 	})
 }
 
+func (db *DB) queues() []*Queue { return []*Queue{db.queue, db.dlq, db.big, db.bigDLQ} }
+
 // Store returns the task store.
 func (db *DB) Store() *Store { return db.store }
 
@@ -244,8 +240,8 @@ func (db *DB) Queue() *Queue { return db.queue }
 // DLQ returns the job queue's dead-letter queue.
 func (db *DB) DLQ() *Queue { return db.dlq }
 
-// BigQueue returns the queue of the tasks of numbers beyond 64 bits; see
-// Options.SplitBig.
+// BigQueue returns the queue for the tasks of numbers beyond 64 bits
+// (task.Submitter.BigQueue), with a dead-letter queue of its own.
 func (db *DB) BigQueue() *Queue { return db.big }
 
 // BigDLQ returns the big-task queue's dead-letter queue.

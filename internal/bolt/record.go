@@ -189,12 +189,9 @@ type taskRecord struct {
 // messageRecord is the JSON value stored under queue:<name>/<key>. Times
 // are epoch milliseconds, as SQS reports them; zero means unset.
 type messageRecord struct {
-	ID   string `json:"id"`
-	Body string `json:"body"`
-	MD5  string `json:"md5"`
-	// TaskID is set on a message written by Store.Create with the outbox:
-	// Send of that task's message body finds it by TaskID.
-	TaskID       string `json:"task_id,omitempty"`
+	ID           string `json:"id"`
+	Body         string `json:"body"`
+	MD5          string `json:"md5"`
 	Sent         int64  `json:"sent"`
 	Receives     int    `json:"receives,omitempty"`
 	FirstReceive int64  `json:"first_receive,omitempty"`

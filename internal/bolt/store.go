@@ -8,65 +8,107 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/asyncprime/asyncprime/internal/queue/localq"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-// Store is a task.Store in the DB's tasks bucket. Every write waits for its
-// commit; Get reads in a bbolt read transaction, by key.
+// Store is a task.Store in the DB's tasks bucket, and a task.Outbox for
+// the DB's queues. Every write waits for its commit; Get reads in a bbolt
+// read transaction, by key.
 type Store struct{ db *DB }
 
-var _ task.Store = (*Store)(nil)
+var (
+	_ task.Store    = (*Store)(nil)
+	_ task.Outbox   = (*Store)(nil)
+	_ task.Reopener = (*Store)(nil)
+)
 
-// Create implements task.Store. With Options.Outbox, a PENDING task's queue
-// message (body task.MessageFor(t)) is written in the same commit as
-// its record, and is visible to Receive once Create returns.
+// Create implements task.Store.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
-	rec, err := encodeTask(t)
-	if err != nil {
-		return fmt.Errorf("create task %s: %w", t.ID, err)
+	return s.create(ctx, []task.Job{{Task: t}})
+}
+
+// CreateBatch implements task.Store: every record in one transaction, all
+// or none.
+func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
+	jobs := make([]task.Job, len(ts))
+	for i, t := range ts {
+		jobs[i].Task = t
 	}
-	key := []byte(t.ID)
-	var out *outbound
-	q := s.queueFor(t)
-	if s.db.opts.Outbox && t.Status == task.StatusPending {
-		if out, err = q.prepare(task.MessageFor(t), t.ID); err != nil {
-			return fmt.Errorf("create task %s: %w", t.ID, err)
+	return s.create(ctx, jobs)
+}
+
+// CreateAndEnqueue implements task.Outbox: every record and every message
+// in one transaction, all or none. The jobs' queues must be the DB's own
+// (Queue, BigQueue); for any other it returns task.ErrNoOutbox.
+func (s *Store) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
+	for _, j := range jobs {
+		if q, ok := j.Queue.(*Queue); !ok || (q != s.db.queue && q != s.db.big) {
+			return fmt.Errorf("create task %s: queue %T: %w", j.Task.ID, j.Queue, task.ErrNoOutbox)
 		}
 	}
-	again := false
-	err = s.db.c.Do(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		if v := b.Get(key); v != nil {
-			if bytes.Equal(v, rec) {
-				again = true // the same task, created before: a retry
-				return nil
+	return s.create(ctx, jobs)
+}
+
+// create writes the jobs' tasks and, for jobs with a queue, their
+// messages, in one commit. A task already there, the very same, is a
+// retried write: it gets no second message.
+func (s *Store) create(ctx context.Context, jobs []task.Job) error {
+	recs := make([][]byte, len(jobs))
+	msgs := make([]localq.Msg, len(jobs))
+	msgWrites := make([]writes, len(jobs))
+	for i, j := range jobs {
+		rec, err := encodeTask(j.Task)
+		if err != nil {
+			return fmt.Errorf("create task %s: %w", j.Task.ID, err)
+		}
+		recs[i] = rec
+		if q, ok := j.Queue.(*Queue); ok {
+			msgs[i] = q.Prepare(task.MessageFor(j.Task))
+			if msgWrites[i], err = encodeChanges([]localq.Change{{Queue: q.Name(), Kind: localq.Put, Msg: msgs[i]}}); err != nil {
+				return fmt.Errorf("create task %s: %w", j.Task.ID, err)
 			}
-			return task.ErrExists
 		}
-		if err := b.Put(key, rec); err != nil {
-			return abort(err)
-		}
-		if out != nil {
-			return abort(out.put(tx))
+	}
+	again := make([]bool, len(jobs))
+	err := s.db.c.Do(ctx, func(tx *txn) error {
+		for i, j := range jobs {
+			key := []byte(j.Task.ID)
+			v := tx.get(bucketTasks, key)
+			again[i] = v != nil
+			switch {
+			case v != nil && !bytes.Equal(v, recs[i]) && len(jobs) == 1:
+				return task.ErrExists
+			case v != nil && !bytes.Equal(v, recs[i]):
+				return fmt.Errorf("task %s: %w", j.Task.ID, task.ErrExists)
+			case v != nil:
+				continue // the same task, created before: a retry
+			}
+			if err := tx.put(bucketTasks, key, recs[i]); err != nil {
+				return err
+			}
+			if err := msgWrites[i].apply(tx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("create task %s: %w", t.ID, err)
+		return fmt.Errorf("create %s: %w", describe(jobs), err)
 	}
-	if out != nil && !again {
-		q.add(out)
+	for i, j := range jobs {
+		if q, ok := j.Queue.(*Queue); ok && !again[i] {
+			q.Add(msgs[i])
+		}
 	}
 	return nil
 }
 
-// queueFor returns the queue t's message goes to: the big-task queue for a
-// number beyond 64 bits when Options.SplitBig, else the tasks queue.
-func (s *Store) queueFor(t task.Task) *Queue {
-	if s.db.opts.SplitBig && task.Big(t.Number) {
-		return s.db.big
+func describe(jobs []task.Job) string {
+	if len(jobs) == 1 {
+		return "task " + jobs[0].Task.ID
 	}
-	return s.db.queue
+	return fmt.Sprintf("%d tasks", len(jobs))
 }
 
 // Get implements task.Store.
@@ -92,73 +134,41 @@ func (s *Store) Get(_ context.Context, id string) (task.Task, error) {
 
 // Start implements task.Store.
 func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
-	var started task.Task
-	err := s.update(ctx, id, func(t task.Task) (task.Task, error) {
-		if t.Status.Final() {
-			return t, fmt.Errorf("in state %s: %w", t.Status, task.ErrConflict)
-		}
-		t.Status, t.StartedAt = task.StatusStarted, at
-		t.Attempts++
-		started = t
-		return t, nil
-	})
-	if err != nil {
-		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
-	}
-	return started, nil
+	return s.update(ctx, "start", id, func(t task.Task) (task.Task, error) { return task.Started(t, at) })
 }
 
 // Finish implements task.Store.
 func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
-	err := s.update(ctx, id, func(t task.Task) (task.Task, error) {
-		if t.Status.Final() {
-			return t, fmt.Errorf("in state %s: %w", t.Status, task.ErrConflict)
-		}
-		return task.Apply(t, out), nil
-	})
-	if err != nil {
-		return fmt.Errorf("finish task %s: %w", id, err)
-	}
-	return nil
+	_, err := s.update(ctx, "finish", id, func(t task.Task) (task.Task, error) { return task.Finished(t, out) })
+	return err
 }
 
-// Abandon implements task.Store. With the outbox, the task's message stays
-// queued; its delivery finds the task final and is acknowledged.
+// Abandon implements task.Store. A message the outbox queued for the task
+// stays; its delivery finds the task final and is acknowledged.
 func (s *Store) Abandon(ctx context.Context, t task.Task) error {
-	rec, err := encodeTask(t)
-	if err != nil {
-		return fmt.Errorf("abandon task %s: %w", t.ID, err)
-	}
-	key := []byte(t.ID)
-	err = s.db.c.Do(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		v := b.Get(key)
-		if v == nil {
-			return task.ErrNotFound
-		}
-		cur, err := decodeTask(t.ID, v)
-		if err != nil {
-			return err
-		}
-		if cur.Status != task.StatusPending {
-			return fmt.Errorf("in state %s: %w", cur.Status, task.ErrConflict)
-		}
-		return abort(b.Put(key, rec))
-	})
-	if err != nil {
-		return fmt.Errorf("abandon task %s: %w", t.ID, err)
-	}
-	return nil
+	_, err := s.update(ctx, "abandon", t.ID, func(cur task.Task) (task.Task, error) { return task.Abandoned(cur, t) })
+	return err
+}
+
+// Revoke implements task.Store.
+func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error) {
+	return s.update(ctx, "revoke", id, func(t task.Task) (task.Task, error) { return task.Revoked(t, at, expires) })
+}
+
+// Reopen implements task.Reopener.
+func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) error {
+	_, err := s.update(ctx, "reopen", id, func(t task.Task) (task.Task, error) { return task.Reopened(t, expiresAt) })
+	return err
 }
 
 // update reads task id, applies change and writes the result, all in the
-// committer's transaction. An error from change is the caller's result and
-// writes nothing.
-func (s *Store) update(ctx context.Context, id string, change func(task.Task) (task.Task, error)) error {
+// committer's transaction, and returns the task as written. An error from
+// change is the caller's result and writes nothing.
+func (s *Store) update(ctx context.Context, op, id string, change func(task.Task) (task.Task, error)) (task.Task, error) {
 	key := []byte(id)
-	return s.db.c.Do(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		v := b.Get(key)
+	var next task.Task
+	err := s.db.c.Do(ctx, func(tx *txn) error {
+		v := tx.get(bucketTasks, key)
 		if v == nil {
 			return task.ErrNotFound
 		}
@@ -166,14 +176,17 @@ func (s *Store) update(ctx context.Context, id string, change func(task.Task) (t
 		if err != nil {
 			return err
 		}
-		next, err := change(cur)
-		if err != nil {
+		if next, err = change(cur); err != nil {
 			return err
 		}
 		rec, err := encodeTask(next)
 		if err != nil {
 			return err
 		}
-		return abort(b.Put(key, rec))
+		return tx.put(bucketTasks, key, rec)
 	})
+	if err != nil {
+		return task.Task{}, fmt.Errorf("%s task %s: %w", op, id, err)
+	}
+	return next, nil
 }

@@ -49,8 +49,15 @@ func TestSweepRunsInTheBackground(t *testing.T) {
 	if err := db.Store().Create(t.Context(), tk); err != nil {
 		t.Fatal(err)
 	}
+	c := task.Claim{Key: "k", Hash: "h", TaskIDs: []string{tk.ID}, CreatedAt: tk.CreatedAt, ExpiresAt: tk.ExpiresAt}
+	if _, err := db.Store().Claim(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
 	testkit.Eventually(t, time.Minute, func() bool {
 		_, err := db.Store().Get(t.Context(), tk.ID)
 		return errors.Is(err, task.ErrNotFound)
 	}, "the expired task swept in the background")
+	testkit.Eventually(t, time.Minute, func() bool {
+		return errors.Is(db.Store().Release(t.Context(), c), task.ErrNotFound)
+	}, "the expired claim swept in the background")
 }

@@ -2,13 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -22,23 +18,9 @@ var _ task.Reopener = (*Store)(nil)
 func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) error {
 	u, err := changes(task.Task{Status: task.StatusPending, ExpiresAt: expiresAt},
 		AttrStatus, "is_prime", "error", "started_at", "finished_at", AttrExpiresAt)
-	if err != nil {
-		return fmt.Errorf("reopen task %s: %w", id, err)
+	if err == nil {
+		_, err = s.update(ctx, id, u, expression.Name(AttrStatus).Equal(expression.Value(task.StatusFailure)))
 	}
-	cond := expression.Name(AttrStatus).Equal(expression.Value(task.StatusFailure))
-	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("reopen task %s: %w", id, err)
-	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 key(id),
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
 	if err != nil {
 		return s.conditionError("reopen", id, err)
 	}

@@ -243,9 +243,13 @@ func changes(t task.Task, attrs ...string) (expression.UpdateBuilder, error) {
 // transition applies u to the task id if it exists and is not final,
 // returning the item as written, or as it was if the condition fails.
 func (s *Store) transition(ctx context.Context, id string, u expression.UpdateBuilder) (*dynamodb.UpdateItemOutput, error) {
-	cond := expression.AttributeExists(expression.Name(AttrID)).And(
-		expression.Name(AttrStatus).In(expression.Value(task.StatusPending), expression.Value(task.StatusStarted)))
-	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	return s.update(ctx, id, u, expression.Name(AttrStatus).In(expression.Value(task.StatusPending), expression.Value(task.StatusStarted)))
+}
+
+// update applies u to the task id if it exists and cond holds, returning
+// the item as written, or as it was if the condition fails.
+func (s *Store) update(ctx context.Context, id string, u expression.UpdateBuilder, cond expression.ConditionBuilder) (*dynamodb.UpdateItemOutput, error) {
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(expression.AttributeExists(expression.Name(AttrID)).And(cond)).Build()
 	if err != nil {
 		return nil, err
 	}

@@ -46,8 +46,6 @@ func OpenBackend(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, e
 		db, err := bolt.Open(path, bolt.Options{
 			VisibilityTimeout: cfg.VisibilityTimeout,
 			MaxReceiveCount:   cfg.MaxReceiveCount,
-			Outbox:            true,
-			SplitBig:          true,
 			Logger:            log,
 		})
 		if err != nil {

@@ -47,7 +47,7 @@ var backends = []struct {
 	}},
 	{"bolt", func(t *testing.T, cfg local.Config) backend {
 		db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{
-			VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount, Outbox: true, Logger: quiet()})
+			VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount, Logger: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}

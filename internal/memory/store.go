@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,7 +17,10 @@ type Store struct {
 	claims map[string]task.Claim // by idempotency key
 }
 
-var _ task.Store = (*Store)(nil)
+var (
+	_ task.Store    = (*Store)(nil)
+	_ task.Reopener = (*Store)(nil)
+)
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
@@ -25,16 +29,22 @@ func NewStore() *Store {
 
 // Create implements task.Store. Creating the very same task again
 // succeeds, as a retried write does in DynamoDB.
-func (s *Store) Create(_ context.Context, t task.Task) error {
+func (s *Store) Create(ctx context.Context, t task.Task) error {
+	return s.CreateBatch(ctx, []task.Task{t})
+}
+
+// CreateBatch implements task.Store: all or none, under one lock.
+func (s *Store) CreateBatch(_ context.Context, ts []task.Task) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.tasks[t.ID]; ok {
-		if cur == t {
-			return nil // the same task, created before: a retry
+	for _, t := range ts {
+		if cur, ok := s.tasks[t.ID]; ok && cur != t {
+			return fmt.Errorf("create task %s: %w", t.ID, task.ErrExists)
 		}
-		return fmt.Errorf("create task %s: %w", t.ID, task.ErrExists)
 	}
-	s.tasks[t.ID] = t
+	for _, t := range ts {
+		s.tasks[t.ID] = t
+	}
 	return nil
 }
 
@@ -51,49 +61,82 @@ func (s *Store) Get(_ context.Context, id string) (task.Task, error) {
 
 // Start implements task.Store.
 func (s *Store) Start(_ context.Context, id string, at time.Time) (task.Task, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tasks[id]
-	if !ok {
-		return task.Task{}, fmt.Errorf("start task %s: %w", id, task.ErrNotFound)
-	}
-	if t.Status.Final() {
-		return task.Task{}, fmt.Errorf("start task %s in state %s: %w", id, t.Status, task.ErrConflict)
-	}
-	t.Status, t.StartedAt = task.StatusStarted, at
-	t.Attempts++
-	s.tasks[id] = t
-	return t, nil
+	return s.update("start", id, func(t task.Task) (task.Task, error) { return task.Started(t, at) })
 }
 
 // Finish implements task.Store.
 func (s *Store) Finish(_ context.Context, id string, out task.Outcome) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tasks[id]
-	if !ok {
-		return fmt.Errorf("finish task %s: %w", id, task.ErrNotFound)
-	}
-	if t.Status.Final() {
-		return fmt.Errorf("finish task %s in state %s: %w", id, t.Status, task.ErrConflict)
-	}
-	s.tasks[id] = task.Apply(t, out)
-	return nil
+	_, err := s.update("finish", id, func(t task.Task) (task.Task, error) { return task.Finished(t, out) })
+	return err
 }
 
 // Abandon implements task.Store.
 func (s *Store) Abandon(_ context.Context, t task.Task) error {
+	_, err := s.update("abandon", t.ID, func(cur task.Task) (task.Task, error) { return task.Abandoned(cur, t) })
+	return err
+}
+
+// Revoke implements task.Store.
+func (s *Store) Revoke(_ context.Context, id string, at, expires time.Time) (task.Task, error) {
+	return s.update("revoke", id, func(t task.Task) (task.Task, error) { return task.Revoked(t, at, expires) })
+}
+
+// Reopen implements task.Reopener.
+func (s *Store) Reopen(_ context.Context, id string, expiresAt time.Time) error {
+	_, err := s.update("reopen", id, func(t task.Task) (task.Task, error) { return task.Reopened(t, expiresAt) })
+	return err
+}
+
+// update applies change to task id under the lock and returns the task as
+// written; an error from change leaves the task as it was.
+func (s *Store) update(op, id string, change func(task.Task) (task.Task, error)) (task.Task, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.tasks[t.ID]
+	t, ok := s.tasks[id]
 	if !ok {
-		return fmt.Errorf("abandon task %s: %w", t.ID, task.ErrNotFound)
+		return task.Task{}, fmt.Errorf("%s task %s: %w", op, id, task.ErrNotFound)
 	}
-	if cur.Status != task.StatusPending {
-		return fmt.Errorf("abandon task %s in state %s: %w", t.ID, cur.Status, task.ErrConflict)
+	t, err := change(t)
+	if err != nil {
+		return task.Task{}, fmt.Errorf("%s task %s: %w", op, id, err)
 	}
-	s.tasks[t.ID] = t
+	s.tasks[id] = t
+	return t, nil
+}
+
+// Claim implements task.Store under one lock.
+func (s *Store) Claim(_ context.Context, c task.Claim) (task.Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.claims[c.Key]; ok && !cur.Expired(c.CreatedAt) {
+		if cur.Same(c) {
+			return c, nil // a retry
+		}
+		return clone(cur), fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)
+	}
+	s.claims[c.Key] = clone(c)
+	return c, nil
+}
+
+// Release implements task.Store.
+func (s *Store) Release(_ context.Context, c task.Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.claims[c.Key]
+	switch {
+	case !ok:
+		return fmt.Errorf("release key %s: %w", task.Excerpt(c.Key), task.ErrNotFound)
+	case !cur.Same(c):
+		return fmt.Errorf("release key %s: held by another request: %w", task.Excerpt(c.Key), task.ErrConflict)
+	}
+	cur.ExpiresAt = c.CreatedAt
+	s.claims[c.Key] = cur
 	return nil
+}
+
+func clone(c task.Claim) task.Claim {
+	c.TaskIDs = slices.Clone(c.TaskIDs)
+	return c
 }
 
 // Len returns the number of tasks held.

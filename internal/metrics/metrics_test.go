@@ -62,6 +62,44 @@ func TestStoreTellsOfWritesThatLanded(t *testing.T) {
 	}
 }
 
+// outboxStore is a memory store with a stand-in outbox that records the
+// tasks and forgets the queues.
+type outboxStore struct{ *memory.Store }
+
+func (s outboxStore) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
+	var ts []task.Task
+	for _, j := range jobs {
+		ts = append(ts, j.Task)
+	}
+	return s.CreateBatch(ctx, ts)
+}
+
+// TestStoreForwardsTheOutbox: the observed store is an outbox when the
+// store it wraps is one, and tells of the tasks it submits; over a store
+// without one it says so, having written nothing.
+func TestStoreForwardsTheOutbox(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	jobs := []task.Job{
+		{Task: task.Task{ID: task.NewID(), Status: task.StatusPending, Number: "11", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}},
+		{Task: task.Task{ID: task.NewID(), Status: task.StatusPending, Number: "13", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}},
+	}
+	rec := &recorder{}
+	if err := metrics.Observe(outboxStore{memory.NewStore()}, rec).CreateAndEnqueue(t.Context(), jobs); err != nil {
+		t.Fatalf("CreateAndEnqueue over an outbox = %v; want nil", err)
+	}
+	if got, want := rec.kinds(), []metrics.Kind{metrics.Submitted, metrics.Submitted}; !slices.Equal(got, want) {
+		t.Errorf("events %v; want %v", got, want)
+	}
+	rec, plain := &recorder{}, memory.NewStore()
+	if err := metrics.Observe(plain, rec).CreateAndEnqueue(t.Context(), jobs); !errors.Is(err, task.ErrNoOutbox) {
+		t.Errorf("CreateAndEnqueue over a store without an outbox = %v; want ErrNoOutbox", err)
+	}
+	if len(rec.events) != 0 || plain.Len() != 0 {
+		t.Errorf("without an outbox: %d events, %d tasks; want none", len(rec.events), plain.Len())
+	}
+}
+
 func TestEMF(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -62,8 +62,8 @@ func (obs Observers) Observe(ctx context.Context, e Event) {
 const maxStarted = 10000
 
 // Store is a task.Store that tells an Observer of every write that
-// succeeded. It also implements task.Reopener when the store it wraps
-// does.
+// succeeded. It also implements task.Reopener and task.Outbox when the
+// store it wraps does.
 type Store struct {
 	task.Store
 	obs Observer
@@ -75,6 +75,7 @@ type Store struct {
 var (
 	_ task.Store    = (*Store)(nil)
 	_ task.Reopener = (*Store)(nil)
+	_ task.Outbox   = (*Store)(nil)
 )
 
 // Observe returns s, telling obs of each transition.
@@ -101,6 +102,24 @@ func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 	for _, t := range ts {
 		if t.Status == task.StatusPending {
 			s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
+		}
+	}
+	return nil
+}
+
+// CreateAndEnqueue implements task.Outbox if the wrapped store does; if
+// not, it returns task.ErrNoOutbox.
+func (s *Store) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
+	o, ok := s.Store.(task.Outbox)
+	if !ok {
+		return fmt.Errorf("the %T store: %w", s.Store, task.ErrNoOutbox)
+	}
+	if err := o.CreateAndEnqueue(ctx, jobs); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Task.Status == task.StatusPending {
+			s.obs.Observe(ctx, Event{Kind: Submitted, Task: j.Task})
 		}
 	}
 	return nil

@@ -20,12 +20,16 @@ func (e *FinalError) Error() string {
 func (e *FinalError) Unwrap() error { return ErrConflict }
 
 // Revoked returns t as Store.Revoke writes it, so that every adapter
-// writes the same fields.
-func Revoked(t Task, at, expires time.Time) Task {
+// writes the same fields; a task that is already final gives a
+// *FinalError.
+func Revoked(t Task, at, expires time.Time) (Task, error) {
+	if t.Status.Final() {
+		return t, &FinalError{ID: t.ID, Status: t.Status}
+	}
 	t.Status = StatusRevoked
 	t.IsPrime = false
 	t.Error = ""
 	t.FinishedAt = at
 	t.ExpiresAt = expires
-	return t
+	return t, nil
 }

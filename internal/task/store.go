@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -54,3 +55,49 @@ type Store interface {
 	// that holds another claim gives ErrConflict; a missing one ErrNotFound.
 	Release(ctx context.Context, c Claim) error
 }
+
+// The transitions of Store's conditional writes, for the stores that read
+// a task, change it and write it back in one step (internal/memory under a
+// lock, internal/bolt in a transaction), so that they check and write the
+// same: each returns the task as the write leaves it, or the domain error
+// for which the write leaves t as it is. Revoked is Revoke's.
+
+// Started is Start's: a task that is not final becomes STARTED at at,
+// with one attempt more.
+func Started(t Task, at time.Time) (Task, error) {
+	if t.Status.Final() {
+		return t, inState(t)
+	}
+	t.Status, t.StartedAt = StatusStarted, at
+	t.Attempts++
+	return t, nil
+}
+
+// Finished is Finish's: a task that is not final takes the outcome (Apply).
+func Finished(t Task, out Outcome) (Task, error) {
+	if t.Status.Final() {
+		return t, inState(t)
+	}
+	return Apply(t, out), nil
+}
+
+// Abandoned is Abandon's: a PENDING task is replaced by final.
+func Abandoned(t, final Task) (Task, error) {
+	if t.Status != StatusPending {
+		return t, inState(t)
+	}
+	return final, nil
+}
+
+// Reopened is Reopener.Reopen's: a FAILURE task goes back to PENDING,
+// without its result, error or times, keeping its attempts.
+func Reopened(t Task, expiresAt time.Time) (Task, error) {
+	if t.Status != StatusFailure {
+		return t, inState(t)
+	}
+	t.Status, t.Error, t.IsPrime = StatusPending, "", false
+	t.StartedAt, t.FinishedAt, t.ExpiresAt = time.Time{}, time.Time{}, expiresAt
+	return t, nil
+}
+
+func inState(t Task) error { return fmt.Errorf("in state %s: %w", t.Status, ErrConflict) }

@@ -81,6 +81,30 @@ type Sender interface {
 	Send(ctx context.Context, body string) (messageID string, err error)
 }
 
+// Outbox is a store that records new tasks and queues their messages in
+// one atomic write (a transactional outbox), so that neither exists
+// without the other. Submitter uses it, instead of Create then Send, when
+// its Store has it; internal/bolt's store does.
+type Outbox interface {
+	// CreateAndEnqueue records the jobs' tasks as CreateBatch does, all or
+	// none, and in the same write queues each task's message (MessageFor)
+	// on its job's queue. A task created before, the very same (a retried
+	// write), gets no second message. It returns ErrNoOutbox, having
+	// written nothing, if it cannot write to a job's queue itself.
+	CreateAndEnqueue(ctx context.Context, jobs []Job) error
+}
+
+// Job is a new task and the queue its message goes to.
+type Job struct {
+	Task  Task
+	Queue Sender
+}
+
+// ErrNoOutbox means a store cannot queue the messages of the jobs it was
+// given: a queue is not its own, or it is a decorator over a store without
+// an outbox. The caller then creates and sends as usual.
+var ErrNoOutbox = errors.New("the store has no outbox for these queues")
+
 // ErrUnavailable means the task could not be accepted because the store or
 // the queue did not answer; the client should retry later.
 var ErrUnavailable = errors.New("service unavailable")
@@ -115,10 +139,10 @@ const (
 )
 
 // Submit records a PENDING task for n and queues its message. The record is
-// written before the message is sent, so a worker always finds it. If the
-// message cannot be sent, the record is replaced by a FAILURE so that no
-// PENDING task is left without a message, and Submit returns an error that
-// wraps ErrUnavailable.
+// written before the message is sent, so a worker always finds it, or with
+// it, when the store is an Outbox. If the message cannot be sent, the
+// record is replaced by a FAILURE so that no PENDING task is left without a
+// message, and Submit returns an error that wraps ErrUnavailable.
 func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 	r, ts, err := s.accept(ctx, Request{Numbers: []Number{n}})
 	if err != nil {
@@ -132,17 +156,18 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 
 // Accept records the request's tasks as PENDING and queues their messages,
 // as Submit does for one. A batch is written with Store.CreateBatch and
-// queued with the queue's SendBatch when it has one; if any step fails,
-// every task of the batch is replaced by a FAILURE, none was accepted, and
-// the error wraps ErrUnavailable.
+// queued with the queue's SendBatch when it has one (or both in one write
+// by an Outbox); if any step fails, every task of the batch is replaced by
+// a FAILURE, none was accepted, and the error wraps ErrUnavailable.
 //
 // With an idempotency key, the key is claimed (Store.Claim) after the
-// tasks are written and before their messages are sent. If the same
-// request claimed it before, Accept abandons its own new tasks and answers
-// the first request's task ids (Receipt.Replayed); so two racing requests
-// with one key get the same ids. If another request claimed it, the error
-// is ErrKeyReused. A request that fails after its claim releases it, so
-// that the client's retry with the same key runs afresh.
+// tasks are written and before their messages are sent (after, with an
+// Outbox). If the same request claimed it before, Accept abandons its own
+// new tasks and answers the first request's task ids (Receipt.Replayed);
+// so two racing requests with one key get the same ids. If another request
+// claimed it, the error is ErrKeyReused. A request that fails after its
+// claim releases it, so that the client's retry with the same key runs
+// afresh.
 func (s *Submitter) Accept(ctx context.Context, r Request) (Receipt, error) {
 	rc, _, err := s.accept(ctx, r)
 	return rc, err
@@ -155,19 +180,13 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	now := s.now()
 	ts := make([]Task, len(r.Numbers))
 	ids := make([]string, len(r.Numbers))
-	bodies := make([]string, len(r.Numbers))
 	for i, n := range r.Numbers {
 		ts[i] = Task{ID: NewID(), Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
-		ids[i], bodies[i] = ts[i].ID, MessageFor(ts[i])
+		ids[i] = ts[i].ID
 	}
 	callCtx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()
-	var err error
-	if len(ts) == 1 {
-		err = s.Store.Create(callCtx, ts[0])
-	} else {
-		err = s.Store.CreateBatch(callCtx, ts)
-	}
+	queued, err := s.create(callCtx, ts)
 	if err != nil {
 		// The write may have been applied even though its answer was lost
 		// (a dropped connection, a timeout): make sure it is not left
@@ -195,23 +214,51 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		}
 		claim = &c
 	}
-	if err := s.send(callCtx, ts, bodies); err != nil {
-		s.abandon(ctx, ts, claim, err)
-		return Receipt{}, nil, fmt.Errorf("%w: queue %s: %w", ErrUnavailable, describe(ts), err)
+	if !queued {
+		if err := s.send(callCtx, ts); err != nil {
+			s.abandon(ctx, ts, claim, err)
+			return Receipt{}, nil, fmt.Errorf("%w: queue %s: %w", ErrUnavailable, describe(ts), err)
+		}
 	}
 	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
 }
 
-// send queues each task's message: a number beyond 64 bits on BigQueue
-// when there is one (so that small tasks never wait behind big ones), the
-// others on Queue.
-func (s *Submitter) send(ctx context.Context, ts []Task, bodies []string) error {
+// create records ts. When the store is an Outbox it queues their messages
+// in the same write, and says so (queued); the claim of an idempotency key
+// then comes after the messages, and a replay abandons tasks whose
+// messages are queued: their deliveries find them final.
+func (s *Submitter) create(ctx context.Context, ts []Task) (queued bool, err error) {
+	if o, ok := s.Store.(Outbox); ok {
+		jobs := make([]Job, len(ts))
+		for i, t := range ts {
+			jobs[i] = Job{Task: t, Queue: s.Queue}
+			if s.big(t) {
+				jobs[i].Queue = s.BigQueue
+			}
+		}
+		if err := o.CreateAndEnqueue(ctx, jobs); !errors.Is(err, ErrNoOutbox) {
+			return err == nil, err
+		}
+	}
+	if len(ts) == 1 {
+		return false, s.Store.Create(ctx, ts[0])
+	}
+	return false, s.Store.CreateBatch(ctx, ts)
+}
+
+// big reports whether t's message goes to BigQueue: a number beyond 64
+// bits, when there is a BigQueue (so that small tasks never wait behind big
+// ones).
+func (s *Submitter) big(t Task) bool { return s.BigQueue != nil && Big(t.Number) }
+
+// send queues each task's message, on BigQueue or Queue (see big).
+func (s *Submitter) send(ctx context.Context, ts []Task) error {
 	var small, big []string
-	for i, t := range ts {
-		if s.BigQueue != nil && Big(t.Number) {
-			big = append(big, bodies[i])
+	for _, t := range ts {
+		if s.big(t) {
+			big = append(big, MessageFor(t))
 		} else {
-			small = append(small, bodies[i])
+			small = append(small, MessageFor(t))
 		}
 	}
 	if err := sendAll(ctx, s.Queue, small); err != nil {

@@ -189,7 +189,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			if err != nil {
 				t.Fatalf("Revoke %s = %v; want nil", want.Status, err)
 			}
-			want = task.Revoked(want, at, expires)
+			want, _ = task.Revoked(want, at, expires)
 			assertTask(t, got, want)
 			read, _ := s.Get(t.Context(), want.ID)
 			assertTask(t, read, want)

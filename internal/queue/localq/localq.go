@@ -1,7 +1,8 @@
-// Package localq holds what the two embedded queues, internal/memory and
-// internal/bolt, share: the SQS record they hand out, their receipt handles,
-// the index of in-flight messages ordered by when they become visible again,
-// and the long-poll wait of Receive.
+// Package localq is the embedded queue with SQS's semantics that
+// internal/memory uses as it is and internal/bolt with a Journal that
+// persists it: the index (take, visibility, redrive, receive counts), the
+// long poll of Receive, the SQS record it hands out and its receipt
+// handles.
 package localq
 
 import (

@@ -2,10 +2,16 @@ package localq
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestRecordAndReceiptHandle(t *testing.T) {
@@ -65,5 +71,80 @@ func TestPollStopsOnContext(t *testing.T) {
 	}
 	if _, err := Poll(t.Context(), 11, 0, nil, nil); err == nil {
 		t.Error("Poll(max=11) = nil error; want one")
+	}
+}
+
+// journal records what a Queue writes, and fails the waited writes while
+// failing is set.
+type journal struct {
+	mu      sync.Mutex
+	writes  []string // "put tasks 1 (wait)", ...
+	failing bool
+	done    chan struct{}
+}
+
+func (j *journal) Write(_ context.Context, wait bool, changes []Change) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if wait && j.failing {
+		return errors.New("disk full")
+	}
+	for _, c := range changes {
+		w := fmt.Sprintf("%s %s %d r%d", [...]string{"put", "update", "delete"}[c.Kind], c.Queue, c.Msg.Seq, c.Msg.Receives)
+		if wait {
+			w += " (wait)"
+		}
+		j.writes = append(j.writes, w)
+	}
+	return nil
+}
+
+func (j *journal) Done() <-chan struct{} { return j.done }
+func (j *journal) Err() error            { return errors.New("closed") }
+
+// TestJournal: every change reaches the journal in order, a dead letter's
+// move before the message is in the dead-letter queue; a write that fails
+// makes nothing visible; once the journal is done, calls fail.
+func TestJournal(t *testing.T) {
+	t.Parallel()
+	j := &journal{done: make(chan struct{})}
+	clock := testkit.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	dlq := New(Options{Name: "dlq", Journal: j, Now: clock.Now})
+	q := New(Options{Name: "q", DeadLetter: dlq, MaxReceiveCount: 1, VisibilityTimeout: time.Second, Journal: j, Now: clock.Now})
+	ctx := t.Context()
+	if _, err := q.Send(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.Receive(ctx, 1, 0)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Receive = %v, %v; want a", got, err)
+	}
+	// Visible again; its next receive moves it to the DLQ.
+	clock.Advance(time.Second)
+	if got, err := q.Receive(ctx, 1, 0); err != nil || len(got) != 0 {
+		t.Fatalf("Receive = %v, %v; want nothing (a dead-lettered)", got, err)
+	}
+	dead, err := dlq.Receive(ctx, 1, 0)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("DLQ Receive = %v, %v; want a", dead, err)
+	}
+	if err := dlq.Delete(ctx, dead[0].ReceiptHandle); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"put q 1 r0 (wait)", "update q 1 r1", "delete q 1 r1", "put dlq 1 r0", "update dlq 1 r1", "delete dlq 1 r1"}
+	if !slices.Equal(j.writes, want) {
+		t.Errorf("journal %q;\nwant %q", j.writes, want)
+	}
+
+	j.failing = true
+	if _, err := q.SendBatch(ctx, []string{"b", "c"}); err == nil {
+		t.Error("SendBatch with a failing journal = nil error; want one")
+	}
+	if q.Len() != 0 {
+		t.Errorf("after a failed write the queue holds %d; want 0", q.Len())
+	}
+	close(j.done)
+	if _, err := q.Receive(ctx, 1, time.Hour); err == nil {
+		t.Error("Receive once the journal is done = nil error; want one")
 	}
 }

@@ -1,0 +1,93 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// bucketClaims holds idempotency claims by key:
+//
+//	idempotency            bucket
+//	  <key>                the Idempotency-Key → {"hash","batch","task_ids",
+//	                       "created_at","expires_at"}
+var bucketClaims = []byte("idempotency")
+
+type claimRecord struct {
+	Hash      string    `json:"hash"`
+	Batch     bool      `json:"batch,omitempty"`
+	TaskIDs   []string  `json:"task_ids"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func encodeClaim(c task.Claim) ([]byte, error) {
+	return json.Marshal(claimRecord{Hash: c.Hash, Batch: c.Batch, TaskIDs: c.TaskIDs, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt})
+}
+
+func decodeClaim(key string, b []byte) (task.Claim, error) {
+	var r claimRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return task.Claim{}, fmt.Errorf("decode claim %s: %w", task.Excerpt(key), err)
+	}
+	return task.Claim{Key: key, Hash: r.Hash, Batch: r.Batch, TaskIDs: r.TaskIDs, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
+}
+
+// Claim implements task.Store: the check and the write in one transaction.
+func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
+	val, err := encodeClaim(c)
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), err)
+	}
+	var holder task.Claim
+	err = s.db.c.Do(ctx, func(tx *txn) error {
+		if v := tx.get(bucketClaims, []byte(c.Key)); v != nil {
+			cur, err := decodeClaim(c.Key, v)
+			if err != nil {
+				return err
+			}
+			if !cur.Expired(c.CreatedAt) {
+				if cur.Same(c) {
+					return nil // a retry
+				}
+				holder = cur
+				return task.ErrClaimed
+			}
+		}
+		return tx.put(bucketClaims, []byte(c.Key), val)
+	})
+	if err != nil {
+		return holder, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), err)
+	}
+	return c, nil
+}
+
+// Release implements task.Store.
+func (s *Store) Release(ctx context.Context, c task.Claim) error {
+	err := s.db.c.Do(ctx, func(tx *txn) error {
+		v := tx.get(bucketClaims, []byte(c.Key))
+		if v == nil {
+			return task.ErrNotFound
+		}
+		cur, err := decodeClaim(c.Key, v)
+		if err != nil {
+			return err
+		}
+		if !cur.Same(c) {
+			return fmt.Errorf("held by another request: %w", task.ErrConflict)
+		}
+		cur.ExpiresAt = c.CreatedAt
+		val, err := encodeClaim(cur)
+		if err != nil {
+			return err
+		}
+		return tx.put(bucketClaims, []byte(c.Key), val)
+	})
+	if err != nil {
+		return fmt.Errorf("release key %s: %w", task.Excerpt(c.Key), err)
+	}
+	return nil
+}

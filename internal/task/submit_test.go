@@ -1,0 +1,85 @@
+package task_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/asyncprime/asyncprime/internal/memory"
+	"github.com/asyncprime/asyncprime/internal/task"
+)
+
+// outboxStore is a memory store with an outbox: createAndEnqueueFunc.
+type outboxStore struct {
+	*memory.Store
+	createAndEnqueueFunc func(ctx context.Context, jobs []task.Job) error
+}
+
+func (s outboxStore) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
+	return s.createAndEnqueueFunc(ctx, jobs)
+}
+
+// TestSubmitUsesTheOutbox: with a store that has an outbox, Submit hands it
+// each task with its queue (big numbers on BigQueue) and sends nothing
+// itself; a store whose outbox cannot take these queues (ErrNoOutbox) gets
+// Create then Send; a failed outbox write is a 503 with no task left
+// PENDING.
+func TestSubmitUsesTheOutbox(t *testing.T) {
+	t.Parallel()
+	const big = "170141183460469231731687303715884105727"
+	down := errors.New("store down")
+	tests := []struct {
+		name      string
+		outboxErr error
+		wantErr   error
+		wantSent  int // messages Submit sent itself
+		wantFinal task.Status
+	}{
+		{name: "outbox", wantFinal: task.StatusPending},
+		{name: "no outbox for these queues", outboxErr: fmt.Errorf("queue: %w", task.ErrNoOutbox), wantSent: 2, wantFinal: task.StatusPending},
+		{name: "outbox fails", outboxErr: down, wantErr: task.ErrUnavailable, wantFinal: task.StatusFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			small, bigQ := &fakeQueue{}, &fakeQueue{}
+			var got []task.Job
+			store := outboxStore{Store: memory.NewStore()}
+			store.createAndEnqueueFunc = func(ctx context.Context, jobs []task.Job) error {
+				if errors.Is(tt.outboxErr, task.ErrNoOutbox) {
+					return tt.outboxErr // nothing written
+				}
+				// Written; with an error, its answer was lost.
+				got = jobs
+				for _, j := range jobs {
+					if err := store.Create(ctx, j.Task); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return tt.outboxErr
+			}
+			s := &task.Submitter{Store: store, Queue: small, BigQueue: bigQ, Now: clock()}
+			_, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11", big}})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Accept = %v; want %v", err, tt.wantErr)
+			}
+			if sent := len(small.sent) + len(bigQ.sent); sent != tt.wantSent {
+				t.Errorf("Submit sent %d messages itself; want %d", sent, tt.wantSent)
+			}
+			if tt.outboxErr == nil {
+				if len(got) != 2 || got[0].Queue != small || got[1].Queue != bigQ || got[1].Task.Number != big {
+					t.Errorf("outbox jobs %+v; want 11 on the tasks queue, the big number on the big-task queue", got)
+				}
+			}
+			for _, id := range store.IDs() {
+				if tk, _ := store.Get(t.Context(), id); tk.Status != tt.wantFinal {
+					t.Errorf("task %s is %s; want %s", tk.Number, tk.Status, tt.wantFinal)
+				}
+			}
+			if store.Len() != 2 {
+				t.Errorf("store holds %d tasks; want 2", store.Len())
+			}
+		})
+	}
+}
