@@ -214,7 +214,7 @@ func (r *runner) complete(n int64, id string, st statusResponse, polls int, ttr 
 	}
 	if err := check(n, id, st); err != nil {
 		r.rec.addError(ErrKindMismatch, fmt.Sprintf("task %s: %v", id, err))
-		r.rec.jobMismatched()
+		r.rec.jobErrored(false) // completed: no longer active
 	}
 }
 
