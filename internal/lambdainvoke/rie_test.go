@@ -2,7 +2,6 @@ package lambdainvoke_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +27,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/rie"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -57,34 +57,20 @@ type fixture struct {
 // start runs the worker under the RIE; edit changes its environment.
 func start(t *testing.T, timeout time.Duration, edit func([]string) []string) *fixture {
 	t.Helper()
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	rieBin := awstest.RIE(t, moduleRoot)
 	cfg, res := awstest.Provisioned(t)
 	bootstrap, err := workerBootstrap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	env, err := rie.Env(t.Context(), rie.Worker, res, cfg, endpoint)
+	env, err := rie.Env(t.Context(), rie.Worker, res, cfg, awstest.Endpoint(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
 		env = edit(env)
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
-	in, err := rie.Start(t.Context(), rie.Function{Name: "worker", Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeout, Stdout: logs})
+	in, err := rie.Start(t.Context(), rie.Function{Name: "worker", Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeout, Stdout: testkit.Output()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,28 +144,16 @@ func (r *callRecorder) actions(fn string) []string {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	rieBin := awstest.RIE(t, moduleRoot)
 	cfg, res := awstest.Provisioned(t)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(cfg)
 	dir := t.TempDir()
 	s := &stack{
 		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
 		calls: &callRecorder{calls: map[string]map[string]bool{}, bills: map[string]*bill{}},
 		cfg:   cfg, res: res, endpoint: endpoint,
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
+	logs := testkit.Output()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for _, p := range []struct {
@@ -367,15 +355,9 @@ func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
 // credentials, endpoint), not this machine's: AWS_CA_BUNDLE, say, would add
 // the parse of a CA bundle to every init.
 func BenchmarkColdStart(b *testing.B) {
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		b.Skip(err)
-	}
+	rieBin := awstest.RIE(b, moduleRoot)
 	cfg, res := awstest.Provisioned(b)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(cfg)
 	dir := b.TempDir()
 	for _, fn := range []string{rie.Submit, rie.Worker, rie.Status} {
 		bootstrap, err := rie.Build(b.Context(), moduleRoot, dir, fn)
