@@ -21,9 +21,11 @@ import (
 	"github.com/asyncprime/asyncprime/internal/lambdamain"
 )
 
-func main() { lambdamain.Run("deadletter", handler) }
-
+// handler records FAILURE for each unfinished task a dead letter of either
+// queue names.
 func handler(env config.DeadLetter, cfg aws.Config, log *slog.Logger) any {
 	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, log)
 	return f.Handle
 }
+
+func main() { lambdamain.Run("deadletter", handler) }

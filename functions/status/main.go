@@ -15,8 +15,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/lambdamain"
 )
 
-func main() { lambdamain.Run("status", handler) }
-
+// handler reads (GET) and revokes (DELETE) tasks in the table.
 func handler(env config.Status, cfg aws.Config, log *slog.Logger) any {
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	h := &api.Status{
@@ -27,3 +26,5 @@ func handler(env config.Status, cfg aws.Config, log *slog.Logger) any {
 	}
 	return h.Handle
 }
+
+func main() { lambdamain.Run("status", handler) }

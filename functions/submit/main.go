@@ -20,8 +20,8 @@ import (
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-func main() { lambdamain.Run("submit", handler) }
-
+// handler records each task in the table and queues its job: numbers beyond
+// 64 bits on BIG_QUEUE_URL when it is set.
 func handler(env config.Submit, cfg aws.Config, log *slog.Logger) any {
 	sqsClient := sqs.NewFromConfig(cfg)
 	submitter := &task.Submitter{
@@ -36,3 +36,5 @@ func handler(env config.Submit, cfg aws.Config, log *slog.Logger) any {
 	h := &api.Submit{Tasks: submitter, Logger: log}
 	return h.Handle
 }
+
+func main() { lambdamain.Run("submit", handler) }

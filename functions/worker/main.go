@@ -20,8 +20,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
-func main() { lambdamain.Run("worker", handler) }
-
+// handler checks each record's number and records the result in the table.
 func handler(env config.Worker, cfg aws.Config, log *slog.Logger) any {
 	h := &worker.Handler{
 		Processor: &task.Processor{
@@ -34,3 +33,5 @@ func handler(env config.Worker, cfg aws.Config, log *slog.Logger) any {
 	}
 	return h.Handle
 }
+
+func main() { lambdamain.Run("worker", handler) }
