@@ -33,7 +33,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		client = NewHTTPClient(cfg.connections())
 		defer client.CloseIdleConnections()
 	}
-	var rss *rssSampler
+	var rss func() *RSSReport
 	if cfg.PID > 0 {
 		if rss, err = startRSSSampler(cfg.PID, cfg.RSSInterval); err != nil {
 			return nil, err
@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Report.Verify = r.verify(ctx)
 	}
 	if rss != nil {
-		res.Report.RSS = rss.finish()
+		res.Report.RSS = rss()
 	}
 	res.Report.Interrupted = res.Report.Submitted < cfg.Jobs || res.Report.Errors[ErrKindCanceled] > 0 ||
 		(res.Report.Verify != nil && res.Report.Verify.Unverified > 0)
