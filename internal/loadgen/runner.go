@@ -30,7 +30,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = NewHTTPClient(cfg.connections())
+		client = newHTTPClient(cfg.connections())
 		defer client.CloseIdleConnections()
 	}
 	var rss func() *RSSReport
