@@ -107,6 +107,7 @@ func sweep(ctx context.Context, cfg loadgen.Config, opts options, stdout io.Writ
 	return nil
 }
 
+// writeJSON writes a JSON report to path, or to stdout if path is "-".
 func writeJSON(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
@@ -197,14 +198,8 @@ Flags:
 
 // writeOutputs writes the JSON line and the SVG where the options ask.
 func writeOutputs(res *loadgen.Result, opts options, stdout io.Writer) error {
-	switch opts.jsonPath {
-	case "":
-	case "-":
-		if err := res.Report.WriteJSON(stdout); err != nil {
-			return fmt.Errorf("write JSON report: %w", err)
-		}
-	default:
-		if err := writeFile(opts.jsonPath, res.Report.WriteJSON); err != nil {
+	if opts.jsonPath != "" {
+		if err := writeJSON(opts.jsonPath, stdout, res.Report.WriteJSON); err != nil {
 			return fmt.Errorf("write JSON report: %w", err)
 		}
 	}

@@ -10,37 +10,22 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
+	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/deadletter"
+	"github.com/asyncprime/asyncprime/internal/lambdamain"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "deadletter:", err)
-		os.Exit(1)
-	}
+// handler records FAILURE for each unfinished task a dead letter of either
+// queue names.
+func handler(env config.DeadLetter, cfg aws.Config, log *slog.Logger) any {
+	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, log)
+	return f.Handle
 }
 
-func run() error {
-	var env config.DeadLetter
-	if err := config.Load(&env); err != nil {
-		return err
-	}
-	cfg, err := awscfg.Load(context.Background())
-	if err != nil {
-		return err
-	}
-	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, lambdacontext.NewLogger())
-	lambda.Start(f.Handle)
-	return nil
-}
+func main() { lambdamain.Run("deadletter", handler) }

@@ -4,43 +4,27 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
+	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/asyncprime/asyncprime/internal/api"
-	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/lambdamain"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "status:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	var env config.Status
-	if err := config.Load(&env); err != nil {
-		return err
-	}
-	cfg, err := awscfg.Load(context.Background())
-	if err != nil {
-		return err
-	}
+// handler reads (GET) and revokes (DELETE) tasks in the table.
+func handler(env config.Status, cfg aws.Config, log *slog.Logger) any {
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName)
 	h := &api.Status{
 		Store:     store,
 		Revoker:   store, // DELETE /{task_id}
 		Retention: env.Retention,
-		Logger:    lambdacontext.NewLogger(),
+		Logger:    log,
 	}
-	lambda.Start(h.Handle)
-	return nil
+	return h.Handle
 }
+
+func main() { lambdamain.Run("status", handler) }

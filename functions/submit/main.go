@@ -4,41 +4,25 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
+	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/api"
-	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/lambdamain"
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "submit:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	var env config.Submit
-	if err := config.Load(&env); err != nil {
-		return err
-	}
-	cfg, err := awscfg.Load(context.Background())
-	if err != nil {
-		return err
-	}
-	log := lambdacontext.NewLogger()
+// handler records each task in the table and queues its job: numbers beyond
+// 64 bits on BIG_QUEUE_URL when it is set.
+func handler(env config.Submit, cfg aws.Config, log *slog.Logger) any {
 	sqsClient := sqs.NewFromConfig(cfg)
 	submitter := &task.Submitter{
 		Store:     metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
@@ -50,6 +34,7 @@ func run() error {
 		submitter.BigQueue = sqsqueue.New(sqsClient, env.BigQueueURL, sqsqueue.WithRegion(cfg.Region))
 	}
 	h := &api.Submit{Tasks: submitter, Logger: log}
-	lambda.Start(h.Handle)
-	return nil
+	return h.Handle
 }
+
+func main() { lambdamain.Run("submit", handler) }

@@ -6,39 +6,22 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
+	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/lambdamain"
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	var env config.Worker
-	if err := config.Load(&env); err != nil {
-		return err
-	}
-	cfg, err := awscfg.Load(context.Background())
-	if err != nil {
-		return err
-	}
-	log := lambdacontext.NewLogger()
+// handler checks each record's number and records the result in the table.
+func handler(env config.Worker, cfg aws.Config, log *slog.Logger) any {
 	h := &worker.Handler{
 		Processor: &task.Processor{
 			Store:           metrics.Observe(dynamo.New(dynamodb.NewFromConfig(cfg), env.TableName), &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}),
@@ -48,6 +31,7 @@ func run() error {
 		},
 		Logger: log,
 	}
-	lambda.Start(h.Handle)
-	return nil
+	return h.Handle
 }
+
+func main() { lambdamain.Run("worker", handler) }

@@ -35,8 +35,9 @@ func TestProvisioned(t *testing.T) {
 	}
 }
 
-// TestNoEmulator runs TestNeedsEmulator in a child with no emulator in
-// reach: it must skip, or fail when EMULATOR_REQUIRED=1.
+// TestNoEmulator runs TestNeedsEmulator and TestNeedsRIE in a child with
+// no emulator and no RIE in reach: each must skip, or fail when
+// EMULATOR_REQUIRED=1.
 func TestNoEmulator(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("AWSTEST_CHILD") != "" {
@@ -44,17 +45,20 @@ func TestNoEmulator(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
+		child    string
 		required string
 		wantFail bool
 		wantOut  string
 	}{
-		{"Skips", "", false, "no emulator: set AWS_ENDPOINT_URL or install moto_server"},
-		{"FailsWhenRequired", "1", true, "EMULATOR_REQUIRED is set"},
+		{"Skips", "TestNeedsEmulator", "", false, "no emulator: set AWS_ENDPOINT_URL or install moto_server"},
+		{"FailsWhenRequired", "TestNeedsEmulator", "1", true, "EMULATOR_REQUIRED is set"},
+		{"NoRIESkips", "TestNeedsRIE", "", false, "aws-lambda-rie not found"},
+		{"NoRIEFailsWhenRequired", "TestNeedsRIE", "1", true, "aws-lambda-rie not found: run `make tools`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestNeedsEmulator$", "-test.v")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+tt.child+"$", "-test.v")
 			cmd.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir(), "AWSTEST_CHILD=1", "EMULATOR_REQUIRED=" + tt.required}
 			out, err := cmd.CombinedOutput()
 			if failed := err != nil; failed != tt.wantFail {
@@ -74,6 +78,15 @@ func TestNeedsEmulator(t *testing.T) {
 	}
 	awstest.Config(t)
 	t.Error("Config returned without an emulator")
+}
+
+// TestNeedsRIE is a child of TestNoEmulator.
+func TestNeedsRIE(t *testing.T) {
+	if os.Getenv("AWSTEST_CHILD") == "" {
+		t.Skip("run by TestNoEmulator")
+	}
+	awstest.RIE(t, t.TempDir())
+	t.Error("RIE returned without an emulator")
 }
 
 func TestUniqueNames(t *testing.T) {

@@ -61,10 +61,7 @@ func browser(t *testing.T) context.Context {
 		}
 	}
 	if path == "" {
-		if awstest.Required() {
-			t.Fatal("no chromium on PATH; run make tools (it installs Debian's chromium) — EMULATOR_REQUIRED=1 makes this a failure")
-		}
-		t.Skip("no chromium on PATH; run make tools to install it")
+		awstest.Unavailable(t, errors.New("no chromium on PATH; run make tools (it installs Debian's chromium)"))
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserFlags(t, path)...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -72,15 +73,9 @@ func New(cfg Config) *Console {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = task.DefaultRetention
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 3 * time.Second
-	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.Retention = cmp.Or(cfg.Retention, task.DefaultRetention)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 3*time.Second)
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), tokens: newTokens(cfg.Now)}
 	files, _ := fs.Sub(static, "static")
 	assets := http.StripPrefix("/console/", http.FileServerFS(files))

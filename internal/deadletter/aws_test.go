@@ -1,13 +1,11 @@
 package deadletter_test
 
 import (
-	"cmp"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -71,7 +69,7 @@ func TestFunctionOnSQS(t *testing.T) {
 	cfg, res := awstest.Provisioned(t)
 	names := awstest.UniqueNames()
 	_, big := awstest.ProvisionedWith(t, provision.Settings{}, provision.Names{Queue: names.Queue, DeadLetterQueue: names.DeadLetterQueue})
-	endpoint := cmp.Or(aws.ToString(cfg.BaseEndpoint), os.Getenv("AWS_ENDPOINT_URL"))
+	endpoint := awstest.Endpoint(cfg)
 	if endpoint == "" {
 		t.Skip("the emulator's endpoint is not known: cannot record the calls")
 	}

@@ -2,7 +2,6 @@ package lambdainvoke_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +27,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/rie"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -57,34 +57,20 @@ type fixture struct {
 // start runs the worker under the RIE; edit changes its environment.
 func start(t *testing.T, timeout time.Duration, edit func([]string) []string) *fixture {
 	t.Helper()
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	rieBin := awstest.RIE(t, moduleRoot)
 	cfg, res := awstest.Provisioned(t)
 	bootstrap, err := workerBootstrap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	env, err := rie.Env(t.Context(), rie.Worker, res, cfg, endpoint)
+	env, err := rie.Env(t.Context(), rie.Worker, res, cfg, awstest.Endpoint(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
 		env = edit(env)
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
-	in, err := rie.Start(t.Context(), rie.Function{Name: "worker", Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeout, Stdout: logs})
+	in, err := rie.Start(t.Context(), rie.Function{Name: "worker", Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeout, Stdout: testkit.Output()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,13 +153,22 @@ func (f *fixture) left(t *testing.T) int {
 	return n
 }
 
-func (f *fixture) status(t *testing.T, id string) task.Status {
+// expect checks that the queue holds left messages (see f.left) and that
+// each of tasks is in state want.
+func (f *fixture) expect(t *testing.T, left int, want task.Status, tasks ...task.Task) {
 	t.Helper()
-	tk, err := f.store.Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
+	if n := f.left(t); n != left {
+		t.Errorf("%d messages left; want %d", n, left)
 	}
-	return tk.Status
+	for _, tk := range tasks {
+		got, err := f.store.Get(t.Context(), tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != want {
+			t.Errorf("task %s is %s; want %s", tk.ID, got.Status, want)
+		}
+	}
 }
 
 // TestInvokeAPIDelivery delivers batches through the Lambda Invoke API to
@@ -191,14 +186,7 @@ func TestInvokeAPIDelivery(t *testing.T) {
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("invocation = %+v, %v; want no failures", resp, err)
 		}
-		if n := f.left(t); n != 0 {
-			t.Errorf("%d messages left; want 0", n)
-		}
-		for _, tk := range []task.Task{a, b} {
-			if got := f.status(t, tk.ID); got != task.StatusSuccess {
-				t.Errorf("task %s is %s; want SUCCESS", tk.ID, got)
-			}
-		}
+		f.expect(t, 0, task.StatusSuccess, a, b)
 	})
 
 	t.Run("partial failure: only the poison record stays", func(t *testing.T) {
@@ -220,12 +208,7 @@ func TestInvokeAPIDelivery(t *testing.T) {
 		if !slices.Equal(failed, []string{poisonID}) {
 			t.Errorf("batchItemFailures = %v; want only the poison record %s", failed, poisonID)
 		}
-		if n := f.left(t); n != 1 {
-			t.Errorf("%d messages left; want 1, the poison record", n)
-		}
-		if got := f.status(t, good.ID); got != task.StatusSuccess {
-			t.Errorf("task %s is %s; want SUCCESS", good.ID, got)
-		}
+		f.expect(t, 1, task.StatusSuccess, good) // the poison record stays
 	})
 
 	t.Run("function error: the whole batch stays", func(t *testing.T) {
@@ -240,14 +223,7 @@ func TestInvokeAPIDelivery(t *testing.T) {
 		if err == nil {
 			t.Fatal("invocation succeeded; want an error")
 		}
-		if n := f.left(t); n != 2 {
-			t.Errorf("%d messages left; want 2, the whole batch", n)
-		}
-		for _, tk := range []task.Task{a, b} {
-			if got := f.status(t, tk.ID); got != task.StatusPending {
-				t.Errorf("task %s is %s; want PENDING", tk.ID, got)
-			}
-		}
+		f.expect(t, 2, task.StatusPending, a, b)
 	})
 
 	t.Run("timeout: the whole batch stays", func(t *testing.T) {
@@ -272,12 +248,7 @@ func TestInvokeAPIDelivery(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Task timed out") {
 			t.Fatalf("invocation: %v; want the function's timeout", err)
 		}
-		if n := f.left(t); n != 1 {
-			t.Errorf("%d messages left; want 1, the whole batch", n)
-		}
-		if got := f.status(t, a.ID); got != task.StatusPending {
-			t.Errorf("task %s is %s; want PENDING", a.ID, got)
-		}
+		f.expect(t, 1, task.StatusPending, a)
 	})
 }
 

@@ -30,17 +30,15 @@ const (
 	userAgent    = "asyncprime-loadgen/1"
 )
 
-// NewHTTPClient returns an http.Client whose Transport keeps conns idle
-// keep-alive connections per host, so that conns concurrent requests reuse
-// their connections instead of dialling new ones. It sets no overall
-// timeout: each request carries its job's context.
-func NewHTTPClient(conns int) *http.Client {
+// newHTTPClient returns an http.Client whose Transport (otherwise
+// http.DefaultTransport's) keeps conns idle keep-alive connections per
+// host, so that conns concurrent requests reuse their connections instead
+// of dialling new ones. It sets no overall timeout: each request carries
+// its job's context.
+func newHTTPClient(conns int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = max(conns, t.MaxIdleConns)
 	t.MaxIdleConnsPerHost = max(conns, 1)
-	t.IdleConnTimeout = 90 * time.Second
-	t.DisableKeepAlives = false
-	t.ForceAttemptHTTP2 = true
 	return &http.Client{Transport: t}
 }
 

@@ -62,33 +62,20 @@ type Config struct {
 	Client *http.Client
 }
 
-// Defaults used by DefaultConfig.
-const (
-	DefaultJobs         = 1000
-	DefaultConcurrency  = 16
-	DefaultMaxInFlight  = 256
-	DefaultPollInterval = 5 * time.Millisecond
-	DefaultJobTimeout   = 30 * time.Second
-	DefaultMin          = 1_000_000
-	DefaultMax          = 10_000_000
-	DefaultSeed         = 1
-	DefaultRSSInterval  = 100 * time.Millisecond
-)
-
 // DefaultConfig returns a Config with every field but URL set to its default.
 func DefaultConfig() Config {
 	return Config{
-		Jobs:             DefaultJobs,
-		Concurrency:      DefaultConcurrency,
-		MaxInFlight:      DefaultMaxInFlight,
-		PollInterval:     DefaultPollInterval,
-		JobTimeout:       DefaultJobTimeout,
-		Min:              DefaultMin,
-		Max:              DefaultMax,
-		Seed:             DefaultSeed,
+		Jobs:             1000,
+		Concurrency:      16,
+		MaxInFlight:      256,
+		PollInterval:     5 * time.Millisecond,
+		JobTimeout:       30 * time.Second,
+		Min:              1_000_000,
+		Max:              10_000_000,
+		Seed:             1,
 		Check:            true,
 		Verify:           true,
-		RSSInterval:      DefaultRSSInterval,
+		RSSInterval:      100 * time.Millisecond,
 		ProgressInterval: time.Second,
 	}
 }

@@ -9,7 +9,6 @@
 package loadgen
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // fakeAPI is the fake API. Set its fields before serving; the zero value
@@ -111,9 +112,7 @@ func (s *fakeAPI) submit(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.Submits++
-	if s.SubmitFailEvery > 0 && s.counts.Submits%s.SubmitFailEvery == 0 {
-		s.counts.Submit503++
-		fakeWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
+	if unavailable(w, s.counts.Submits, s.SubmitFailEvery, &s.counts.Submit503) {
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
@@ -136,7 +135,7 @@ func (s *fakeAPI) submit(w http.ResponseWriter, r *http.Request) {
 		s.counts.DuplicateIDs++
 	} else {
 		s.created++
-		t = &fakeTask{id: fakeID(), seq: s.created, number: *body.Number, createdAt: time.Now().UTC()}
+		t = &fakeTask{id: task.NewID(), seq: s.created, number: *body.Number, createdAt: time.Now().UTC()}
 		s.tasks[t.id] = t
 		s.last = t
 		s.counts.Active++
@@ -150,9 +149,7 @@ func (s *fakeAPI) status(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts.StatusRequests++
-	if s.StatusFailEvery > 0 && s.counts.StatusRequests%s.StatusFailEvery == 0 {
-		s.counts.Status503++
-		fakeWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
+	if unavailable(w, s.counts.StatusRequests, s.StatusFailEvery, &s.counts.Status503) {
 		return
 	}
 	t, ok := s.tasks[id]
@@ -204,6 +201,17 @@ func (s *fakeAPI) status(w http.ResponseWriter, id string) {
 // every reports whether seq is a positive multiple of n > 0.
 func fakeEvery(n, seq int) bool { return n > 0 && seq%n == 0 }
 
+// unavailable answers 503 to the seq-th request if it is an every-th one,
+// counting it in served, and reports whether it did.
+func unavailable(w http.ResponseWriter, seq, every int, served *int) bool {
+	if !fakeEvery(every, seq) {
+		return false
+	}
+	*served++
+	fakeWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "backend unavailable"})
+	return true
+}
+
 // isPrime is trial division, independent of the math/big check the load
 // generator uses.
 func fakeIsPrime(n int64) bool {
@@ -219,14 +227,6 @@ func fakeIsPrime(n int64) bool {
 		}
 	}
 	return true
-}
-
-func fakeID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func fakeWriteJSON(w http.ResponseWriter, code int, v any) {

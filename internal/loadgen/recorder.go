@@ -114,22 +114,15 @@ func (r *recorder) failure(message string) {
 	}
 }
 
-// jobErrored records a job that ends without a verified result. accepted
-// says whether it had been accepted (and so was counted as active).
-func (r *recorder) jobErrored(accepted bool) {
+// jobErrored records a job that ends without a verified result. active
+// says whether it was still counted as active (accepted, not completed).
+func (r *recorder) jobErrored(active bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.jobsErrored++
-	if accepted {
+	if active {
 		r.active--
 	}
-}
-
-// jobMismatched records a job that completed but failed the check.
-func (r *recorder) jobMismatched() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.jobsErrored++
 }
 
 // started records an open-loop start: whether it waited for a free slot and

@@ -112,14 +112,7 @@ func (r *Report) Problem() string {
 }
 
 // WriteJSON writes the report as one line of JSON.
-func (r *Report) WriteJSON(w io.Writer) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("marshal report: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
+func (r *Report) WriteJSON(w io.Writer) error { return json.NewEncoder(w).Encode(r) }
 
 // WriteTable writes the report as an aligned, human-readable table.
 func (r *Report) WriteTable(w io.Writer) error {

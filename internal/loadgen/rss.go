@@ -3,13 +3,13 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -73,100 +73,55 @@ func parseProcStatus(b []byte) (memStatus, error) {
 	return m, nil
 }
 
-// rssSampler samples VmRSS of one process until stopped.
-type rssSampler struct {
-	pid  int
-	read func() ([]byte, error)
-	stop chan struct{}
-	done chan struct{}
-
-	mu      sync.Mutex
-	start   uint64
-	maxRSS  uint64
-	last    uint64
-	samples int
-	err     error
-}
-
 // startRSSSampler reads /proc/PID/status once, failing if it cannot, and
-// then samples it every interval until stop is called.
-func startRSSSampler(pid int, interval time.Duration) (*rssSampler, error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	s := &rssSampler{
-		pid:  pid,
-		read: func() ([]byte, error) { return os.ReadFile(path) },
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+// then samples it every interval until finish is called. finish takes a
+// last sample, with VmHWM, and reports.
+func startRSSSampler(pid int, interval time.Duration) (finish func() *RSSReport, err error) {
+	read := func() (memStatus, error) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return memStatus{}, err
+		}
+		return parseProcStatus(b)
 	}
-	m, err := s.sample()
+	first, err := read()
 	if err != nil {
 		return nil, fmt.Errorf("server pid (-pid) %d: %w", pid, err)
 	}
-	s.start = m.rssKiB
-	go s.loop(interval)
-	return s, nil
-}
-
-func (s *rssSampler) sample() (memStatus, error) {
-	b, err := s.read()
-	if err != nil {
-		return memStatus{}, err
-	}
-	m, err := parseProcStatus(b)
-	if err != nil {
-		return m, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.samples++
-	s.last = m.rssKiB
-	s.maxRSS = max(s.maxRSS, m.rssKiB)
-	return m, nil
-}
-
-func (s *rssSampler) loop(interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			if _, err := s.sample(); err != nil {
-				s.mu.Lock()
-				if s.err == nil {
-					s.err = err
+	stop, done := make(chan struct{}), make(chan *RSSReport)
+	go func() {
+		maxRSS, last, samples := first.rssKiB, first.rssKiB, 1
+		var firstErr error // the first failed read, if any
+		sample := func() memStatus {
+			m, err := read()
+			if err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				return m
+			}
+			samples++
+			last, maxRSS = m.rssKiB, max(maxRSS, m.rssKiB)
+			return m
+		}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				sample()
+			case <-stop:
+				m := sample()
+				r := &RSSReport{PID: pid, HWMMiB: mib(m.hwmKiB), MaxSampledMiB: mib(maxRSS),
+					StartMiB: mib(first.rssKiB), EndMiB: mib(last), Samples: samples}
+				r.PeakMiB = max(r.HWMMiB, r.MaxSampledMiB)
+				if firstErr != nil {
+					r.Error = firstErr.Error()
 				}
-				s.mu.Unlock()
+				done <- r
+				return
 			}
 		}
-	}
-}
-
-// finish stops sampling, takes a last sample with VmHWM, and reports.
-func (s *rssSampler) finish() *RSSReport {
-	close(s.stop)
-	<-s.done
-	m, err := s.sample()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil && s.err == nil {
-		s.err = err
-	}
-	r := &RSSReport{
-		PID:           s.pid,
-		HWMMiB:        mib(m.hwmKiB),
-		MaxSampledMiB: mib(s.maxRSS),
-		StartMiB:      mib(s.start),
-		EndMiB:        mib(s.last),
-		Samples:       s.samples,
-	}
-	r.PeakMiB = max(r.HWMMiB, r.MaxSampledMiB)
-	if s.err != nil {
-		r.Error = s.err.Error()
-	}
-	return r
+	}()
+	return func() *RSSReport { close(stop); return <-done }, nil
 }
 
 // mib converts KiB to MiB rounded to two decimals.

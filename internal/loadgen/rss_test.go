@@ -70,11 +70,11 @@ func TestRSSSamplerOwnProcess(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("needs /proc")
 	}
-	s, err := startRSSSampler(os.Getpid(), time.Millisecond)
+	finish, err := startRSSSampler(os.Getpid(), time.Millisecond)
 	if err != nil {
 		t.Fatalf("startRSSSampler(self) error = %v; want nil", err)
 	}
-	r := s.finish()
+	r := finish()
 	if r.PeakMiB <= 0 || r.HWMMiB < r.StartMiB || r.Samples < 2 || r.Error != "" {
 		t.Errorf("finish() = %+v; want a positive peak, VmHWM >= start, at least 2 samples, no error", r)
 	}

@@ -30,10 +30,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = NewHTTPClient(cfg.connections())
+		client = newHTTPClient(cfg.connections())
 		defer client.CloseIdleConnections()
 	}
-	var rss *rssSampler
+	var rss func() *RSSReport
 	if cfg.PID > 0 {
 		if rss, err = startRSSSampler(cfg.PID, cfg.RSSInterval); err != nil {
 			return nil, err
@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Report.Verify = r.verify(ctx)
 	}
 	if rss != nil {
-		res.Report.RSS = rss.finish()
+		res.Report.RSS = rss()
 	}
 	res.Report.Interrupted = res.Report.Submitted < cfg.Jobs || res.Report.Errors[ErrKindCanceled] > 0 ||
 		(res.Report.Verify != nil && res.Report.Verify.Unverified > 0)
@@ -214,7 +214,7 @@ func (r *runner) complete(n int64, id string, st statusResponse, polls int, ttr 
 	}
 	if err := check(n, id, st); err != nil {
 		r.rec.addError(ErrKindMismatch, fmt.Sprintf("task %s: %v", id, err))
-		r.rec.jobMismatched()
+		r.rec.jobErrored(false) // completed: no longer active
 	}
 }
 

@@ -389,7 +389,7 @@ func TestNumbers(t *testing.T) {
 		name     string
 		min, max int64
 	}{
-		{name: "default range", min: DefaultMin, max: DefaultMax},
+		{name: "default range", min: DefaultConfig().Min, max: DefaultConfig().Max},
 		{name: "single value", min: 7, max: 7},
 		{name: "negative", min: -5, max: 5},
 		{name: "full int64 range", min: math.MinInt64, max: math.MaxInt64},

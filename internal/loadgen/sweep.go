@@ -143,11 +143,4 @@ func (r *SweepReport) WriteTable(w io.Writer) error {
 }
 
 // WriteJSON writes the report as one line of JSON.
-func (r *SweepReport) WriteJSON(w io.Writer) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
+func (r *SweepReport) WriteJSON(w io.Writer) error { return json.NewEncoder(w).Encode(r) }

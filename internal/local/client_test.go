@@ -32,41 +32,21 @@ func TestServesOpenAPI(t *testing.T) {
 	}
 }
 
-func do(t *testing.T, method, url, body string, header map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apitest.CheckHTTP(t, resp)
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, b
-}
-
 // TestBatchAndIdempotencyEndToEnd submits a batch twice with one key over
 // HTTP, and every task finishes once.
 func TestBatchAndIdempotencyEndToEnd(t *testing.T) {
 	t.Parallel()
 	srv := startSystem(t, testConfig())
 	key := map[string]string{"Idempotency-Key": "e2e-" + task.NewID()}
-	resp, first := do(t, "POST", srv.URL+"/", `{"numbers": [4, 5, "97", 2305843009213693951]}`, key)
+	resp, first := apitest.Do(t, "POST", srv.URL+"/", `{"numbers": [4, 5, "97", 2305843009213693951]}`, key)
 	if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Retry-After") != api.PollAfter {
 		t.Fatalf("POST batch = %d %s; want 202 with Retry-After", resp.StatusCode, first)
 	}
-	_, again := do(t, "POST", srv.URL+"/", `{"numbers": [4, 5, 97, "2305843009213693951"]}`, key)
+	_, again := apitest.Do(t, "POST", srv.URL+"/", `{"numbers": [4, 5, 97, "2305843009213693951"]}`, key)
 	if string(again) != string(first) {
 		t.Errorf("retry = %s; want %s", again, first)
 	}
-	if resp, _ := do(t, "POST", srv.URL+"/", `{"numbers": [4]}`, key); resp.StatusCode != http.StatusUnprocessableEntity {
+	if resp, _ := apitest.Do(t, "POST", srv.URL+"/", `{"numbers": [4]}`, key); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("key reused = %d; want 422", resp.StatusCode)
 	}
 	var b api.BatchResponse
@@ -98,13 +78,13 @@ func TestCancelEndToEnd(t *testing.T) {
 	defer srv.Close()
 	ids := []string{submit(t, srv.URL, `{"number": 11}`), submit(t, srv.URL, `{"number": 170141183460469231731687303715884105727}`)}
 	for _, id := range ids {
-		resp, body := do(t, "DELETE", srv.URL+"/"+id, "", nil)
+		resp, body := apitest.Do(t, "DELETE", srv.URL+"/"+id, "", nil)
 		var got api.StatusResponse
 		json.Unmarshal(body, &got)
 		if resp.StatusCode != http.StatusOK || got.Status != task.StatusRevoked {
 			t.Fatalf("DELETE = %d %s; want 200 REVOKED", resp.StatusCode, body)
 		}
-		if resp, body := do(t, "DELETE", srv.URL+"/"+id, "", nil); resp.StatusCode != http.StatusConflict {
+		if resp, body := apitest.Do(t, "DELETE", srv.URL+"/"+id, "", nil); resp.StatusCode != http.StatusConflict {
 			t.Errorf("second DELETE = %d %s; want 409", resp.StatusCode, body)
 		}
 	}

@@ -27,6 +27,32 @@ func startFront(t *testing.T) string {
 	return ts.Listener.Addr().String()
 }
 
+// rawRequest writes request, as it is, on a new connection to addr,
+// half-closes the connection if halfClose, and returns the response, its
+// body closed.
+func rawRequest(t *testing.T, addr, request string, halfClose bool) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	if halfClose {
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
 // A client that writes its whole oversized body before it reads (Python's
 // urllib, requests) gets the 413, not a reset.
 func TestOversizedBodyIsReadThen413(t *testing.T) {
@@ -75,19 +101,7 @@ func TestProtocolRejections(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if _, err := io.WriteString(conn, tt.request); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp := rawRequest(t, addr, tt.request, false)
 			if resp.StatusCode != tt.want {
 				t.Errorf("status = %d; want %d", resp.StatusCode, tt.want)
 			}

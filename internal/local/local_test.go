@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -52,16 +51,11 @@ func submit(t *testing.T, base, body string) string {
 	t.Helper()
 	var r api.SubmitResponse
 	testkit.Eventually(t, 2*time.Minute, func() bool {
-		resp, err := http.Post(base+"/", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		apitest.CheckHTTP(t, resp)
+		resp, b := apitest.Do(t, http.MethodPost, base+"/", body, nil)
 		if resp.StatusCode == http.StatusServiceUnavailable {
 			return false
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusAccepted {
+		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("POST %s = %d, %v; want 202", body, resp.StatusCode, err)
 		}
 		if loc := resp.Header.Get("Location"); loc != "/"+r.TaskID {
@@ -80,12 +74,7 @@ func waitFinal(t *testing.T, base, id string) api.StatusResponse {
 	t.Helper()
 	var s api.StatusResponse
 	testkit.Eventually(t, 2*time.Minute, func() bool {
-		resp, err := http.Get(base + "/" + id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		apitest.CheckHTTP(t, resp)
+		resp, b := apitest.Do(t, http.MethodGet, base+"/"+id, "", nil)
 		switch resp.StatusCode {
 		case http.StatusOK:
 		case http.StatusServiceUnavailable:
@@ -94,7 +83,7 @@ func waitFinal(t *testing.T, base, id string) api.StatusResponse {
 			t.Fatalf("GET /%s = %d; want 200", id, resp.StatusCode)
 		}
 		s = api.StatusResponse{}
-		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		if err := json.Unmarshal(b, &s); err != nil {
 			t.Fatalf("GET /%s: %v", id, err)
 		}
 		return s.Status.Final()
@@ -159,15 +148,7 @@ func TestHTTPRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			t.Parallel()
-			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			apitest.CheckHTTP(t, resp)
-			body, _ := io.ReadAll(resp.Body)
+			resp, body := apitest.Do(t, tt.method, srv.URL+tt.path, tt.body, nil)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, body, tt.wantStatus)
 			}

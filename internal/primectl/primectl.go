@@ -3,6 +3,7 @@
 package primectl
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,10 +80,7 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		t, raw, err := c.API.Task(ctx, id)
-		if err != nil {
-			return err
-		}
-		return c.print(raw, func() { c.task(t) })
+		return c.print(raw, err, func() { c.task(t) })
 	case "stats":
 		if err := none(cmd, args); err != nil {
 			return err
@@ -91,10 +89,7 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 			return c.queueStats(ctx)
 		}
 		s, raw, err := c.API.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		return c.print(raw, func() { c.stats(s) })
+		return c.print(raw, err, func() { c.stats(s) })
 	case "health":
 		if err := none(cmd, args); err != nil {
 			return err
@@ -103,10 +98,7 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 			return errors.New("a deployed stack has no /health (API Gateway serves only the task API); use stats")
 		}
 		h, raw, err := c.API.Health(ctx)
-		if err != nil {
-			return err
-		}
-		return c.print(raw, func() {
+		return c.print(raw, err, func() {
 			fmt.Fprintf(c.Out, "%s (store %s, queue %s)\n", h.Status, h.Checks["store"], h.Checks["queue"])
 		})
 	case "redrive", "purge":
@@ -117,10 +109,7 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 			return c.queueAction(ctx, cmd)
 		}
 		r, raw, err := c.API.Action(ctx, cmd, "")
-		if err != nil {
-			return err
-		}
-		return c.print(raw, func() { fmt.Fprintln(c.Out, r.Message) })
+		return c.print(raw, err, func() { fmt.Fprintln(c.Out, r.Message) })
 	case "retry":
 		id, err := one(cmd, args, "TASK_ID")
 		if err != nil {
@@ -130,10 +119,7 @@ func (c *CLI) Run(ctx context.Context, args []string) error {
 			return errors.New("retry works through the local mode's console: run make run-aws with the stack's QUEUE_URL and TABLE_NAME, then primectl retry")
 		}
 		r, raw, err := c.API.Action(ctx, cmd, id)
-		if err != nil {
-			return err
-		}
-		return c.print(raw, func() { fmt.Fprintln(c.Out, r.Message) })
+		return c.print(raw, err, func() { fmt.Fprintln(c.Out, r.Message) })
 	default:
 		return fmt.Errorf("unknown command %q; try primectl -h", cmd)
 	}
@@ -162,23 +148,18 @@ func (c *CLI) submit(ctx context.Context, args []string) error {
 		return err
 	}
 	if !wait {
-		return c.print(raw, func() { fmt.Fprintln(c.Out, s.TaskID) })
+		return c.print(raw, nil, func() { fmt.Fprintln(c.Out, s.TaskID) })
 	}
-	t, raw, err := c.API.Wait(ctx, s.TaskID, cmpDuration(c.Poll, 200*time.Millisecond))
+	t, raw, err := c.API.Wait(ctx, s.TaskID, cmp.Or(c.Poll, 200*time.Millisecond))
+	return c.print(raw, err, func() { c.task(t) })
+}
+
+// print returns err if there is one; else it prints the API's answer, raw
+// with -json, else as human does.
+func (c *CLI) print(raw []byte, err error, human func()) error {
 	if err != nil {
 		return err
 	}
-	return c.print(raw, func() { c.task(t) })
-}
-
-func cmpDuration(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
-
-func (c *CLI) print(raw []byte, human func()) error {
 	if c.JSON {
 		_, err := fmt.Fprintln(c.Out, strings.TrimSpace(string(raw)))
 		return err

@@ -144,28 +144,16 @@ func (r *callRecorder) actions(fn string) []string {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	rieBin := awstest.RIE(t, moduleRoot)
 	cfg, res := awstest.Provisioned(t)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(cfg)
 	dir := t.TempDir()
 	s := &stack{
 		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
 		calls: &callRecorder{calls: map[string]map[string]bool{}, bills: map[string]*bill{}},
 		cfg:   cfg, res: res, endpoint: endpoint,
 	}
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
+	logs := testkit.Output()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for _, p := range []struct {
@@ -210,27 +198,17 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	defer func() { cancel(); <-polled }()
 
 	// The tutorial's curl session.
-	resp, err := http.Post(srv.URL+"/", "application/json", strings.NewReader(`{"number":  11}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	apitest.CheckHTTP(t, resp)
+	resp, b := apitest.Do(t, http.MethodPost, srv.URL+"/", `{"number":  11}`, nil)
 	var accepted api.SubmitResponse
-	json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
+	json.Unmarshal(b, &accepted)
 	if resp.StatusCode != http.StatusAccepted || !task.ValidID(accepted.TaskID) {
 		t.Fatalf("POST / = %d %+v; want 202 with a task id", resp.StatusCode, accepted)
 	}
 	var got api.StatusResponse
 	testkit.Eventually(t, 2*time.Minute, func() bool {
-		resp, err := http.Get(srv.URL + "/" + accepted.TaskID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apitest.CheckHTTP(t, resp)
+		_, b := apitest.Do(t, http.MethodGet, srv.URL+"/"+accepted.TaskID, "", nil)
 		got = api.StatusResponse{}
-		json.NewDecoder(resp.Body).Decode(&got)
-		resp.Body.Close()
+		json.Unmarshal(b, &got)
 		return got.Status.Final()
 	}, "task %s finished", accepted.TaskID)
 	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
@@ -241,16 +219,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	// SendMessageBatch), its retry, and a cancel: every answer as
 	// openapi.yaml says.
 	post := func(body, key string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apitest.CheckHTTP(t, resp)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := apitest.Do(t, http.MethodPost, srv.URL+"/", body, map[string]string{"Idempotency-Key": key})
 		return resp.StatusCode, b
 	}
 	key := "rie-" + task.NewID()
@@ -267,13 +236,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 		t.Fatalf("batch answered %d task ids; want 12", len(batch.TaskIDs))
 	}
 	for _, id := range batch.TaskIDs {
-		req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/"+id, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		apitest.CheckHTTP(t, resp)
-		resp.Body.Close()
+		resp, _ := apitest.Do(t, http.MethodDelete, srv.URL+"/"+id, "", nil)
 		// The worker may have finished it first: 200 (REVOKED) or 409.
 		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
 			t.Errorf("DELETE /%s = %d; want 200 or 409", id, resp.StatusCode)
@@ -281,11 +244,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 	}
 
 	// Errors come back from the function as API Gateway would send them.
-	resp, err = http.Get(srv.URL + "/" + task.NewID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ = apitest.Do(t, http.MethodGet, srv.URL+"/"+task.NewID(), "", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET unknown task = %d; want 404", resp.StatusCode)
 	}
@@ -367,15 +326,9 @@ func mustInvoke(t *testing.T, in *rie.Instance, event []byte, out any) {
 // credentials, endpoint), not this machine's: AWS_CA_BUNDLE, say, would add
 // the parse of a CA bundle to every init.
 func BenchmarkColdStart(b *testing.B) {
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		b.Skip(err)
-	}
+	rieBin := awstest.RIE(b, moduleRoot)
 	cfg, res := awstest.Provisioned(b)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(cfg)
 	dir := b.TempDir()
 	for _, fn := range []string{rie.Submit, rie.Worker, rie.Status} {
 		bootstrap, err := rie.Build(b.Context(), moduleRoot, dir, fn)

@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/asyncprime/asyncprime/internal/api"
@@ -40,27 +37,18 @@ const moduleRoot = "../.."
 // Invoke API as `make sam-local` does.
 func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 	t.Parallel()
-	rieBin, err := rie.FindRIE(moduleRoot)
-	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	rieBin := awstest.RIE(t, moduleRoot)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	ts, err := samtemplate.Load(ctx, moduleRoot+"/template.yaml")
-	if errors.Is(err, samtemplate.ErrToolMissing) && !awstest.Required() {
-		t.Skip(err)
+	if errors.Is(err, samtemplate.ErrToolMissing) {
+		awstest.Unavailable(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, res := awstest.Provisioned(t)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(cfg)
 	// What `make sam-local` writes, with the emulator as the functions
 	// reach it here (host.docker.internal from a container).
 	file, err := samlocal.NewEnvFile(res, endpoint)
@@ -73,10 +61,7 @@ func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	var logs io.Writer = io.Discard
-	if testing.Verbose() {
-		logs = os.Stderr
-	}
+	logs := testkit.Output()
 	instances := map[string]*rie.Instance{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -101,10 +101,7 @@ func TestScriptSaysWhatIsMissing(t *testing.T) {
 func TestScriptRunsAndStops(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		awstest.Unavailable(t, err)
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {

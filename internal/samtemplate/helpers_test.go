@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/asyncprime/asyncprime/internal/awstest"
 )
 
 // root is the repository root, seen from this package's directory, where
@@ -36,7 +37,7 @@ func loaded(t *testing.T) *Templates {
 	t.Helper()
 	ts, err := loadOnce()
 	if errors.Is(err, ErrToolMissing) {
-		missingTool(t, err)
+		awstest.Unavailable(t, err)
 	}
 	if err != nil {
 		t.Fatalf("load template.yaml: %v", err)
@@ -44,22 +45,13 @@ func loaded(t *testing.T) *Templates {
 	return ts
 }
 
-// missingTool skips the test, or fails it when EMULATOR_REQUIRED=1.
-func missingTool(t *testing.T, err error) {
-	t.Helper()
-	if os.Getenv("EMULATOR_REQUIRED") == "1" {
-		t.Fatalf("EMULATOR_REQUIRED=1 but a tool is missing: %v", err)
-	}
-	t.Skipf("skipping: %v (set EMULATOR_REQUIRED=1 to fail instead)", err)
-}
-
 // lookPath returns the path of a command, or skips or fails the test as
-// missingTool does.
+// awstest.Unavailable does.
 func lookPath(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		missingTool(t, fmt.Errorf("%s: %w", name, err))
+		awstest.Unavailable(t, fmt.Errorf("%s: %w", name, err))
 	}
 	return p
 }

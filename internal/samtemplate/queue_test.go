@@ -13,10 +13,17 @@ import (
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
-// TestVisibilityTimeout wants each worker's queue to hide a message for at
-// least six times that worker's timeout, for every timeout the template
-// allows, as Lambda's SQS guidance asks.
-func TestVisibilityTimeout(t *testing.T) {
+// TestWorkerQueues checks, for each worker function, the queue it reads
+// and what lies behind it:
+//
+//   - VisibilityTimeout: the queue hides a message for at least six times
+//     the worker's timeout, for every timeout the template allows, as
+//     Lambda's SQS guidance asks;
+//   - MaxReceiveCount: the worker's MAX_RECEIVE_COUNT and the queue's
+//     redrive maxReceiveCount are the same parameter, so the worker knows
+//     which delivery is its last;
+//   - Storage: the table, the queues and the dead-letter alarm.
+func TestWorkerQueues(t *testing.T) {
 	t.Parallel()
 	for _, w := range []struct {
 		fn                          string
@@ -25,10 +32,16 @@ func TestVisibilityTimeout(t *testing.T) {
 		{"WorkerFunction", 10, 60},
 		{"BigWorkerFunction", 15, 90},
 	} {
-		t.Run(w.fn, func(t *testing.T) {
-			t.Parallel()
-			checkVisibilityTimeout(t, w.fn, w.defaultTimeout, w.defaultVisi)
-		})
+		for check, f := range map[string]func(*testing.T){
+			"VisibilityTimeout": func(t *testing.T) { checkVisibilityTimeout(t, w.fn, w.defaultTimeout, w.defaultVisi) },
+			"MaxReceiveCount":   func(t *testing.T) { checkMaxReceiveCount(t, w.fn) },
+			"Storage":           func(t *testing.T) { checkStorage(t, w.fn) },
+		} {
+			t.Run(w.fn+"/"+check, func(t *testing.T) {
+				t.Parallel()
+				f(t)
+			})
+		}
 	}
 }
 
@@ -133,19 +146,6 @@ func resolve(tmpl Template, v any, overrides map[string]any) (string, error) {
 	return "", fmt.Errorf("cannot evaluate %v", v)
 }
 
-// TestMaxReceiveCount wants the worker's MAX_RECEIVE_COUNT and the queue's
-// redrive maxReceiveCount to be the same parameter, so the worker knows
-// which delivery is its last.
-func TestMaxReceiveCount(t *testing.T) {
-	t.Parallel()
-	for _, fn := range []string{"WorkerFunction", "BigWorkerFunction"} {
-		t.Run(fn, func(t *testing.T) {
-			t.Parallel()
-			checkMaxReceiveCount(t, fn)
-		})
-	}
-}
-
 func checkMaxReceiveCount(t *testing.T, fn string) {
 	ts := loaded(t)
 	queue := functionQueue(t, ts.Transformed, fn)
@@ -166,17 +166,6 @@ func checkMaxReceiveCount(t *testing.T, fn string) {
 	// Something settles the tasks whose messages land there.
 	if got := peekedQueues(ts.Source); !slices.Contains(got, dlq) {
 		t.Errorf("DeadLetterFunction peeks at %v; want %s (the dead-letter queue of %s) among them", got, dlq, queue)
-	}
-}
-
-// TestStorage checks the table, the queues and the dead-letter alarm.
-func TestStorage(t *testing.T) {
-	t.Parallel()
-	for _, fn := range []string{"WorkerFunction", "BigWorkerFunction"} {
-		t.Run(fn, func(t *testing.T) {
-			t.Parallel()
-			checkStorage(t, fn)
-		})
 	}
 }
 

@@ -1,12 +1,15 @@
 // Package testkit holds what tests across the tree share to wait without
 // sleeping: Eventually polls a condition, Clock is time a test moves by
-// hand, and WaitSignal tells when a callee has started waiting on a context.
-// Only tests import it.
+// hand, and WaitSignal tells when a callee has started waiting on a context;
+// and Output, where the processes a test starts write their logs. Only
+// tests import it.
 package testkit
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -94,4 +97,13 @@ type signalCtx struct {
 func (s *signalCtx) Done() <-chan struct{} {
 	s.once.Do(func() { close(s.asked) })
 	return s.Context.Done()
+}
+
+// Output is where a process a test starts writes its logs: stderr under
+// go test -v, else nowhere.
+func Output() io.Writer {
+	if testing.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
 }
