@@ -1,12 +1,12 @@
 package local_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -55,17 +55,21 @@ func TestShutdownCutsSlowClientsAndSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	// Headers and part of the body: the request is in progress.
-	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"num"); err != nil {
+	// The headers, then, once the handler reads the body (the server's
+	// "100 Continue" says so), part of it: the request is in progress.
+	// (Accepting the connection is not enough: a connection whose request
+	// the server has not read yet is not in progress, and a shutdown
+	// rightly does not wait for it.)
+	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	// The server accepts connections in order, so once a second connection
-	// is answered, the first is the server's.
-	resp, err := http.Get("http://" + addr + "/no-such-task")
-	if err != nil {
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("read %q, %v; want HTTP/1.1 100 Continue", line, err)
+	}
+	if _, err := io.WriteString(conn, "{\"num"); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	cancel()
 	if err := <-served; err != nil {
 		t.Fatalf("Serve = %v; want nil after cutting the slow client", err)
