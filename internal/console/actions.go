@@ -187,8 +187,8 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, log *slog.Logger, name string) {
-	dl, ok := c.cfg.Queue.(DeadLetters)
-	if !ok {
+	dl := c.dead
+	if dl == nil {
 		writeError(w, http.StatusNotImplemented, "this queue has no dead-letter queue the console can act on")
 		return
 	}
@@ -265,7 +265,7 @@ func (c *Console) retry(ctx context.Context, w http.ResponseWriter, log *slog.Lo
 		writeError(w, http.StatusNotImplemented, "this store cannot retry tasks")
 		return
 	}
-	t, err := task.Retry(ctx, store, c.cfg.Queue, id, c.cfg.Retention, c.cfg.Now())
+	t, err := task.Retry(ctx, store, c.cfg.Queue, c.cfg.BigQueue, id, c.cfg.Retention, c.cfg.Now())
 	switch {
 	case errors.Is(err, task.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no task "+id+" (unknown, or expired after its retention)")

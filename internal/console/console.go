@@ -42,6 +42,10 @@ type Config struct {
 	// Queue is the task queue: a retry sends to it; its counts and dead
 	// letters are shown when it implements QueueStats and DeadLetters.
 	Queue queue.Queue
+	// BigQueue, if set, is the queue of the tasks of numbers beyond 64
+	// bits (task.Big): a retry of such a task sends to it, and its counts
+	// and dead letters are added to Queue's, and acted on with them.
+	BigQueue queue.Queue
 	// Counters are the figures "since start"; NewCounters(nil) if nil.
 	Counters *Counters
 	// MaxReceiveCount is the redrive policy's, shown in the page.
@@ -60,6 +64,10 @@ type Console struct {
 	cfg    Config
 	mux    *http.ServeMux
 	tokens *tokens
+	// counts and dead are Queue and BigQueue as one (see queues.go); nil
+	// when Queue does not report counts or has no dead-letter queue.
+	counts QueueStats
+	dead   DeadLetters
 }
 
 //go:embed static
@@ -77,6 +85,23 @@ func New(cfg Config) *Console {
 	cfg.Retention = cmp.Or(cfg.Retention, task.DefaultRetention)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 3*time.Second)
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), tokens: newTokens(cfg.Now)}
+	var counts queueStats
+	var dead deadLetterQueues
+	for i, q := range []queue.Queue{cfg.Queue, cfg.BigQueue} {
+		// BigQueue counts only along with Queue.
+		if qs, ok := q.(QueueStats); ok && (i == 0 || counts != nil) {
+			counts = append(counts, qs)
+		}
+		if dl, ok := q.(DeadLetters); ok && (i == 0 || dead != nil) {
+			dead = append(dead, dl)
+		}
+	}
+	if counts != nil {
+		c.counts = counts
+	}
+	if dead != nil {
+		c.dead = dead
+	}
 	files, _ := fs.Sub(static, "static")
 	assets := http.StripPrefix("/console/", http.FileServerFS(files))
 	c.mux.HandleFunc("/console", func(w http.ResponseWriter, r *http.Request) {
@@ -153,8 +178,8 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	now := c.cfg.Now()
 	s := Stats{Backend: c.cfg.Backend, Now: now.UTC(), MaxReceiveCount: c.cfg.MaxReceiveCount, SinceStart: c.cfg.Counters.Snapshot(), Errors: map[string]string{}}
-	if qs, ok := c.cfg.Queue.(QueueStats); ok {
-		if n, err := qs.Counts(ctx); err != nil {
+	if c.counts != nil {
+		if n, err := c.counts.Counts(ctx); err != nil {
 			s.Errors["queue"] = err.Error()
 		} else {
 			s.Queue = countsOf(n, now)
@@ -162,8 +187,8 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.Errors["queue"] = "this queue does not report its counts"
 	}
-	if dl, ok := c.cfg.Queue.(DeadLetters); ok {
-		if n, err := dl.DeadLetterCounts(ctx); err != nil {
+	if c.dead != nil {
+		if n, err := c.dead.DeadLetterCounts(ctx); err != nil {
 			s.Errors["dead_letters"] = err.Error()
 		} else {
 			s.DeadLetters = countsOf(n, now)
@@ -214,8 +239,8 @@ type DeadLetter struct {
 }
 
 func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
-	dl, ok := c.cfg.Queue.(DeadLetters)
-	if !ok {
+	dl := c.dead
+	if dl == nil {
 		writeError(w, http.StatusNotImplemented, "this queue has no dead-letter queue the console can read")
 		return
 	}
@@ -269,8 +294,8 @@ func (c *Console) health(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Checks["store"] = "ok"
 	}
-	if qs, ok := c.cfg.Queue.(QueueStats); ok {
-		if _, err := qs.Counts(ctx); err != nil {
+	if c.counts != nil {
+		if _, err := c.counts.Counts(ctx); err != nil {
 			h.Checks["queue"] = err.Error()
 			problems = append(problems, "queue: "+err.Error())
 		} else {

@@ -180,6 +180,59 @@ func TestRedriveAndPurge(t *testing.T) {
 	}
 }
 
+// TestBigQueue: the big-task queue's counts and dead letters are added to
+// the task queue's, a redrive moves each dead-letter queue back to its own
+// queue, and a purge empties both.
+func TestBigQueue(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	newQueue := func(name string) *memory.Queue {
+		return memory.NewQueue(memory.QueueOptions{Name: name, VisibilityTimeout: time.Nanosecond, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}), MaxReceiveCount: 1})
+	}
+	q, big := newQueue("tasks"), newQueue("tasks-big")
+	srv := httptest.NewServer(console.New(console.Config{Store: memory.NewStore(), Queue: q, BigQueue: big, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	f := fixture{srv: srv}
+	q.Send(ctx, "small")
+	for _, b := range []string{"big 1", "big 2"} {
+		big.Send(ctx, b)
+	}
+	kill(t, q, 1)
+	kill(t, big, 2)
+	big.Send(ctx, "big 3")
+	var stats console.Stats
+	f.do(t, "GET", "/console/api/stats", "", nil, &stats)
+	if stats.DeadLetters == nil || stats.DeadLetters.Visible != 3 || stats.Queue == nil || stats.Queue.Visible != 1 {
+		t.Fatalf("stats = queue %+v, dead letters %+v; want 1 and 3", stats.Queue, stats.DeadLetters)
+	}
+	var listed struct{ Messages []console.DeadLetter }
+	f.do(t, "GET", "/console/api/dead-letters", "", nil, &listed)
+	if len(listed.Messages) != 3 {
+		t.Errorf("dead letters listed: %+v; want 3", listed.Messages)
+	}
+	var res console.ActionResponse
+	if got, _ := f.do(t, "POST", "/console/api/actions/redrive", `{"token":"`+f.token(t)+`"}`, nil, &res); got != 200 || res.Moved == nil || *res.Moved != 3 {
+		t.Fatalf("redrive = %d %+v; want 200, 3 moved", got, res)
+	}
+	if n, _ := q.Counts(ctx); n.Visible != 1 {
+		t.Errorf("after redrive the task queue holds %+v; want its 1 dead letter back", n)
+	}
+	if n, _ := big.Counts(ctx); n.Visible != 3 {
+		t.Errorf("after redrive the big-task queue holds %+v; want its 2 dead letters back and the 1 never received", n)
+	}
+	kill(t, q, 1)
+	kill(t, big, 3)
+	res = console.ActionResponse{}
+	if got, _ := f.do(t, "POST", "/console/api/actions/purge", `{"token":"`+f.token(t)+`"}`, nil, &res); got != 200 || res.Purged == nil || *res.Purged != 4 {
+		t.Fatalf("purge = %d %+v; want 200, 4 purged", got, res)
+	}
+	for _, dq := range []*memory.Queue{q, big} {
+		if n, _ := dq.DeadLetterCounts(ctx); n.Total() != 0 {
+			t.Errorf("after purge a DLQ holds %+v; want nothing", n)
+		}
+	}
+}
+
 // kill receives from q, whose messages reappear at once, until its
 // dead-letter queue holds n messages.
 func kill(t *testing.T, q *memory.Queue, n int) {

@@ -141,7 +141,7 @@ func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 		Store: observed,
 		Queue: q,
 		Console: console.New(console.Config{
-			Backend: cfg.Backend, Store: observed, Queue: q, Counters: counters,
+			Backend: cfg.Backend, Store: observed, Queue: q, BigQueue: b.BigQueue, Counters: counters,
 			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,
 		}),
 	}

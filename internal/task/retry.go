@@ -29,9 +29,11 @@ var ErrNotFailed = errors.New("only a FAILURE task can be retried")
 // Retry runs a FAILURE task again, under the same id: it moves the task
 // back to PENDING, then queues its message, so that whoever polls the id
 // sees it run. If the message cannot be queued, the task is put back as it
-// was (FAILURE), so that no PENDING task is left without a message. This is
-// the one way a final task changes, and only an operator takes it.
-func Retry(ctx context.Context, store RetryStore, q Sender, id string, retention time.Duration, now time.Time) (Task, error) {
+// was (FAILURE), so that no PENDING task is left without a message. The
+// message goes to big, if not nil, for a number beyond 64 bits (see Big),
+// else to q. This is the one way a final task changes, and only an operator
+// takes it.
+func Retry(ctx context.Context, store RetryStore, q, big Sender, id string, retention time.Duration, now time.Time) (Task, error) {
 	old, err := store.Get(ctx, id)
 	if err != nil {
 		return Task{}, fmt.Errorf("retry task %s: %w", id, err)
@@ -44,6 +46,9 @@ func Retry(ctx context.Context, store RetryStore, q Sender, id string, retention
 			return Task{}, fmt.Errorf("retry task %s: %w (%w)", id, ErrNotFailed, err)
 		}
 		return Task{}, fmt.Errorf("retry task %s: %w", id, err)
+	}
+	if big != nil && Big(old.Number) {
+		q = big
 	}
 	if _, err := q.Send(ctx, EncodeMessage(id)); err != nil {
 		restore, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultAbandonTimeout)

@@ -19,6 +19,8 @@ func TestRetry(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	failed := task.Task{ID: task.NewID(), Status: task.StatusFailure, Number: "11", Error: "boom", Attempts: 5, CreatedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}
+	bigFailed := failed
+	bigFailed.ID, bigFailed.Number = task.NewID(), "170141183460469231731687303715884105727"
 	succeeded := task.Task{ID: task.NewID(), Status: task.StatusSuccess, Number: "11", IsPrime: true, CreatedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}
 	tests := []struct {
 		name       string
@@ -28,8 +30,10 @@ func TestRetry(t *testing.T) {
 		wantErr    error
 		wantStatus task.Status // of the stored task afterwards
 		wantSent   bool
+		wantBig    bool // sent to the big-task queue
 	}{
 		{name: "failure runs again", task: failed, id: failed.ID, wantStatus: task.StatusPending, wantSent: true},
+		{name: "a number beyond 64 bits goes to the big-task queue", task: bigFailed, id: bigFailed.ID, wantStatus: task.StatusPending, wantSent: true, wantBig: true},
 		{name: "success is refused", task: succeeded, id: succeeded.ID, wantErr: task.ErrNotFailed, wantStatus: task.StatusSuccess},
 		{name: "unknown id", task: failed, id: task.NewID(), wantErr: task.ErrNotFound, wantStatus: task.StatusFailure},
 		{name: "queue down puts it back", task: failed, id: failed.ID, sendErr: errors.New("down"), wantErr: task.ErrUnavailable, wantStatus: task.StatusFailure, wantSent: true},
@@ -42,13 +46,18 @@ func TestRetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			var sent string
+			var sentBig bool
 			q := sendFunc(func(_ context.Context, body string) (string, error) { sent = body; return "m", tt.sendErr })
-			got, err := task.Retry(t.Context(), store, q, tt.id, time.Hour, now)
+			big := sendFunc(func(_ context.Context, body string) (string, error) { sent, sentBig = body, true; return "m", tt.sendErr })
+			got, err := task.Retry(t.Context(), store, q, big, tt.id, time.Hour, now)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Retry = %v; want %v", err, tt.wantErr)
 			}
 			if (sent != "") != tt.wantSent || tt.wantSent && sent != task.EncodeMessage(tt.id) {
 				t.Errorf("sent %q; want a message: %v", sent, tt.wantSent)
+			}
+			if sentBig != tt.wantBig {
+				t.Errorf("sent to the big-task queue: %v; want %v", sentBig, tt.wantBig)
 			}
 			stored, _ := store.Get(t.Context(), tt.task.ID)
 			if stored.Status != tt.wantStatus {
