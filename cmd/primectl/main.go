@@ -22,6 +22,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/client"
+	"github.com/asyncprime/asyncprime/internal/console"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/primectl"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, primectl.Usage); fs.PrintDefaults() }
 	url := fs.String("url", primectl.DefaultURL(), "base URL of the API: the local mode, or a deployed stack's ApiUrl ($ASYNCPRIME_URL)")
-	stack := fs.String("stack", "", "a deployed stack's name: read ApiUrl, QueueUrl, DeadLetterQueueUrl and TableName from its CloudFormation outputs")
+	stack := fs.String("stack", "", "a deployed stack's name: read ApiUrl, QueueUrl, BigQueueUrl and TableName from its CloudFormation outputs")
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cli.API.Base = s.APIURL
-		cli.Queue = sqsqueue.New(sqs.NewFromConfig(cfg), s.QueueURL, sqsqueue.WithRegion(cfg.Region))
+		client := sqs.NewFromConfig(cfg)
+		cli.Queue = sqsqueue.New(client, s.QueueURL, sqsqueue.WithRegion(cfg.Region))
+		if s.BigQueueURL != "" {
+			cli.Queue = console.Join(cli.Queue, sqsqueue.New(client, s.BigQueueURL, sqsqueue.WithRegion(cfg.Region)))
+		}
 		if s.TableName != "" {
 			cli.Store = dynamo.New(dynamodb.NewFromConfig(cfg), s.TableName)
 		}

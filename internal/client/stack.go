@@ -20,6 +20,7 @@ type Stack struct {
 	APIURL             string // ApiUrl
 	QueueURL           string // QueueUrl
 	DeadLetterQueueURL string // DeadLetterQueueUrl
+	BigQueueURL        string // BigQueueUrl: the queue of numbers beyond 64 bits
 	TableName          string // TableName
 }
 
@@ -41,6 +42,8 @@ func DescribeStack(ctx context.Context, cfn Describer, name string) (Stack, erro
 			s.QueueURL = aws.ToString(o.OutputValue)
 		case "DeadLetterQueueUrl":
 			s.DeadLetterQueueURL = aws.ToString(o.OutputValue)
+		case "BigQueueUrl":
+			s.BigQueueURL = aws.ToString(o.OutputValue)
 		case "TableName":
 			s.TableName = aws.ToString(o.OutputValue)
 		}

@@ -36,8 +36,8 @@ func TestDescribeStack(t *testing.T) {
 	}{
 		{
 			name: "asyncprime stack",
-			out:  outputs("ApiUrl", "https://x.execute-api.eu-west-1.amazonaws.com", "QueueUrl", "https://sqs/q", "DeadLetterQueueUrl", "https://sqs/dlq", "TableName", "t"),
-			want: client.Stack{Name: "asyncprime", APIURL: "https://x.execute-api.eu-west-1.amazonaws.com", QueueURL: "https://sqs/q", DeadLetterQueueURL: "https://sqs/dlq", TableName: "t"},
+			out:  outputs("ApiUrl", "https://x.execute-api.eu-west-1.amazonaws.com", "QueueUrl", "https://sqs/q", "DeadLetterQueueUrl", "https://sqs/dlq", "BigQueueUrl", "https://sqs/big", "TableName", "t"),
+			want: client.Stack{Name: "asyncprime", APIURL: "https://x.execute-api.eu-west-1.amazonaws.com", QueueURL: "https://sqs/q", DeadLetterQueueURL: "https://sqs/dlq", BigQueueURL: "https://sqs/big", TableName: "t"},
 		},
 		{name: "another stack", out: outputs("BucketName", "b"), wantErr: "is it an asyncprime stack?"},
 	}

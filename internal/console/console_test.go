@@ -315,3 +315,31 @@ func sum(xs []int) int {
 }
 
 var _ queue.Queue = (*memory.Queue)(nil)
+
+// TestJoin: joined queues count, list, redrive and purge as one, as
+// primectl -stack joins a stack's two task queues.
+func TestJoin(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	newQueue := func(name string) *memory.Queue {
+		return memory.NewQueue(memory.QueueOptions{Name: name, VisibilityTimeout: time.Nanosecond, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}), MaxReceiveCount: 1})
+	}
+	q, big := newQueue("tasks"), newQueue("tasks-big")
+	q.Send(ctx, "small")
+	big.Send(ctx, "big")
+	kill(t, q, 1)
+	kill(t, big, 1)
+	j := console.Join(q, big)
+	if n, err := j.DeadLetterCounts(ctx); err != nil || n.Visible != 2 {
+		t.Fatalf("DeadLetterCounts = %+v, %v; want 2 visible", n, err)
+	}
+	if p, err := j.PeekDeadLetters(ctx, 10); err != nil || len(p) != 2 {
+		t.Fatalf("PeekDeadLetters = %+v, %v; want 2", p, err)
+	}
+	if r, err := j.RedriveDeadLetters(ctx); err != nil || r.Moved != 2 {
+		t.Fatalf("RedriveDeadLetters = %+v, %v; want 2 moved", r, err)
+	}
+	if n, err := j.Counts(ctx); err != nil || n.Visible != 2 {
+		t.Fatalf("Counts = %+v, %v; want both messages back", n, err)
+	}
+}

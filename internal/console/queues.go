@@ -103,3 +103,27 @@ func add(a, b queue.Counts) queue.Counts {
 	}
 	return queue.Counts{Visible: a.Visible + b.Visible, InFlight: a.InFlight + b.InFlight, Delayed: a.Delayed + b.Delayed, Oldest: oldest}
 }
+
+// AdminQueue is a queue an operator sees and acts on: its counts and its
+// dead letters.
+type AdminQueue interface {
+	QueueStats
+	DeadLetters
+}
+
+// Join returns qs as one AdminQueue, as the console shows the task queue and
+// the big-task queue: counts add up, a redrive or a purge acts on each
+// dead-letter queue that holds messages.
+func Join(qs ...AdminQueue) AdminQueue {
+	var j joined
+	for _, q := range qs {
+		j.queueStats = append(j.queueStats, q)
+		j.deadLetterQueues = append(j.deadLetterQueues, q)
+	}
+	return j
+}
+
+type joined struct {
+	queueStats
+	deadLetterQueues
+}

@@ -46,8 +46,18 @@ func ReservePort() (*Port, error) {
 		return nil, fmt.Errorf("reserve a port: %w", err)
 	}
 	os.Chmod(dir, 0o777|os.ModeSticky) // shared by every user, like /tmp
+	p, err := reservePort(dir, func() int { return lo + rand.IntN(hi-lo+1) })
+	if err != nil {
+		return nil, fmt.Errorf("reserve a port: no free port found in %d-%d", lo, hi)
+	}
+	return p, nil
+}
+
+// reservePort tries up to 200 candidates, locked under dir, until one is
+// unlocked and free.
+func reservePort(dir string, candidate func() int) (*Port, error) {
 	for range 200 {
-		n := lo + rand.IntN(hi-lo+1)
+		n := candidate()
 		lock, err := lockPort(dir, n)
 		if err != nil {
 			continue
@@ -60,7 +70,7 @@ func ReservePort() (*Port, error) {
 		probe.Close()
 		return &Port{Number: n, lock: lock}, nil
 	}
-	return nil, fmt.Errorf("reserve a port: no free port found in %d-%d", lo, hi)
+	return nil, errors.New("no free port")
 }
 
 // lockPort takes the exclusive, non-blocking lock of port n's file.

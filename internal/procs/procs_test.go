@@ -85,8 +85,8 @@ func TestStartReleasesHeld(t *testing.T) {
 	}
 }
 
-// TestReservePort: a reservation lies outside the ephemeral range, is free,
-// and excludes every other reservation of the same port until released.
+// TestReservePort: a reservation lies outside the ephemeral range and
+// excludes every other reservation of the same port until released.
 func TestReservePort(t *testing.T) {
 	t.Parallel()
 	lo, hi := ephemeralRange(t)
@@ -104,12 +104,9 @@ func TestReservePort(t *testing.T) {
 			t.Errorf("port %d reserved twice", p.Number)
 		}
 		seen[p.Number] = p
-		ln, err := net.Listen("tcp", p.Addr())
-		if err != nil {
-			t.Errorf("reserved port %s is not free: %v", p.Addr(), err)
-			continue
-		}
-		ln.Close()
+		// That it was free when reserved is TestReserveSkipsBusyPorts's:
+		// a bind here could lose to a program outside the scheme, as the
+		// doc comment says.
 	}
 }
 

@@ -48,7 +48,10 @@ func TestRetry(t *testing.T) {
 			var sent string
 			var sentBig bool
 			q := sendFunc(func(_ context.Context, body string) (string, error) { sent = body; return "m", tt.sendErr })
-			big := sendFunc(func(_ context.Context, body string) (string, error) { sent, sentBig = body, true; return "m", tt.sendErr })
+			big := sendFunc(func(_ context.Context, body string) (string, error) {
+				sent, sentBig = body, true
+				return "m", tt.sendErr
+			})
 			got, err := task.Retry(t.Context(), store, q, big, tt.id, time.Hour, now)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Retry = %v; want %v", err, tt.wantErr)
