@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -75,6 +76,10 @@ type committer struct {
 	db       *bbolt.DB
 	maxBatch int
 	log      *slog.Logger
+	// interval is the shortest time from the start of one commit to the
+	// start of the next; what arrives meanwhile shares the next.
+	interval time.Duration
+	sleep    func(time.Duration) // time.Sleep; tests replace it
 
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when queue grows or closed is set
@@ -86,11 +91,11 @@ type committer struct {
 	stats   Stats
 }
 
-func newCommitter(db *bbolt.DB, maxBatch int, log *slog.Logger) *committer {
+func newCommitter(db *bbolt.DB, maxBatch int, interval time.Duration, log *slog.Logger) *committer {
 	if maxBatch <= 0 {
 		maxBatch = DefaultMaxBatch
 	}
-	c := &committer{db: db, maxBatch: maxBatch, log: log, done: make(chan struct{})}
+	c := &committer{db: db, maxBatch: maxBatch, interval: interval, sleep: time.Sleep, log: log, done: make(chan struct{})}
 	c.cond.L = &c.mu
 	go c.loop()
 	return c
@@ -164,6 +169,7 @@ func (c *committer) Close() {
 func (c *committer) loop() {
 	defer close(c.done)
 	var batch []*op
+	var last time.Time // when the last commit started
 	for {
 		c.mu.Lock()
 		for len(c.queue) == 0 && !c.closed {
@@ -173,6 +179,15 @@ func (c *committer) loop() {
 			c.mu.Unlock()
 			return
 		}
+		if wait := c.interval - time.Since(last); wait > 0 && !c.closed && len(c.queue) < c.maxBatch {
+			// Under load: let what arrives in the rest of the interval
+			// share this commit's two fsyncs. When idle, the last commit
+			// is long past and nothing waits.
+			c.mu.Unlock()
+			c.sleep(wait)
+			c.mu.Lock()
+		}
+		last = time.Now()
 		n := min(len(c.queue), c.maxBatch)
 		batch = append(batch[:0], c.queue[:n]...)
 		clear(c.queue[:n])

@@ -30,7 +30,7 @@ func newTestCommitter(t *testing.T, noSync bool) (*committer, *bbolt.DB) {
 	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(db, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := newCommitter(db, 0, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(func() {
 		c.Close()
 		db.Close()
@@ -302,7 +302,7 @@ func TestCommitterIdleCommitsAtOnce(t *testing.T) {
 		if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
 			t.Fatal(err)
 		}
-		c := newCommitter(db, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		c := newCommitter(db, 0, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer c.Close()
 		start := time.Now()
 		// Go, not Do: Do's ops come from a pool shared with other tests,
@@ -337,5 +337,49 @@ func TestBatchBucket(t *testing.T) {
 	s.BatchSizes[0], s.BatchSizes[2], s.BatchSizes[11] = 3, 1, 2
 	if got, want := s.Histogram(), "1:3 3-4:1 1025+:2"; got != want {
 		t.Errorf("Histogram = %q; want %q", got, want)
+	}
+}
+
+// TestCommitInterval: writes that arrive within the interval after a commit
+// wait for the rest of it and share the next commit; a write to an idle
+// database commits at once.
+func TestCommitInterval(t *testing.T) {
+	t.Parallel()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "c.db"), 0o600, &bbolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
+		t.Fatal(err)
+	}
+	c := newCommitter(db, 0, time.Hour, slog.New(slog.DiscardHandler))
+	defer c.Close()
+	waiting, release := make(chan struct{}), make(chan struct{})
+	c.sleep = func(time.Duration) { waiting <- struct{}{}; <-release }
+
+	// Idle: no wait (sleep would block for ever).
+	if err := c.Do(t.Context(), putOp("a", "1")); err != nil {
+		t.Fatal(err)
+	}
+	// Within the interval: the committer waits, and both writes share a commit.
+	errs := make(chan error, 2)
+	for _, k := range []string{"b", "c"} {
+		go func() { errs <- c.Do(t.Context(), putOp(k, "1")) }()
+	}
+	<-waiting
+	testkit.Eventually(t, time.Minute, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.queue) == 2
+	})
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := c.Stats(); st.Commits != 2 || st.MaxBatch != 2 {
+		t.Errorf("stats = %+v; want 2 commits, the second of 2 writes", st)
 	}
 }
