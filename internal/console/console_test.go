@@ -292,17 +292,23 @@ func TestStatsSinceStart(t *testing.T) {
 	obs.Start(ctx, ids[0], now)
 	obs.Start(ctx, ids[1], now)
 	obs.Finish(ctx, ids[1], task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)})
+	// A 64-bit number goes from PENDING to its result with no start: its
+	// time to result comes from its submission.
+	obs.Finish(ctx, ids[2], task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: now.Add(2 * time.Second), ExpiresAt: now.Add(time.Hour)})
 	var s console.Stats
 	f.do(t, "GET", "/console/api/stats", "", nil, &s)
 	tot := s.SinceStart.Totals
-	if tot.Submitted != 3 || tot.Pending != 1 || tot.Running != 1 || tot.Failed != 1 || tot.Succeeded != 0 {
-		t.Errorf("totals %+v; want 3 submitted, 1 pending, 1 running, 1 failed", tot)
+	if tot.Submitted != 3 || tot.Pending != 0 || tot.Running != 1 || tot.Failed != 1 || tot.Succeeded != 1 {
+		t.Errorf("totals %+v; want 3 submitted, 0 pending, 1 running, 1 failed, 1 succeeded", tot)
+	}
+	if r := s.SinceStart.Recent; len(r) == 0 || r[0].TaskID != ids[2] || r[0].Number != "11" || r[0].TimeToResult == nil || *r[0].TimeToResult != 2 {
+		t.Errorf("recent %+v; want the task finished without a start first, with its number and 2 s to result", r)
 	}
 	if len(s.SinceStart.Failures) != 1 || s.SinceStart.Failures[0].Error != "boom" || *s.SinceStart.Failures[0].TimeToResult != 1 {
 		t.Errorf("failures %+v; want the one, with its error and 1 s to result", s.SinceStart.Failures)
 	}
-	if sum(s.SinceStart.Rates.Submitted) != 3 || sum(s.SinceStart.Rates.Completed) != 1 || len(s.SinceStart.Rates.Submitted) != console.RatePoints {
-		t.Errorf("rates %+v; want 3 submitted and 1 completed in %d points", s.SinceStart.Rates, console.RatePoints)
+	if sum(s.SinceStart.Rates.Submitted) != 3 || sum(s.SinceStart.Rates.Completed) != 2 || len(s.SinceStart.Rates.Submitted) != console.RatePoints {
+		t.Errorf("rates %+v; want 3 submitted and 2 completed in %d points", s.SinceStart.Rates, console.RatePoints)
 	}
 }
 

@@ -68,6 +68,8 @@ type TaskRow struct {
 	Updated time.Time `json:"updated_at"`
 	// TimeToResult is from submission to the final result, in seconds.
 	TimeToResult *float64 `json:"time_to_result_seconds"`
+
+	created, finished time.Time // of the task, when its event said
 }
 
 // NewCounters returns counters starting now. now is time.Now if nil.
@@ -174,6 +176,9 @@ func upsert(rows []TaskRow, r TaskRow, limit int) []TaskRow {
 			if r.Number == "" { // an event that knew only the id
 				r.Number, r.Digits = old.Number, old.Digits
 			}
+			if r.created.IsZero() { // a result written without a start: the submit knew
+				r.created = old.created
+			}
 			at = i
 			break
 		}
@@ -185,20 +190,21 @@ func upsert(rows []TaskRow, r TaskRow, limit int) []TaskRow {
 			at = len(rows) - 1
 		}
 	}
+	if r.TimeToResult == nil && r.Status.Final() && !r.created.IsZero() && !r.finished.IsZero() {
+		s := r.finished.Sub(r.created).Seconds()
+		r.TimeToResult = &s
+	}
 	copy(rows[1:at+1], rows[:at])
 	rows[0] = r
 	return rows
 }
 
 func row(t task.Task, now time.Time) TaskRow {
-	r := TaskRow{TaskID: t.ID, Number: numberExcerpt(string(t.Number)), Digits: digits(string(t.Number)), Status: t.Status, Attempts: t.Attempts, Error: t.Error, Updated: now}
+	r := TaskRow{TaskID: t.ID, Number: numberExcerpt(string(t.Number)), Digits: digits(string(t.Number)), Status: t.Status, Attempts: t.Attempts, Error: t.Error, Updated: now,
+		created: t.CreatedAt, finished: t.FinishedAt}
 	if t.Status == task.StatusSuccess {
 		p := t.IsPrime
 		r.IsPrime = &p
-	}
-	if t.Status.Final() && !t.CreatedAt.IsZero() && !t.FinishedAt.IsZero() {
-		s := t.FinishedAt.Sub(t.CreatedAt).Seconds()
-		r.TimeToResult = &s
 	}
 	return r
 }
