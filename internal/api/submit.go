@@ -134,22 +134,8 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 
 var tooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": N} with at most %d digits, or fewer or shorter \"numbers\"", MaxBodyBytes, task.MaxDigits)
 
-// ParseBody parses a submit body of one number: a JSON object with a
-// "number" that is a JSON integer or a string of decimal digits. Other
-// fields are ignored.
-func ParseBody(body []byte) (task.Number, error) {
-	ns, batch, err := ParseRequest(body)
-	if err != nil {
-		return "", err
-	}
-	if batch {
-		return "", errors.New(`the body has "numbers"; send one {"number": 11}`)
-	}
-	return ns[0], nil
-}
-
 // ParseRequest parses a submit body: a JSON object with either "number"
-// (one number, as ParseBody) or "numbers", an array of 1 to task.MaxBatch
+// (one number: a JSON integer or a string of decimal digits) or "numbers", an array of 1 to task.MaxBatch
 // numbers of the same form; batch reports the second. One bad entry
 // rejects the whole body, with an error naming its index. Other fields are
 // ignored.

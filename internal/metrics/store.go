@@ -46,16 +46,6 @@ type Observer interface {
 	Observe(ctx context.Context, e Event)
 }
 
-// Observers tells each of its observers, in order.
-type Observers []Observer
-
-// Observe implements Observer.
-func (obs Observers) Observe(ctx context.Context, e Event) {
-	for _, o := range obs {
-		o.Observe(ctx, e)
-	}
-}
-
 // maxStarted bounds the tasks Store remembers between Start and Finish;
 // a task whose Finish never comes (its check timed out) is forgotten when
 // the bound is reached.
