@@ -27,6 +27,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,10 +52,11 @@ func main() {
 
 // options are the flags that are not part of loadgen.Config.
 type options struct {
-	jsonPath  string
-	svgPath   string
-	sweep     []float64 // -sweep: the rates, in order
-	objective loadgen.Objective
+	cpuProfile string
+	jsonPath   string
+	svgPath    string
+	sweep      []float64 // -sweep: the rates, in order
+	objective  loadgen.Objective
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +66,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if opts.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(opts.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	if len(opts.sweep) > 0 {
 		return sweep(ctx, cfg, opts, stdout)
@@ -105,6 +114,19 @@ func sweep(ctx context.Context, cfg loadgen.Config, opts options, stdout io.Writ
 		return errors.New("interrupted")
 	}
 	return nil
+}
+
+// startCPUProfile profiles the load generator itself until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writeJSON writes a JSON report to path, or to stdout if path is "-".
@@ -171,6 +193,7 @@ Flags:
 	fs.StringVar(&opts.jsonPath, "json", "-", "write the report as one JSON line to this `path`; - for stdout after the table, empty for none")
 	fs.StringVar(&opts.svgPath, "svg", "", "write latency histograms as an SVG image to this `path`")
 	progress := fs.Duration("progress", 0, "print a progress line on stderr at this interval (0: off)")
+	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this `path` (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, opts, err
 	}
