@@ -6,21 +6,19 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/bolt"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 // kill receives from q until its dead-letter queue holds n messages.
 func kill(t *testing.T, q *bolt.Queue, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, time.Minute, func() bool {
 		if _, err := q.Receive(t.Context(), 10, 100*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		if c, _ := q.DeadLetterCounts(t.Context()); c.Total() == n {
-			return
-		}
-	}
-	t.Fatalf("the dead-letter queue never held %d messages", n)
+		c, _ := q.DeadLetterCounts(t.Context())
+		return c.Total() == n
+	})
 }
 
 // TestRedriveSurvivesReopen: a redrive is on disk when it returns, and one
