@@ -367,7 +367,11 @@ func TestCommitInterval(t *testing.T) {
 	for _, k := range []string{"b", "c"} {
 		go func() { errs <- c.Do(t.Context(), putOp(k, "1")) }()
 	}
-	<-waiting
+	select {
+	case <-waiting:
+	case err := <-errs:
+		t.Fatalf("a write returned (%v) without the committer waiting for the interval", err)
+	}
 	testkit.Eventually(t, time.Minute, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
