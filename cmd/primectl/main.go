@@ -61,10 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cli.API.Base = s.APIURL
-		client := sqs.NewFromConfig(cfg)
-		cli.Queue = sqsqueue.New(client, s.QueueURL, sqsqueue.WithRegion(cfg.Region))
+		sqsClient := sqs.NewFromConfig(cfg)
+		cli.Queue = sqsqueue.New(sqsClient, s.QueueURL, sqsqueue.WithRegion(cfg.Region))
 		if s.BigQueueURL != "" {
-			cli.Queue = console.Join(cli.Queue, sqsqueue.New(client, s.BigQueueURL, sqsqueue.WithRegion(cfg.Region)))
+			cli.Queue = console.Join(cli.Queue, sqsqueue.New(sqsClient, s.BigQueueURL, sqsqueue.WithRegion(cfg.Region)))
 		}
 		if s.TableName != "" {
 			cli.Store = dynamo.New(dynamodb.NewFromConfig(cfg), s.TableName)

@@ -61,7 +61,7 @@ func encodeTask(t task.Task) ([]byte, error) {
 	if code <= 0 {
 		return nil, fmt.Errorf("encode task %s: unknown status %q", t.ID, t.Status)
 	}
-	b := make([]byte, 5, 5+2+1+4*binary.MaxVarintLen64+2*binary.MaxVarintLen32+len(t.Number)+len(t.Error))
+	b := make([]byte, 5, 80+len(t.Number)+len(t.Error)) // the fixed fields and lengths take at most 77 bytes
 	b[0] = binaryMark
 	var flags byte
 	if t.IsPrime {

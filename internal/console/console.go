@@ -85,21 +85,19 @@ func New(cfg Config) *Console {
 	cfg.Retention = cmp.Or(cfg.Retention, task.DefaultRetention)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 3*time.Second)
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), tokens: newTokens(cfg.Now)}
-	var counts queueStats
-	var dead deadLetterQueues
-	for i, q := range []queue.Queue{cfg.Queue, cfg.BigQueue} {
-		// BigQueue counts only along with Queue.
-		if qs, ok := q.(QueueStats); ok && (i == 0 || counts != nil) {
-			counts = append(counts, qs)
+	// BigQueue counts only along with Queue.
+	if qs, ok := cfg.Queue.(QueueStats); ok {
+		counts := queueStats{qs}
+		if big, ok := cfg.BigQueue.(QueueStats); ok {
+			counts = append(counts, big)
 		}
-		if dl, ok := q.(DeadLetters); ok && (i == 0 || dead != nil) {
-			dead = append(dead, dl)
-		}
-	}
-	if counts != nil {
 		c.counts = counts
 	}
-	if dead != nil {
+	if dl, ok := cfg.Queue.(DeadLetters); ok {
+		dead := deadLetterQueues{dl}
+		if big, ok := cfg.BigQueue.(DeadLetters); ok {
+			dead = append(dead, big)
+		}
 		c.dead = dead
 	}
 	files, _ := fs.Sub(static, "static")

@@ -180,16 +180,19 @@ func TestRedriveAndPurge(t *testing.T) {
 	}
 }
 
+// deadLettering returns a queue named name whose messages reappear at once
+// and are dead-lettered on their second receive.
+func deadLettering(name string) *memory.Queue {
+	return memory.NewQueue(memory.QueueOptions{Name: name, VisibilityTimeout: time.Nanosecond, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}), MaxReceiveCount: 1})
+}
+
 // TestBigQueue: the big-task queue's counts and dead letters are added to
 // the task queue's, a redrive moves each dead-letter queue back to its own
 // queue, and a purge empties both.
 func TestBigQueue(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	newQueue := func(name string) *memory.Queue {
-		return memory.NewQueue(memory.QueueOptions{Name: name, VisibilityTimeout: time.Nanosecond, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}), MaxReceiveCount: 1})
-	}
-	q, big := newQueue("tasks"), newQueue("tasks-big")
+	q, big := deadLettering("tasks"), deadLettering("tasks-big")
 	srv := httptest.NewServer(console.New(console.Config{Store: memory.NewStore(), Queue: q, BigQueue: big, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	f := fixture{srv: srv}
@@ -327,10 +330,7 @@ var _ queue.Queue = (*memory.Queue)(nil)
 func TestJoin(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	newQueue := func(name string) *memory.Queue {
-		return memory.NewQueue(memory.QueueOptions{Name: name, VisibilityTimeout: time.Nanosecond, DeadLetter: memory.NewQueue(memory.QueueOptions{Name: name + "-dlq"}), MaxReceiveCount: 1})
-	}
-	q, big := newQueue("tasks"), newQueue("tasks-big")
+	q, big := deadLettering("tasks"), deadLettering("tasks-big")
 	q.Send(ctx, "small")
 	big.Send(ctx, "big")
 	kill(t, q, 1)

@@ -16,30 +16,14 @@ import (
 type queueStats []QueueStats
 
 func (qs queueStats) Counts(ctx context.Context) (queue.Counts, error) {
-	var total queue.Counts
-	for _, q := range qs {
-		n, err := q.Counts(ctx)
-		if err != nil {
-			return queue.Counts{}, err
-		}
-		total = add(total, n)
-	}
-	return total, nil
+	return sum(ctx, qs, QueueStats.Counts)
 }
 
 // deadLetterQueues acts on the dead-letter queues of several queues.
 type deadLetterQueues []DeadLetters
 
 func (ds deadLetterQueues) DeadLetterCounts(ctx context.Context) (queue.Counts, error) {
-	var total queue.Counts
-	for _, d := range ds {
-		n, err := d.DeadLetterCounts(ctx)
-		if err != nil {
-			return queue.Counts{}, err
-		}
-		total = add(total, n)
-	}
-	return total, nil
+	return sum(ctx, ds, DeadLetters.DeadLetterCounts)
 }
 
 func (ds deadLetterQueues) PeekDeadLetters(ctx context.Context, max int) ([]queue.Peeked, error) {
@@ -95,13 +79,22 @@ func (ds deadLetterQueues) PurgeDeadLetters(ctx context.Context) (int, error) {
 	return purged, nil
 }
 
-// add sums two queues' counts; the oldest message is the older of theirs.
-func add(a, b queue.Counts) queue.Counts {
-	oldest := a.Oldest
-	if oldest.IsZero() || !b.Oldest.IsZero() && b.Oldest.Before(oldest) {
-		oldest = b.Oldest
+// sum adds up the counts of qs; the oldest message is the oldest of any.
+func sum[Q any](ctx context.Context, qs []Q, count func(Q, context.Context) (queue.Counts, error)) (queue.Counts, error) {
+	var total queue.Counts
+	for _, q := range qs {
+		n, err := count(q, ctx)
+		if err != nil {
+			return queue.Counts{}, err
+		}
+		if total.Oldest.IsZero() || !n.Oldest.IsZero() && n.Oldest.Before(total.Oldest) {
+			total.Oldest = n.Oldest
+		}
+		total.Visible += n.Visible
+		total.InFlight += n.InFlight
+		total.Delayed += n.Delayed
 	}
-	return queue.Counts{Visible: a.Visible + b.Visible, InFlight: a.InFlight + b.InFlight, Delayed: a.Delayed + b.Delayed, Oldest: oldest}
+	return total, nil
 }
 
 // AdminQueue is a queue an operator sees and acts on: its counts and its
