@@ -35,6 +35,7 @@ type bill struct {
 	requests map[string]int
 	wru, rru float64
 	maxBody  int // the largest PutItem or UpdateItem body: items under 1 KB cost 1 WRU
+	starts   int // UpdateItem calls that record STARTED (they set started_at)
 }
 
 // count adds req to fn's bill.
@@ -60,6 +61,9 @@ func (r *callRecorder) count(fn string, req *http.Request) {
 	b.wru, b.rru = b.wru+wru, b.rru+rru
 	if action == "dynamodb:PutItem" || action == "dynamodb:UpdateItem" {
 		b.maxBody = max(b.maxBody, len(body))
+	}
+	if action == "dynamodb:UpdateItem" && bytes.Contains(body, []byte(`"started_at"`)) {
+		b.starts++
 	}
 }
 
@@ -219,9 +223,12 @@ func TestRequestsPerTask(t *testing.T) {
 		c := costOf(len(ids), work, poll, workN, pollN, workTook, pollTook)
 		fmt.Fprintf(&report, "\n%s: %d tasks, %d submit invocations, %d worker invocations\n%s", sc.name, len(ids), workN[rie.Submit], workN[rie.Worker], c.table)
 
-		// What item 3 of issue 15 took away must stay away.
-		if got := float64(work[rie.Worker].requests["dynamodb:UpdateItem"]) / float64(len(ids)); got >= 1.5 {
-			t.Errorf("%s: the worker made %.2f UpdateItem calls per task; want 1 (no STARTED write for 64-bit numbers)", sc.name, got)
+		// What item 3 of issue 15 took away must stay away. Counted by what
+		// the writes say, not by how many there were: on a loaded emulator
+		// redeliveries and re-sent submits add finishes that lose their
+		// condition.
+		if n := work[rie.Worker].starts; n > 0 {
+			t.Errorf("%s: the worker recorded STARTED %d times; want none (every number is of 64 bits)", sc.name, n)
 		}
 		switch got, want := work[rie.Submit].requests, submitCalls(sc.batch, len(ids)); {
 		case retried > 0:
