@@ -200,8 +200,9 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		holder, err := s.Store.Claim(callCtx, c)
 		switch {
 		case errors.Is(err, ErrClaimed):
-			// Another request holds the key; these tasks were never
-			// queued nor shown to anyone.
+			// Another request holds the key; these tasks were never shown
+			// to anyone. (With an Outbox their messages are queued: the
+			// deliveries find them final and are acknowledged unchecked.)
 			s.abandon(ctx, ts, nil, err)
 			if holder.Hash != c.Hash || holder.Batch != c.Batch {
 				return Receipt{}, nil, fmt.Errorf("claim key %s: %w", Excerpt(r.Key), ErrKeyReused)
@@ -314,7 +315,7 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause 
 	left := make([]Task, len(ts))
 	for i, t := range ts {
 		t.Status = StatusFailure
-		t.Error = "the task was not queued, so it never ran; submit the number again"
+		t.Error = "the task was withdrawn before it ran (its submit failed or was a replay); submit the number again"
 		t.FinishedAt = now
 		// The client never saw this id; keep the tombstone only briefly.
 		t.ExpiresAt = now.Add(time.Hour)
