@@ -37,11 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			if err := s.Create(t.Context(), want); err != nil {
 				t.Fatalf("Create(%s) = %v; want nil", n[:min(len(n), 20)], err)
 			}
-			got, err := s.Get(t.Context(), want.ID)
-			if err != nil {
-				t.Fatalf("Get = %v; want nil", err)
-			}
-			assertTask(t, got, want)
+			assertStored(t, s, want)
 		}
 	})
 
@@ -49,16 +45,13 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		t.Parallel()
 		s := newStore(t)
 		first := pending("11")
-		if err := s.Create(t.Context(), first); err != nil {
-			t.Fatalf("Create = %v; want nil", err)
-		}
+		mustCreate(t, s, first)
 		dup := first
 		dup.Number = "13"
 		if err := s.Create(t.Context(), dup); !errors.Is(err, task.ErrExists) {
 			t.Fatalf("Create duplicate = %v; want ErrExists", err)
 		}
-		got, _ := s.Get(t.Context(), first.ID)
-		assertTask(t, got, first)
+		assertStored(t, s, first)
 	})
 
 	t.Run("CreateAgainIsARetry", func(t *testing.T) {
@@ -69,8 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if err := s.Create(t.Context(), tk); err != nil {
 			t.Fatalf("Create of the same task again = %v; want nil (a retried write)", err)
 		}
-		got, _ := s.Get(t.Context(), tk.ID)
-		assertTask(t, got, tk)
+		assertStored(t, s, tk)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
@@ -122,18 +114,9 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			t.Fatalf("Finish = %v; want nil", err)
 		}
 		want = task.Apply(want, success)
-		got, _ := s.Get(t.Context(), want.ID)
-		assertTask(t, got, want)
-
+		assertStored(t, s, want)
 		// Duplicate and stale deliveries never move it back or change it.
-		if _, err := s.Start(t.Context(), want.ID, t0.Add(4*time.Second)); !errors.Is(err, task.ErrConflict) {
-			t.Errorf("Start after SUCCESS = %v; want ErrConflict", err)
-		}
-		if err := s.Finish(t.Context(), want.ID, failure); !errors.Is(err, task.ErrConflict) {
-			t.Errorf("Finish after SUCCESS = %v; want ErrConflict", err)
-		}
-		got, _ = s.Get(t.Context(), want.ID)
-		assertTask(t, got, want)
+		assertFinal(t, s, want, t0.Add(4*time.Second), failure)
 	})
 
 	t.Run("FinishFromPending", func(t *testing.T) {
@@ -144,8 +127,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if err := s.Finish(t.Context(), want.ID, failure); err != nil {
 			t.Fatalf("Finish = %v; want nil", err)
 		}
-		got, _ := s.Get(t.Context(), want.ID)
-		assertTask(t, got, task.Apply(want, failure))
+		assertStored(t, s, task.Apply(want, failure))
 	})
 
 	t.Run("Abandon", func(t *testing.T) {
@@ -158,8 +140,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if err := s.Abandon(t.Context(), tomb); err != nil {
 			t.Fatalf("Abandon = %v; want nil", err)
 		}
-		got, _ := s.Get(t.Context(), p.ID)
-		assertTask(t, got, tomb)
+		assertStored(t, s, tomb)
 
 		started := pending("13")
 		mustCreate(t, s, started)
@@ -191,17 +172,9 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			}
 			want, _ = task.Revoked(want, at, expires)
 			assertTask(t, got, want)
-			read, _ := s.Get(t.Context(), want.ID)
-			assertTask(t, read, want)
+			assertStored(t, s, want)
 			// A revoked task is final: a worker's delivery finds it so.
-			if _, err := s.Start(t.Context(), want.ID, t0.Add(6*time.Second)); !errors.Is(err, task.ErrConflict) {
-				t.Errorf("Start after REVOKED = %v; want ErrConflict", err)
-			}
-			if err := s.Finish(t.Context(), want.ID, success); !errors.Is(err, task.ErrConflict) {
-				t.Errorf("Finish after REVOKED = %v; want ErrConflict", err)
-			}
-			read, _ = s.Get(t.Context(), want.ID)
-			assertTask(t, read, want)
+			assertFinal(t, s, want, t0.Add(6*time.Second), success)
 		}
 		done := pending("13")
 		mustCreate(t, s, done)
@@ -229,11 +202,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			t.Fatalf("CreateBatch of %d = %v; want nil", len(batch), err)
 		}
 		for _, want := range batch {
-			got, err := s.Get(t.Context(), want.ID)
-			if err != nil {
-				t.Fatalf("Get = %v; want nil", err)
-			}
-			assertTask(t, got, want)
+			assertStored(t, s, want)
 		}
 		if err := s.CreateBatch(t.Context(), batch[:3]); err != nil {
 			t.Errorf("CreateBatch of the same tasks again = %v; want nil (a retried write)", err)
@@ -247,8 +216,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if _, err := s.Get(t.Context(), clash[0].ID); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get of the other task of a refused batch = %v; want ErrNotFound (all or none)", err)
 		}
-		got, _ := s.Get(t.Context(), batch[0].ID)
-		assertTask(t, got, batch[0])
+		assertStored(t, s, batch[0])
 	})
 
 	t.Run("Claim", func(t *testing.T) {
@@ -360,6 +328,29 @@ func mustCreate(t *testing.T, s task.Store, tk task.Task) {
 	if err := s.Create(t.Context(), tk); err != nil {
 		t.Fatalf("Create = %v; want nil", err)
 	}
+}
+
+// assertStored checks that s holds want.
+func assertStored(t *testing.T, s task.Store, want task.Task) {
+	t.Helper()
+	got, err := s.Get(t.Context(), want.ID)
+	if err != nil {
+		t.Fatalf("Get = %v; want nil", err)
+	}
+	assertTask(t, got, want)
+}
+
+// assertFinal checks that the final task want refuses a worker's
+// deliveries, a Start at at and a Finish with out, and stays as it is.
+func assertFinal(t *testing.T, s task.Store, want task.Task, at time.Time, out task.Outcome) {
+	t.Helper()
+	if _, err := s.Start(t.Context(), want.ID, at); !errors.Is(err, task.ErrConflict) {
+		t.Errorf("Start after %s = %v; want ErrConflict", want.Status, err)
+	}
+	if err := s.Finish(t.Context(), want.ID, out); !errors.Is(err, task.ErrConflict) {
+		t.Errorf("Finish after %s = %v; want ErrConflict", want.Status, err)
+	}
+	assertStored(t, s, want)
 }
 
 func assertTask(t *testing.T, got, want task.Task) {
