@@ -26,6 +26,12 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
 		}
 	}
+	create := func(t *testing.T, s task.Store, n task.Number) task.Task {
+		t.Helper()
+		tk := pending(n)
+		mustCreate(t, s, tk)
+		return tk
+	}
 	success := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(25 * time.Hour)}
 	failure := task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(26 * time.Hour)}
 
@@ -44,8 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("CreateDuplicate", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		first := pending("11")
-		mustCreate(t, s, first)
+		first := create(t, s, "11")
 		dup := first
 		dup.Number = "13"
 		if err := s.Create(t.Context(), dup); !errors.Is(err, task.ErrExists) {
@@ -57,8 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("CreateAgainIsARetry", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		tk := pending("2305843009213693951")
-		mustCreate(t, s, tk)
+		tk := create(t, s, "2305843009213693951")
 		if err := s.Create(t.Context(), tk); err != nil {
 			t.Fatalf("Create of the same task again = %v; want nil (a retried write)", err)
 		}
@@ -92,8 +96,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		want := pending("11")
-		mustCreate(t, s, want)
+		want := create(t, s, "11")
 
 		started, err := s.Start(t.Context(), want.ID, t0.Add(time.Second))
 		if err != nil {
@@ -122,8 +125,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("FinishFromPending", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		want := pending("4")
-		mustCreate(t, s, want)
+		want := create(t, s, "4")
 		if err := s.Finish(t.Context(), want.ID, failure); err != nil {
 			t.Fatalf("Finish = %v; want nil", err)
 		}
@@ -133,8 +135,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("Abandon", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		p := pending("11")
-		mustCreate(t, s, p)
+		p := create(t, s, "11")
 		tomb := p
 		tomb.Status, tomb.Error, tomb.FinishedAt = task.StatusFailure, "not queued", t0.Add(time.Second)
 		if err := s.Abandon(t.Context(), tomb); err != nil {
@@ -142,8 +143,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		}
 		assertStored(t, s, tomb)
 
-		started := pending("13")
-		mustCreate(t, s, started)
+		started := create(t, s, "13")
 		if _, err := s.Start(t.Context(), started.ID, t0); err != nil {
 			t.Fatalf("Start = %v; want nil", err)
 		}
@@ -158,8 +158,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		s := newStore(t)
 		at, expires := t0.Add(5*time.Second), t0.Add(30*time.Hour)
 		for _, start := range []bool{false, true} {
-			want := pending("11")
-			mustCreate(t, s, want)
+			want := create(t, s, "11")
 			if start {
 				var err error
 				if want, err = s.Start(t.Context(), want.ID, t0.Add(time.Second)); err != nil {
@@ -176,8 +175,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			// A revoked task is final: a worker's delivery finds it so.
 			assertFinal(t, s, want, t0.Add(6*time.Second), success)
 		}
-		done := pending("13")
-		mustCreate(t, s, done)
+		done := create(t, s, "13")
 		if err := s.Finish(t.Context(), done.ID, success); err != nil {
 			t.Fatal(err)
 		}
@@ -294,8 +292,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("ConcurrentFinishHasOneWinner", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		p := pending("97")
-		mustCreate(t, s, p)
+		p := create(t, s, "97")
 		const workers = 8
 		var wg sync.WaitGroup
 		errs := make(chan error, workers)
