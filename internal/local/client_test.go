@@ -16,6 +16,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestServesOpenAPI(t *testing.T) {
@@ -92,15 +93,10 @@ func TestCancelEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { sys.Poller.Run(ctx); close(done) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for q.Len() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, func() bool { return q.Len() == 0 },
+		"want the revoked tasks' messages acknowledged")
 	cancel()
 	<-done
-	if q.Len() != 0 {
-		t.Errorf("queue holds %d messages; want the revoked task's acknowledged", q.Len())
-	}
 	close(checked)
 	for n := range checked {
 		if !task.Quick(n) {
