@@ -15,22 +15,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/asyncprime/asyncprime/internal/cmdmain"
 	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/rie"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "invoke:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdmain.Run("invoke", run) }
 
-func run() error {
+func run(ctx context.Context) error {
 	fn := flag.String("fn", "", "function to run: submit, worker or status")
 	eventPath := flag.String("event", "", "event file (default events/<fn>.json)")
 	bootstrap := flag.String("bootstrap", "", "built bootstrap for this host (default bin/host/<fn>/bootstrap)")
@@ -57,8 +51,6 @@ func run() error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" {
 		m, err := emulator.StartMoto(ctx)

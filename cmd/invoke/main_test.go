@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/rie"
@@ -20,21 +19,11 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 // TestInvoke runs what `make invoke FN=...` runs, for each function with its
 // sample event, and checks the responses the README promises.
 func TestInvoke(t *testing.T) {
-	rieBin, err := rie.FindRIE("../..")
+	rieBin, err := filepath.Abs(awstest.RIE(t, "../.."))
 	if err != nil {
-		if awstest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if rieBin, err = filepath.Abs(rieBin); err != nil {
 		t.Fatal(err)
 	}
-	cfg := awstest.Config(t)
-	endpoint := aws.ToString(cfg.BaseEndpoint)
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
+	endpoint := awstest.Endpoint(awstest.Config(t))
 	dir := t.TempDir()
 	invoke := filepath.Join(dir, "invoke")
 	if out, err := exec.Command("go", "build", "-o", invoke, ".").CombinedOutput(); err != nil {

@@ -13,22 +13,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/asyncprime/asyncprime/internal/cmdmain"
 	"github.com/asyncprime/asyncprime/internal/local"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "local:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdmain.Run("local", run) }
 
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context) error {
 	cfg, err := local.ConfigFromEnv()
 	if err != nil {
 		return err

@@ -15,26 +15,18 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
+	"github.com/asyncprime/asyncprime/internal/cmdmain"
 	"github.com/asyncprime/asyncprime/internal/samlocal"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "trigger:", err)
-		os.Exit(1)
-	}
-}
+func main() { cmdmain.Run("trigger", run) }
 
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context) error {
 	cfg, err := samlocal.ConfigFromEnv()
 	if err != nil {
 		return err

@@ -22,6 +22,11 @@ type Getter interface {
 	Get(ctx context.Context, id string) (task.Task, error)
 }
 
+// Revoker cancels a task.
+type Revoker interface {
+	Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error)
+}
+
 // Status handles GET /{task_id}: it reports a task's state and result;
 // and DELETE /{task_id} when Revoker is set: it cancels the task.
 type Status struct {
@@ -55,8 +60,6 @@ type Result struct {
 	IsPrime bool        `json:"is_prime"`
 }
 
-const allowStatus = "GET, HEAD"
-
 // Handle is the Lambda handler.
 func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	id, routed := req.PathParameters["task_id"]
@@ -65,10 +68,8 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
 	}
 	m := req.RequestContext.HTTP.Method
-	if m == http.MethodDelete && h.Revoker != nil {
-		return h.cancel(ctx, id), nil
-	}
-	if m != http.MethodGet && m != http.MethodHead {
+	revoke := m == http.MethodDelete && h.Revoker != nil
+	if !revoke && m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(m, h.allow()), nil
 	}
 	notFound := errorResponse(http.StatusNotFound,
@@ -78,6 +79,9 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Timeout, DefaultTimeout))
 	defer cancel()
+	if revoke {
+		return h.cancel(ctx, id, notFound), nil
+	}
 	t, err := h.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, task.ErrNotFound):
@@ -95,6 +99,37 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return notFound, nil
 	}
 	return taskResponse(t), nil
+}
+
+// allow is the Allow header of a 405: DELETE only with a Revoker.
+func (h *Status) allow() string {
+	if h.Revoker != nil {
+		return "GET, HEAD, DELETE"
+	}
+	return "GET, HEAD"
+}
+
+// cancel handles DELETE /{task_id}: a PENDING or STARTED task becomes
+// REVOKED (200 with the task); a final one is 409; an unknown one 404.
+func (h *Status) cancel(ctx context.Context, id string, notFound events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse {
+	now := h.now()
+	t, err := h.Revoker.Revoke(ctx, id, now, now.Add(cmp.Or(h.Retention, task.DefaultRetention)))
+	var final *task.FinalError
+	switch {
+	case errors.Is(err, task.ErrNotFound):
+		return notFound
+	case errors.As(err, &final):
+		return errorResponse(http.StatusConflict,
+			"task "+id+" is already "+string(final.Status)+"; only a PENDING or STARTED task can be cancelled")
+	case errors.Is(err, task.ErrConflict):
+		return errorResponse(http.StatusConflict,
+			"task "+id+" is already final; only a PENDING or STARTED task can be cancelled")
+	case err != nil:
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "revoke task failed", slog.String("task_id", id), slog.Any("error", err))
+		return unavailable("retry in a few seconds")
+	}
+	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "task revoked", slog.String("task_id", id))
+	return taskResponse(t)
 }
 
 // taskResponse is a 200 with the task, and Retry-After while it is not

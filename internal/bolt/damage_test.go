@@ -17,17 +17,24 @@ import (
 func TestOpenRefusesAnEmptyFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "asyncprime.db")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
+	if err := openWritten(t, path, nil); !strings.Contains(err.Error(), "the file is empty (0 bytes)") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open = %v; want it to name the file and say it is empty", err)
+	}
+}
+
+// openWritten writes b to path and returns the error of opening it, which
+// must not be nil.
+func openWritten(t *testing.T, path string, b []byte) error {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1})
 	if err == nil {
 		db.Close()
-		t.Fatal("Open of an empty file = nil; want an error")
+		t.Fatalf("Open of %d bytes written to the file = nil; want an error", len(b))
 	}
-	if !strings.Contains(err.Error(), "the file is empty (0 bytes)") || !strings.Contains(err.Error(), path) {
-		t.Errorf("Open = %v; want it to name the file and say it is empty", err)
-	}
+	return err
 }
 
 // writeTasks creates a file holding n SUCCESS tasks and closes it.
@@ -75,15 +82,7 @@ func TestOpenDamagedPages(t *testing.T) {
 	for off := 2 * page; off+16 <= len(b); off += page {
 		copy(b[off+8:off+16], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1})
-	if err == nil {
-		db.Close()
-		t.Fatal("Open of a damaged file = nil; want an error")
-	}
-	if !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
+	if err := openWritten(t, path, b); !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
 		t.Errorf("Open = %v; want ErrDamagedFile naming the file and what to do", err)
 	}
 }

@@ -158,11 +158,17 @@ func decodeBinary(b []byte) (t task.Task, ok bool) {
 	return t, len(b) == 0
 }
 
-func nanos(t time.Time) int64 {
+// Times are stored as counts since the Unix epoch, 0 for the zero time:
+// nanoseconds in task records, milliseconds (as SQS reports them) in
+// message records.
+func nanos(t time.Time) int64  { return sinceEpoch(t, time.Time.UnixNano) }
+func millis(t time.Time) int64 { return sinceEpoch(t, time.Time.UnixMilli) }
+
+func sinceEpoch(t time.Time, unix func(time.Time) int64) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.UnixNano()
+	return unix(t)
 }
 
 func fromNanos(ns int64) time.Time {
@@ -219,13 +225,6 @@ func decodeMessage(key, b []byte) (messageRecord, error) {
 // messageKey is a message's key in its queue bucket: an 8-byte big-endian
 // sequence number, so that a cursor walks the queue in the order of sending.
 func messageKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
-
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
 
 func fromMillis(ms int64) time.Time {
 	if ms == 0 {

@@ -50,11 +50,18 @@ const (
 // short visibility timeouts are a second, so the suite takes a few seconds.
 func Run(t *testing.T, newQueue NewFunc) {
 	t.Helper()
+	// start begins a parallel subtest, bounded by subtestTimeout, on fresh
+	// queues.
+	start := func(t *testing.T, opts Options) (ctx context.Context, q, dlq queue.Queue) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(t.Context(), subtestTimeout)
+		t.Cleanup(cancel)
+		q, dlq = newQueue(t, opts)
+		return ctx, q, dlq
+	}
 
 	t.Run("SendReceiveDelete", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
-		q, _ := newQueue(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 5})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 5})
 		before := time.Now().Add(-time.Second)
 		id := mustSend(ctx, t, q, `{"task_id":"x"}`)
 		m := receiveN(ctx, t, q, 1)[0]
@@ -83,9 +90,7 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("InvisibleWhileInFlight", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
-		q, _ := newQueue(t, Options{VisibilityTimeout: longVisibility, MaxReceiveCount: 5})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: longVisibility, MaxReceiveCount: 5})
 		mustSend(ctx, t, q, "first")
 		receiveN(ctx, t, q, 1)
 		if got := receive(ctx, t, q, 10, 0); len(got) != 0 {
@@ -102,9 +107,7 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("RedeliveredAfterVisibilityTimeout", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
-		q, _ := newQueue(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 5})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 5})
 		mustSend(ctx, t, q, "again")
 		first := receiveN(ctx, t, q, 1)[0]
 		// Not deleted: it comes back, with a higher receive count.
@@ -125,9 +128,7 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("BatchesHoldEachMessageOnce", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
-		q, _ := newQueue(t, Options{VisibilityTimeout: longVisibility, MaxReceiveCount: 5})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: longVisibility, MaxReceiveCount: 5})
 		const n = 25
 		for i := range n {
 			mustSend(ctx, t, q, fmt.Sprint(i))
@@ -144,15 +145,14 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("SendBatch", func(t *testing.T) {
-		t.Parallel()
-		q, _ := newQueue(t, Options{VisibilityTimeout: 30 * time.Second, MaxReceiveCount: 5})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: 30 * time.Second, MaxReceiveCount: 5})
 		// More than one SQS call's worth (ten), so adapters split it.
 		const n = 23
 		bodies := make([]string, n)
 		for i := range bodies {
 			bodies[i] = "batch-" + strconv.Itoa(i)
 		}
-		ids, err := q.SendBatch(t.Context(), bodies)
+		ids, err := q.SendBatch(ctx, bodies)
 		if err != nil {
 			t.Fatalf("SendBatch = %v; want nil", err)
 		}
@@ -166,7 +166,7 @@ func Run(t *testing.T, newQueue NewFunc) {
 			}
 			byID[id] = bodies[i]
 		}
-		for _, m := range receiveN(t.Context(), t, q, n) {
+		for _, m := range receiveN(ctx, t, q, n) {
 			if byID[m.MessageId] != m.Body {
 				t.Errorf("received %q with id %q; SendBatch gave that id to %q", m.Body, m.MessageId, byID[m.MessageId])
 			}
@@ -178,10 +178,8 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("DeadLetterAfterMaxReceives", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
 		const maxReceives = 2
-		q, dlq := newQueue(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: maxReceives})
+		ctx, q, dlq := start(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: maxReceives})
 		id := mustSend(ctx, t, q, "poison")
 		for i := 1; i <= maxReceives; i++ {
 			m := receiveN(ctx, t, q, 1)[0]
@@ -206,9 +204,7 @@ func Run(t *testing.T, newQueue NewFunc) {
 	})
 
 	t.Run("LongPollWakesOnSend", func(t *testing.T) {
-		t.Parallel()
-		ctx := subtestContext(t)
-		q, _ := newQueue(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 2})
+		ctx, q, _ := start(t, Options{VisibilityTimeout: shortVisibility, MaxReceiveCount: 2})
 		// The poll asks for far longer than the subtest may last (SQS caps
 		// it at 20 s): a queue that does not wake on Send returns nothing
 		// or fails with the subtest's context. The message is sent once
@@ -244,13 +240,6 @@ func Run(t *testing.T, newQueue NewFunc) {
 			t.Errorf("body = %q; want late", got[0].Body)
 		}
 	})
-}
-
-// subtestContext is t.Context bounded by subtestTimeout.
-func subtestContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), subtestTimeout)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func mustSend(ctx context.Context, t *testing.T, q queue.Queue, body string) string {

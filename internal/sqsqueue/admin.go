@@ -49,6 +49,16 @@ func (q *Queue) admin() (AdminClient, error) {
 	return c, nil
 }
 
+// deadLetterAdmin returns the admin client and the dead-letter queue's URL.
+func (q *Queue) deadLetterAdmin(ctx context.Context) (AdminClient, string, error) {
+	c, err := q.admin()
+	if err != nil {
+		return nil, "", err
+	}
+	dlq, err := q.DeadLetterURL(ctx)
+	return c, dlq, err
+}
+
 // Counts reports the queue's approximate counts from GetQueueAttributes.
 // SQS does not report the age of the oldest message there (only as the
 // CloudWatch metric ApproximateAgeOfOldestMessage), so Oldest stays zero.
@@ -124,11 +134,7 @@ func (q *Queue) DeadLetterURL(ctx context.Context) (string, error) {
 
 // DeadLetterCounts reports the dead-letter queue's approximate counts.
 func (q *Queue) DeadLetterCounts(ctx context.Context) (queue.Counts, error) {
-	c, err := q.admin()
-	if err != nil {
-		return queue.Counts{}, err
-	}
-	dlq, err := q.DeadLetterURL(ctx)
+	c, dlq, err := q.deadLetterAdmin(ctx)
 	if err != nil {
 		return queue.Counts{}, err
 	}
@@ -138,11 +144,7 @@ func (q *Queue) DeadLetterCounts(ctx context.Context) (queue.Counts, error) {
 // PeekDeadLetters looks at up to limit messages of the dead-letter queue
 // and leaves them there; see Peek.
 func (q *Queue) PeekDeadLetters(ctx context.Context, limit int) ([]queue.Peeked, error) {
-	c, err := q.admin()
-	if err != nil {
-		return nil, err
-	}
-	dlq, err := q.DeadLetterURL(ctx)
+	c, dlq, err := q.deadLetterAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -244,11 +246,7 @@ func peek(ctx context.Context, c peekClient, url string, limit int) ([]queue.Pee
 // it there, so that an interrupted move may leave a message in both queues
 // (processing it twice changes nothing), never in neither.
 func (q *Queue) RedriveDeadLetters(ctx context.Context) (queue.Redrive, error) {
-	c, err := q.admin()
-	if err != nil {
-		return queue.Redrive{}, err
-	}
-	dlq, err := q.DeadLetterURL(ctx)
+	c, dlq, err := q.deadLetterAdmin(ctx)
 	if err != nil {
 		return queue.Redrive{}, err
 	}
@@ -348,11 +346,7 @@ func (q *Queue) moveAll(ctx context.Context, c AdminClient, dlq string) (queue.R
 // PurgeQueue and returns how many it held just before (approximate). SQS
 // finishes a purge within 60 seconds, and allows one a minute.
 func (q *Queue) PurgeDeadLetters(ctx context.Context) (int, error) {
-	c, err := q.admin()
-	if err != nil {
-		return 0, err
-	}
-	dlq, err := q.DeadLetterURL(ctx)
+	c, dlq, err := q.deadLetterAdmin(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -192,6 +192,14 @@ func submitted(t *testing.T, store task.Store, n task.Number) string {
 	return tk.ID
 }
 
+// assertPrime checks that task id ended SUCCESS, prime.
+func assertPrime(t *testing.T, store task.Store, id string) {
+	t.Helper()
+	if got, _ := store.Get(t.Context(), id); got.Status != task.StatusSuccess || !got.IsPrime {
+		t.Errorf("task = %s prime=%v; want SUCCESS prime=true", got.Status, got.IsPrime)
+	}
+}
+
 func TestProcess(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -298,10 +306,7 @@ func TestProcessConcurrentDeliveriesOneResult(t *testing.T) {
 	if wins != 1 {
 		t.Errorf("%d deliveries wrote a result; want exactly 1", wins)
 	}
-	got, _ := store.Get(t.Context(), id)
-	if got.Status != task.StatusSuccess || !got.IsPrime {
-		t.Errorf("task = %s prime=%v; want SUCCESS prime=true", got.Status, got.IsPrime)
-	}
+	assertPrime(t, store, id)
 }
 
 func TestProcessUnusableMessages(t *testing.T) {

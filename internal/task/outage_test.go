@@ -44,10 +44,7 @@ func TestProcessRidesOutAStoreOutage(t *testing.T) {
 		if err := newProcessor(store).Process(ctx, task.Delivery{Body: task.EncodeMessage(id), ReceiveCount: 1}); err != nil {
 			t.Fatalf("Process = %v; want nil once the store answers", err)
 		}
-		got, _ := mem.Get(t.Context(), id)
-		if got.Status != task.StatusSuccess || !got.IsPrime {
-			t.Errorf("task = %s prime=%v; want SUCCESS prime=true", got.Status, got.IsPrime)
-		}
+		assertPrime(t, mem, id)
 	})
 }
 

@@ -44,11 +44,7 @@ func RunOutbox(t *testing.T, newOutbox func(t *testing.T) Outbox) {
 			t.Fatalf("CreateAndEnqueue again = %v; want nil (a retry)", err)
 		}
 		for _, tk := range ts {
-			got, err := o.Store.Get(t.Context(), tk.ID)
-			if err != nil {
-				t.Fatalf("Get = %v; want the task", err)
-			}
-			assertTask(t, got, tk)
+			assertStored(t, o.Store, tk)
 		}
 		assertBodies(t, o.Queue, task.MessageFor(ts[0]), task.MessageFor(ts[2]))
 		assertBodies(t, o.BigQueue, task.MessageFor(ts[1]))

@@ -37,13 +37,9 @@ func RunReopen(t *testing.T, newStore func(t *testing.T) ReopenStore) {
 		if err := s.Reopen(t.Context(), tk.ID, expires); err != nil {
 			t.Fatalf("Reopen = %v; want nil", err)
 		}
-		got, err := s.Get(t.Context(), tk.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
 		want := tk
 		want.Attempts, want.ExpiresAt = 1, expires
-		assertTask(t, got, want)
+		assertStored(t, s, want)
 		// It runs again, and finishes again.
 		if _, err := s.Start(t.Context(), tk.ID, now); err != nil {
 			t.Errorf("Start after Reopen = %v; want nil", err)

@@ -26,6 +26,12 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
 		}
 	}
+	create := func(t *testing.T, s task.Store, n task.Number) task.Task {
+		t.Helper()
+		tk := pending(n)
+		mustCreate(t, s, tk)
+		return tk
+	}
 	success := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(25 * time.Hour)}
 	failure := task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(26 * time.Hour)}
 
@@ -37,40 +43,30 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			if err := s.Create(t.Context(), want); err != nil {
 				t.Fatalf("Create(%s) = %v; want nil", n[:min(len(n), 20)], err)
 			}
-			got, err := s.Get(t.Context(), want.ID)
-			if err != nil {
-				t.Fatalf("Get = %v; want nil", err)
-			}
-			assertTask(t, got, want)
+			assertStored(t, s, want)
 		}
 	})
 
 	t.Run("CreateDuplicate", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		first := pending("11")
-		if err := s.Create(t.Context(), first); err != nil {
-			t.Fatalf("Create = %v; want nil", err)
-		}
+		first := create(t, s, "11")
 		dup := first
 		dup.Number = "13"
 		if err := s.Create(t.Context(), dup); !errors.Is(err, task.ErrExists) {
 			t.Fatalf("Create duplicate = %v; want ErrExists", err)
 		}
-		got, _ := s.Get(t.Context(), first.ID)
-		assertTask(t, got, first)
+		assertStored(t, s, first)
 	})
 
 	t.Run("CreateAgainIsARetry", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		tk := pending("2305843009213693951")
-		mustCreate(t, s, tk)
+		tk := create(t, s, "2305843009213693951")
 		if err := s.Create(t.Context(), tk); err != nil {
 			t.Fatalf("Create of the same task again = %v; want nil (a retried write)", err)
 		}
-		got, _ := s.Get(t.Context(), tk.ID)
-		assertTask(t, got, tk)
+		assertStored(t, s, tk)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
@@ -100,8 +96,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		want := pending("11")
-		mustCreate(t, s, want)
+		want := create(t, s, "11")
 
 		started, err := s.Start(t.Context(), want.ID, t0.Add(time.Second))
 		if err != nil {
@@ -122,47 +117,33 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			t.Fatalf("Finish = %v; want nil", err)
 		}
 		want = task.Apply(want, success)
-		got, _ := s.Get(t.Context(), want.ID)
-		assertTask(t, got, want)
-
+		assertStored(t, s, want)
 		// Duplicate and stale deliveries never move it back or change it.
-		if _, err := s.Start(t.Context(), want.ID, t0.Add(4*time.Second)); !errors.Is(err, task.ErrConflict) {
-			t.Errorf("Start after SUCCESS = %v; want ErrConflict", err)
-		}
-		if err := s.Finish(t.Context(), want.ID, failure); !errors.Is(err, task.ErrConflict) {
-			t.Errorf("Finish after SUCCESS = %v; want ErrConflict", err)
-		}
-		got, _ = s.Get(t.Context(), want.ID)
-		assertTask(t, got, want)
+		assertFinal(t, s, want, t0.Add(4*time.Second), failure)
 	})
 
 	t.Run("FinishFromPending", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		want := pending("4")
-		mustCreate(t, s, want)
+		want := create(t, s, "4")
 		if err := s.Finish(t.Context(), want.ID, failure); err != nil {
 			t.Fatalf("Finish = %v; want nil", err)
 		}
-		got, _ := s.Get(t.Context(), want.ID)
-		assertTask(t, got, task.Apply(want, failure))
+		assertStored(t, s, task.Apply(want, failure))
 	})
 
 	t.Run("Abandon", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		p := pending("11")
-		mustCreate(t, s, p)
+		p := create(t, s, "11")
 		tomb := p
 		tomb.Status, tomb.Error, tomb.FinishedAt = task.StatusFailure, "not queued", t0.Add(time.Second)
 		if err := s.Abandon(t.Context(), tomb); err != nil {
 			t.Fatalf("Abandon = %v; want nil", err)
 		}
-		got, _ := s.Get(t.Context(), p.ID)
-		assertTask(t, got, tomb)
+		assertStored(t, s, tomb)
 
-		started := pending("13")
-		mustCreate(t, s, started)
+		started := create(t, s, "13")
 		if _, err := s.Start(t.Context(), started.ID, t0); err != nil {
 			t.Fatalf("Start = %v; want nil", err)
 		}
@@ -177,8 +158,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		s := newStore(t)
 		at, expires := t0.Add(5*time.Second), t0.Add(30*time.Hour)
 		for _, start := range []bool{false, true} {
-			want := pending("11")
-			mustCreate(t, s, want)
+			want := create(t, s, "11")
 			if start {
 				var err error
 				if want, err = s.Start(t.Context(), want.ID, t0.Add(time.Second)); err != nil {
@@ -191,20 +171,11 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			}
 			want, _ = task.Revoked(want, at, expires)
 			assertTask(t, got, want)
-			read, _ := s.Get(t.Context(), want.ID)
-			assertTask(t, read, want)
+			assertStored(t, s, want)
 			// A revoked task is final: a worker's delivery finds it so.
-			if _, err := s.Start(t.Context(), want.ID, t0.Add(6*time.Second)); !errors.Is(err, task.ErrConflict) {
-				t.Errorf("Start after REVOKED = %v; want ErrConflict", err)
-			}
-			if err := s.Finish(t.Context(), want.ID, success); !errors.Is(err, task.ErrConflict) {
-				t.Errorf("Finish after REVOKED = %v; want ErrConflict", err)
-			}
-			read, _ = s.Get(t.Context(), want.ID)
-			assertTask(t, read, want)
+			assertFinal(t, s, want, t0.Add(6*time.Second), success)
 		}
-		done := pending("13")
-		mustCreate(t, s, done)
+		done := create(t, s, "13")
 		if err := s.Finish(t.Context(), done.ID, success); err != nil {
 			t.Fatal(err)
 		}
@@ -229,11 +200,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 			t.Fatalf("CreateBatch of %d = %v; want nil", len(batch), err)
 		}
 		for _, want := range batch {
-			got, err := s.Get(t.Context(), want.ID)
-			if err != nil {
-				t.Fatalf("Get = %v; want nil", err)
-			}
-			assertTask(t, got, want)
+			assertStored(t, s, want)
 		}
 		if err := s.CreateBatch(t.Context(), batch[:3]); err != nil {
 			t.Errorf("CreateBatch of the same tasks again = %v; want nil (a retried write)", err)
@@ -247,8 +214,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if _, err := s.Get(t.Context(), clash[0].ID); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get of the other task of a refused batch = %v; want ErrNotFound (all or none)", err)
 		}
-		got, _ := s.Get(t.Context(), batch[0].ID)
-		assertTask(t, got, batch[0])
+		assertStored(t, s, batch[0])
 	})
 
 	t.Run("Claim", func(t *testing.T) {
@@ -326,8 +292,7 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Run("ConcurrentFinishHasOneWinner", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		p := pending("97")
-		mustCreate(t, s, p)
+		p := create(t, s, "97")
 		const workers = 8
 		var wg sync.WaitGroup
 		errs := make(chan error, workers)
@@ -360,6 +325,29 @@ func mustCreate(t *testing.T, s task.Store, tk task.Task) {
 	if err := s.Create(t.Context(), tk); err != nil {
 		t.Fatalf("Create = %v; want nil", err)
 	}
+}
+
+// assertStored checks that s holds want.
+func assertStored(t *testing.T, s task.Store, want task.Task) {
+	t.Helper()
+	got, err := s.Get(t.Context(), want.ID)
+	if err != nil {
+		t.Fatalf("Get = %v; want nil", err)
+	}
+	assertTask(t, got, want)
+}
+
+// assertFinal checks that the final task want refuses a worker's
+// deliveries, a Start at at and a Finish with out, and stays as it is.
+func assertFinal(t *testing.T, s task.Store, want task.Task, at time.Time, out task.Outcome) {
+	t.Helper()
+	if _, err := s.Start(t.Context(), want.ID, at); !errors.Is(err, task.ErrConflict) {
+		t.Errorf("Start after %s = %v; want ErrConflict", want.Status, err)
+	}
+	if err := s.Finish(t.Context(), want.ID, out); !errors.Is(err, task.ErrConflict) {
+		t.Errorf("Finish after %s = %v; want ErrConflict", want.Status, err)
+	}
+	assertStored(t, s, want)
 }
 
 func assertTask(t *testing.T, got, want task.Task) {
