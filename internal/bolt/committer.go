@@ -85,7 +85,9 @@ type committer struct {
 	cond   sync.Cond // signalled when queue grows or closed is set
 	queue  []*op
 	closed bool
-	done   chan struct{} // closed when the loop has exited
+	// backlog: writes queued up while the last commit ran (under load).
+	backlog bool
+	done    chan struct{} // closed when the loop has exited
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -179,10 +181,10 @@ func (c *committer) loop() {
 			c.mu.Unlock()
 			return
 		}
-		if wait := c.interval - time.Since(last); wait > 0 && !c.closed && len(c.queue) < c.maxBatch {
+		if wait := c.interval - time.Since(last); c.backlog && wait > 0 && !c.closed && len(c.queue) < c.maxBatch {
 			// Under load: let what arrives in the rest of the interval
-			// share this commit's two fsyncs. When idle, the last commit
-			// is long past and nothing waits.
+			// share this commit's two fsyncs. A write that finds the
+			// committer idle is committed at once.
 			c.mu.Unlock()
 			c.sleep(wait)
 			c.mu.Lock()
@@ -234,6 +236,11 @@ func (c *committer) commit(batch []*op) {
 		} else {
 			c.count(len(live))
 		}
+		// Before this batch's writers hear back: did others queue up
+		// while it ran?
+		c.mu.Lock()
+		c.backlog = len(c.queue) > 0
+		c.mu.Unlock()
 		for _, o := range live {
 			if err != nil {
 				o.err = err

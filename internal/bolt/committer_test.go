@@ -349,41 +349,74 @@ func TestCommitInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(testBucket); return err }); err != nil {
 		t.Fatal(err)
 	}
 	c := newCommitter(db, 0, time.Hour, slog.New(slog.DiscardHandler))
-	defer c.Close()
+	t.Cleanup(c.Close) // after t.Context() is done, which ends a held sleep
 	waiting, release := make(chan struct{}), make(chan struct{})
-	c.sleep = func(time.Duration) { waiting <- struct{}{}; <-release }
+	c.sleep = func(time.Duration) {
+		select {
+		case waiting <- struct{}{}:
+			select {
+			case <-release:
+			case <-t.Context().Done():
+			}
+		case <-t.Context().Done():
+		}
+	}
 
-	// Idle: no wait (sleep would block for ever).
-	if err := c.Do(t.Context(), putOp("a", "1")); err != nil {
-		t.Fatal(err)
+	// Idle: no wait, even for a write that comes well within the interval
+	// of the last commit.
+	for _, k := range []string{"a", "b"} {
+		done := make(chan error, 1)
+		go func() { done <- c.Do(t.Context(), putOp(k, "1")) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-waiting:
+			t.Fatalf("write %q waited for the interval with nothing else queued", k)
+		}
 	}
-	// Within the interval: the committer waits, and both writes share a commit.
-	errs := make(chan error, 2)
-	for _, k := range []string{"b", "c"} {
+	// Busy: writes that queue up while a commit runs wait for the rest of
+	// the interval, and share the next commit.
+	running, unblock := make(chan struct{}), make(chan struct{})
+	errs := make(chan error, 3)
+	go func() {
+		errs <- c.Do(t.Context(), func(tx *txn) error {
+			close(running)
+			select {
+			case <-unblock:
+			case <-t.Context().Done():
+			}
+			return tx.put(testBucket, []byte("held"), []byte("1"))
+		})
+	}()
+	<-running
+	for _, k := range []string{"c", "d"} {
 		go func() { errs <- c.Do(t.Context(), putOp(k, "1")) }()
-	}
-	select {
-	case <-waiting:
-	case err := <-errs:
-		t.Fatalf("a write returned (%v) without the committer waiting for the interval", err)
 	}
 	testkit.Eventually(t, time.Minute, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return len(c.queue) == 2
 	})
+	close(unblock)
+	select {
+	case <-waiting:
+	case <-time.After(time.Minute):
+		t.Fatal("the committer did not wait for the interval with writes queued up during a commit")
+	}
 	close(release)
-	for range 2 {
+	for range 3 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if st := c.Stats(); st.Commits != 2 || st.MaxBatch != 2 {
-		t.Errorf("stats = %+v; want 2 commits, the second of 2 writes", st)
+	if st := c.Stats(); st.Commits != 4 || st.MaxBatch != 2 {
+		t.Errorf("stats = %+v; want 4 commits, the last of 2 writes", st)
 	}
 }

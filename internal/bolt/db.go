@@ -34,11 +34,11 @@ type Options struct {
 	// MaxBatch bounds the operations per commit; DefaultMaxBatch if zero.
 	MaxBatch int
 	// CommitInterval is the shortest time between the starts of two
-	// commits: writes that arrive sooner after a commit wait for the rest
-	// of it and share the next commit. It trades up to that much latency
-	// under load for fewer fsyncs and less CPU; a write to an idle
-	// database commits at once. DefaultCommitInterval if zero, none if
-	// negative.
+	// commits under load: when writes queued up while a commit ran, the
+	// next commit waits for the rest of the interval, so that what arrives
+	// meanwhile shares it. It trades up to that much latency under load for
+	// fewer fsyncs and less CPU; a write that finds no backlog commits at
+	// once. DefaultCommitInterval if zero, none if negative.
 	CommitInterval time.Duration
 	// NoSync skips fsync on commit. For tests only: a crash of the machine
 	// (not just of the process) can then lose or corrupt the file.
