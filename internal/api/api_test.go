@@ -75,6 +75,7 @@ func TestSubmitAccepts(t *testing.T) {
 		{name: "beyond float64", body: `{"number": 2305843009213693951}`, want: "2305843009213693951"},
 		{name: "negative", body: `{"number": -5}`, want: "-5"},
 		{name: "extra fields ignored", body: `{"number": 4, "note": "hi"}`, want: "4"},
+		{name: "an ignored field twice", body: `{"note": 1, "number": 4, "note": 2}`, want: "4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +135,8 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "bare number", body: `11`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "null", body: `null`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "no number", body: `{"n": 11}`, wantStatus: 400, wantError: `no "number" field`},
+		{name: "number twice", body: `{"number": 11, "number": 12}`, wantStatus: 400, wantError: `the field "number" more than once`},
+		{name: "number twice, once escaped", body: `{"number": 11, "\u006eumber": 12}`, wantStatus: 400, wantError: `the field "number" more than once`},
 		{name: "float", body: `{"number": 11.5}`, wantStatus: 400, wantError: "must be an integer"},
 		{name: "exponent", body: `{"number": 1e9}`, wantStatus: 400, wantError: "must be an integer"},
 		{name: "hex", body: `{"number": "0x0B"}`, wantStatus: 400, wantError: "decimal integer"},

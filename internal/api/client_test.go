@@ -92,6 +92,7 @@ func TestSubmitBatchRejects(t *testing.T) {
 		{name: "bad entry named by index", body: `{"numbers": [11, 13, 1.5]}`, wantError: `"numbers"[2]`},
 		{name: "nested array", body: `{"numbers": [[11]]}`, wantError: `"numbers"[0]`},
 		{name: "both fields", body: `{"number": 11, "numbers": [13]}`, wantError: "both"},
+		{name: "numbers twice", body: `{"numbers": [11], "numbers": [13]}`, wantError: `the field "numbers" more than once`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

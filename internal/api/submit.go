@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
@@ -160,6 +161,10 @@ func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 	raw, one := fields["number"]
 	rawList, many := fields["numbers"]
 	switch {
+	case (one || many) && repeated(body) != "":
+		// JSON decoders disagree on which of two values wins: say so
+		// rather than guess.
+		return nil, false, fmt.Errorf(`the body has the field %q more than once; send it once`, repeated(body))
 	case one && many:
 		return nil, false, errors.New(`the body has both "number" and "numbers"; send one of them`)
 	case one:
@@ -187,6 +192,34 @@ func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 		numbers[i] = n
 	}
 	return numbers, true, nil
+}
+
+// repeated returns "number" or "numbers" if the JSON object in body holds
+// that field more than once at its top level (after unescaping), or "".
+func repeated(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := make(map[string]bool, 2)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return name
+		}
+		if name == "number" || name == "numbers" {
+			seen[name] = true
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // header returns a header's value. API Gateway lowercases header names in
