@@ -282,6 +282,12 @@ func TestStatus(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || resp.Body != tt.want {
 				t.Errorf("got %d %s;\nwant 200 %s", resp.StatusCode, resp.Body, tt.want)
 			}
+			// UUIDs are read without regard to case.
+			upper := fixture(t, "status.json")
+			upper.PathParameters["task_id"] = strings.ToUpper(fixtureID)
+			if resp, err := h.Handle(t.Context(), upper); err != nil || resp.StatusCode != http.StatusOK || resp.Body != tt.want {
+				t.Errorf("GET of the id in uppercase = %d %s, %v;\nwant 200 %s", resp.StatusCode, resp.Body, err, tt.want)
+			}
 		})
 	}
 }

@@ -74,7 +74,8 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	notFound := errorResponse(http.StatusNotFound,
 		"no task with id "+task.Excerpt(id)+"; use the task_id that POST / returned (results are kept for a limited time)")
-	if !task.ValidID(id) {
+	id, valid := task.ParseID(id)
+	if !valid {
 		return notFound, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Timeout, DefaultTimeout))

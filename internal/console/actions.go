@@ -161,9 +161,12 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `the body must be a JSON object: {"token": "...", "task_id": "..." (retry only)}`)
 		return
 	}
-	if name == "retry" && !task.ValidID(req.TaskID) {
-		writeError(w, http.StatusBadRequest, "malformed task_id "+task.Excerpt(req.TaskID)+": a task id is a lowercase UUID")
-		return
+	if name == "retry" {
+		var valid bool
+		if req.TaskID, valid = task.ParseID(req.TaskID); !valid {
+			writeError(w, http.StatusBadRequest, "malformed task_id "+task.Excerpt(req.TaskID)+": a task id is a UUID")
+			return
+		}
 	}
 	if err := c.tokens.use(req.Token); err != nil {
 		status := http.StatusForbidden

@@ -210,9 +210,9 @@ func countsOf(n queue.Counts, now time.Time) *QueueCounts {
 }
 
 func (c *Console) inspect(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !task.ValidID(id) {
-		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(id)+": a task id is a lowercase UUID")
+	id, valid := task.ParseID(r.PathValue("id"))
+	if !valid {
+		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(r.PathValue("id"))+": a task id is a UUID")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)

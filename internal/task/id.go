@@ -3,6 +3,7 @@ package task
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,13 @@ func NewID() string {
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
 	return string(s[:])
+}
+
+// ParseID returns s as a task id in the lowercase form NewID writes, and
+// whether it is one: UUIDs are read without regard to case (RFC 9562).
+func ParseID(s string) (string, bool) {
+	id := strings.ToLower(s)
+	return id, ValidID(id)
 }
 
 // ValidID reports whether s has the form NewID returns: a lowercase version

@@ -158,4 +158,10 @@ func TestIDs(t *testing.T) {
 			t.Errorf("ValidID(%q) = true; want false", bad)
 		}
 	}
+	if id, ok := ParseID("3F2B8C1E-7D4A-4E59-9B1C-2A6F0E8D4C71"); !ok || id != "3f2b8c1e-7d4a-4e59-9b1c-2a6f0e8d4c71" {
+		t.Errorf("ParseID of an uppercase id = %q, %v; want its lowercase form, true", id, ok)
+	}
+	if _, ok := ParseID("../../ETC/PASSWD"); ok {
+		t.Error("ParseID accepts a path")
+	}
 }
