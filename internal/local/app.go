@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
@@ -56,13 +55,23 @@ type Config struct {
 // template's BigWorkerBatchSize default.
 const DefaultBigBatchSize = 10
 
+// DefaultWorkers is how many worker invocations the local mode runs at
+// once on the task queue. A worker invocation spends its time waiting for
+// its writes to commit, not on the CPU (a 64-bit check takes under a
+// microsecond; numbers beyond 64 bits have their own poller), so this is
+// not the number of cores: at 1,750 jobs/s on 2 cores, 2 workers fell
+// behind where 4 and 8 kept up, and 16 held 3,000 jobs/s (see
+// docs/benchmarks.md). Lambda, likewise, reads an SQS queue with five
+// concurrent invocations at first and more as the backlog grows.
+const DefaultWorkers = 16
+
 // ConfigFromEnv reads the configuration.
 func ConfigFromEnv() (Config, error) {
 	c := Config{
 		Addr:               "127.0.0.1:8000",
 		Backend:            "bolt",
 		DataDir:            ".data",
-		Workers:            runtime.NumCPU(),
+		Workers:            DefaultWorkers,
 		BatchSize:          queue.DefaultBatchSize,
 		BigWorkers:         1,
 		BigBatchSize:       DefaultBigBatchSize,
