@@ -25,8 +25,6 @@ const (
 	ContainerEndpoint = "http://host.docker.internal:5050"
 	// MotoPort is the host port of that emulator.
 	MotoPort = 5050
-	// MotoAccount is the account id moto puts in queue URLs.
-	MotoAccount = "123456789012"
 	// WorkerFunction is the worker's logical id, its name under sam local.
 	WorkerFunction = "WorkerFunction"
 )
@@ -77,15 +75,6 @@ func rehost(rawURL, endpoint string) (string, error) {
 	}
 	u.Scheme, u.Host = e.Scheme, e.Host
 	return u.String(), nil
-}
-
-// DefaultResources are the resources `make sam-local` creates on its moto,
-// named as the functions see them.
-func DefaultResources() provision.Resources {
-	return provision.Resources{
-		QueueURL:  ContainerEndpoint + "/" + MotoAccount + "/" + Names.Queue,
-		TableName: Names.Table,
-	}
 }
 
 // Marshal encodes the file as env.json is written: indented, keys sorted.
