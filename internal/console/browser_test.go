@@ -106,7 +106,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	do(t, ctx, "see three tasks succeed",
 		poll(`text("total-submitted") === "3" && text("total-succeeded") === "3"`),
-		poll(`document.querySelectorAll("#recent tbody tr").length === 3`))
+		poll(`document.querySelectorAll("#recent tbody tr").length === 3`),
+		// Each row's link tells its task apart (time-ordered ids share
+		// their first characters).
+		poll(`new Set(Array.from(document.querySelectorAll("#recent tbody tr a")).map((a) => a.textContent)).size === 3`))
 
 	// A task whose check keeps failing ends FAILURE, listed with its error;
 	// its message, and a poison message, end up in the dead letters.

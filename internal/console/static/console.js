@@ -32,8 +32,13 @@ function el(tag, props, ...children) {
 
 function stateBadge(s) { return el("span", { className: "state " + s, textContent: s }); }
 
+// shortId is the part of an id that tells ids apart: task ids are UUID v7,
+// whose first characters are the time and repeat across a burst, so it
+// shows the random end.
+function shortId(id) { return id.length > 8 ? "\u2026" + id.slice(-8) : id; }
+
 function taskLink(id) {
-  const a = el("a", { href: "#" + id, textContent: id.slice(0, 8), title: id });
+  const a = el("a", { href: "#" + id, textContent: shortId(id), title: id });
   a.addEventListener("click", (ev) => { ev.preventDefault(); inspect(id); });
   return a;
 }
@@ -147,7 +152,7 @@ async function deadLetters() {
   }
   $("dead-letters").replaceChildren(...msgs.map((m) => {
     const li = el("li", { className: "dead-letter" },
-      m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: m.message_id.slice(0, 8), title: m.message_id }),
+      m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: shortId(m.message_id), title: m.message_id }),
       el("span", { className: "body", textContent: m.body }),
       el("span", { className: "when", textContent: m.sent_at && !m.sent_at.startsWith("0001") ? "sent " + new Date(m.sent_at).toLocaleTimeString() : "" }));
     li.dataset.body = m.body;
