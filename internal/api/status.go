@@ -62,7 +62,7 @@ type Result struct {
 
 // Handle is the Lambda handler.
 func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	id, routed := req.PathParameters["task_id"]
+	param, routed := req.PathParameters["task_id"]
 	if !routed {
 		return errorResponse(http.StatusNotFound,
 			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
@@ -72,21 +72,19 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if !revoke && m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(m, h.allow()), nil
 	}
-	notFound := errorResponse(http.StatusNotFound,
-		"no task with id "+task.Excerpt(id)+"; use the task_id that POST / returned (results are kept for a limited time)")
-	id, valid := task.ParseID(id)
+	id, valid := task.ParseID(param)
 	if !valid {
-		return notFound, nil
+		return unknownTask(param), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(h.Timeout, DefaultTimeout))
 	defer cancel()
 	if revoke {
-		return h.cancel(ctx, id, notFound), nil
+		return h.cancel(ctx, id, param), nil
 	}
 	t, err := h.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, task.ErrNotFound):
-		return notFound, nil
+		return unknownTask(param), nil
 	case errors.Is(err, task.ErrDamaged):
 		// Never a guess: a damaged record could say anything.
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "the task's stored record is damaged", slog.String("task_id", id), slog.Any("error", err))
@@ -97,7 +95,7 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return unavailable("retry in a few seconds"), nil
 	}
 	if t.Expired(h.now()) {
-		return notFound, nil
+		return unknownTask(param), nil
 	}
 	return taskResponse(t), nil
 }
@@ -111,14 +109,15 @@ func (h *Status) allow() string {
 }
 
 // cancel handles DELETE /{task_id}: a PENDING or STARTED task becomes
-// REVOKED (200 with the task); a final one is 409; an unknown one 404.
-func (h *Status) cancel(ctx context.Context, id string, notFound events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse {
+// REVOKED (200 with the task); a final one is 409; an unknown one 404
+// (naming param, the id as the request spelled it).
+func (h *Status) cancel(ctx context.Context, id, param string) events.APIGatewayV2HTTPResponse {
 	now := h.now()
 	t, err := h.Revoker.Revoke(ctx, id, now, now.Add(cmp.Or(h.Retention, task.DefaultRetention)))
 	var final *task.FinalError
 	switch {
 	case errors.Is(err, task.ErrNotFound):
-		return notFound
+		return unknownTask(param)
 	case errors.As(err, &final):
 		return errorResponse(http.StatusConflict,
 			"task "+id+" is already "+string(final.Status)+"; only a PENDING or STARTED task can be cancelled")
@@ -131,6 +130,13 @@ func (h *Status) cancel(ctx context.Context, id string, notFound events.APIGatew
 	}
 	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "task revoked", slog.String("task_id", id))
 	return taskResponse(t)
+}
+
+// unknownTask is the 404 for a task id (as the request spelled it) that
+// names no task.
+func unknownTask(param string) events.APIGatewayV2HTTPResponse {
+	return errorResponse(http.StatusNotFound,
+		"no task with id "+task.Excerpt(param)+"; use the task_id that POST / returned (results are kept for a limited time)")
 }
 
 // taskResponse is a 200 with the task, and Retry-After while it is not
