@@ -53,10 +53,9 @@ type Options struct {
 	Logger      *slog.Logger     // slog.Default() if nil
 }
 
-// DefaultCommitInterval is Options.CommitInterval's default. At 1,500
-// submits a second it halves the commits and cuts the server's CPU per
-// task by about a sixth, for at most 2 ms more per write (see
-// docs/benchmarks.md).
+// DefaultCommitInterval is Options.CommitInterval's default: under load,
+// fewer commits and less CPU per task for at most 2 ms more per write
+// (docs/benchmarks.md has the measurements).
 const DefaultCommitInterval = 2 * time.Millisecond
 
 // DB is one bbolt file holding a task store, a job queue and its

@@ -59,10 +59,9 @@ const DefaultBigBatchSize = 10
 // once on the task queue. A worker invocation spends its time waiting for
 // its writes to commit, not on the CPU (a 64-bit check takes under a
 // microsecond; numbers beyond 64 bits have their own poller), so this is
-// not the number of cores: at 1,750 jobs/s on 2 cores, 2 workers fell
-// behind where 4 and 8 kept up, and 16 held 3,000 jobs/s (see
-// docs/benchmarks.md). Lambda, likewise, reads an SQS queue with five
-// concurrent invocations at first and more as the backlog grows.
+// not the number of cores (docs/benchmarks.md has the measurements).
+// Lambda, likewise, reads an SQS queue with five concurrent invocations at
+// first and more as the backlog grows.
 const DefaultWorkers = 16
 
 // ConfigFromEnv reads the configuration.
