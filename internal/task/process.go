@@ -101,9 +101,9 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	out := Outcome{Status: StatusSuccess, IsPrime: isPrime}
 	if checkErr != nil {
 		if last := cmp.Or(p.MaxReceiveCount, DefaultMaxReceiveCount); d.ReceiveCount < last {
-			return fmt.Errorf("check task %s (attempt %d of %d): %w", t.ID, d.ReceiveCount, last, checkErr)
+			return fmt.Errorf("check task %s (delivery %d of %d): %w", t.ID, d.ReceiveCount, last, checkErr)
 		}
-		out = Outcome{Status: StatusFailure, Error: fmt.Sprintf("check failed on each of %d attempts; last error: %v", d.ReceiveCount, checkErr)}
+		out = Outcome{Status: StatusFailure, Error: fmt.Sprintf("check failed on each of %d deliveries of its message; last error: %v", d.ReceiveCount, checkErr)}
 	}
 	now := p.now()
 	out.FinishedAt, out.ExpiresAt = now, now.Add(cmp.Or(p.Retention, DefaultRetention))
