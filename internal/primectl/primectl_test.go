@@ -25,7 +25,7 @@ func startLocal(t *testing.T) string {
 	cfg := local.Config{Backend: "memory", Workers: 1, BatchSize: 10, VisibilityTimeout: time.Minute, MaxReceiveCount: 3, WorkerTimeout: 10 * time.Second, Retention: time.Hour}
 	dlq := memory.NewQueue(memory.QueueOptions{Name: "dlq"})
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout, DeadLetter: dlq, MaxReceiveCount: cfg.MaxReceiveCount})
-	sys := local.NewSystem(cfg, memory.NewStore(), q, slog.New(slog.DiscardHandler))
+	sys := local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: q}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(sys.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
