@@ -143,12 +143,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "send the action as application/json")
-			return
-		}
-	} else {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "send the action as application/json")
 		return
 	}
@@ -178,7 +173,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 	}
 	// The action finishes even if the client goes away: a move is never
 	// left half done because a browser tab closed.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*callTimeout)
 	defer cancel()
 	log := c.cfg.Logger.With(slog.String("action", name), slog.String("remote", r.RemoteAddr))
 	switch name {
