@@ -19,20 +19,12 @@ import (
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-// Message is what a local queue knows of a message when it hands it out.
-type Message struct {
-	ID, Body, MD5 string
-	Receives      int
-	Sent          time.Time
-	FirstReceive  time.Time
-}
-
 // ARN is the EventSourceARN of the local queue name.
 func ARN(name string) string { return "arn:aws:sqs:local:000000000000:" + name }
 
 // Record returns the record Lambda would pass for m, with the attributes
 // SQS sets.
-func Record(m Message, arn string) events.SQSMessage {
+func Record(m Msg, arn string) events.SQSMessage {
 	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 	return events.SQSMessage{
 		MessageId:     m.ID,

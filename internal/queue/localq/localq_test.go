@@ -17,7 +17,7 @@ import (
 func TestRecordAndReceiptHandle(t *testing.T) {
 	t.Parallel()
 	sent := time.UnixMilli(1795521600000)
-	r := Record(Message{ID: "m1", Body: "b", MD5: "x", Receives: 3, Sent: sent, FirstReceive: sent.Add(time.Second)}, ARN("tasks"))
+	r := Record(Msg{ID: "m1", Body: "b", MD5: "x", Receives: 3, Sent: sent, FirstReceive: sent.Add(time.Second)}, ARN("tasks"))
 	if r.Attributes["ApproximateReceiveCount"] != "3" || r.Attributes["SentTimestamp"] != "1795521600000" ||
 		r.Attributes["ApproximateFirstReceiveTimestamp"] != "1795521601000" || r.EventSource != "aws:sqs" ||
 		r.EventSourceARN != "arn:aws:sqs:local:000000000000:tasks" {

@@ -293,9 +293,7 @@ func (q *Queue) take(max int) []events.SQSMessage {
 		}
 		m.VisibleAt = now.Add(q.opts.VisibilityTimeout)
 		q.inflight.Push(m, m.Receives, m.VisibleAt)
-		out = append(out, Record(Message{
-			ID: m.ID, Body: m.Body, MD5: m.MD5, Receives: m.Receives, Sent: m.Sent, FirstReceive: m.FirstReceive,
-		}, q.arn))
+		out = append(out, Record(m.Msg, q.arn))
 		changes = append(changes, q.change(Update, m.Msg))
 	}
 	if len(q.ready) == 0 {
