@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/client"
+	"github.com/asyncprime/asyncprime/internal/console"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/primectl"
@@ -83,7 +84,7 @@ func TestCommands(t *testing.T) {
 
 // fakeQueue is a deployed stack's queue.
 type fakeQueue struct {
-	primectl.Queue
+	console.AdminQueue
 	dead int
 }
 
