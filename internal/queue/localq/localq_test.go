@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
@@ -58,19 +56,16 @@ func TestInflightPopsInVisibilityOrder(t *testing.T) {
 	}
 }
 
-func TestPollStopsOnContext(t *testing.T) {
+func TestReceiveStopsOnContext(t *testing.T) {
 	t.Parallel()
+	q := New(Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	never := make(chan struct{})
-	_, err := Poll(ctx, 1, time.Hour, nil, func() ([]events.SQSMessage, <-chan struct{}, time.Time, error) {
-		return nil, never, time.Time{}, nil
-	})
-	if err == nil {
-		t.Error("Poll with a cancelled context = nil error; want one")
+	if _, err := q.Receive(ctx, 1, time.Hour); err == nil {
+		t.Error("Receive with a cancelled context = nil error; want one")
 	}
-	if _, err := Poll(t.Context(), 11, 0, nil, nil); err == nil {
-		t.Error("Poll(max=11) = nil error; want one")
+	if _, err := q.Receive(t.Context(), 11, 0); err == nil {
+		t.Error("Receive(max=11) = nil error; want one")
 	}
 }
 

@@ -243,20 +243,53 @@ func (q *Queue) send(ctx context.Context, bodies []string) ([]string, error) {
 	return ids, nil
 }
 
-// Receive implements queue.Queue.
+// Receive implements queue.Queue. It takes visible messages, and if there
+// are none waits until one is added or reappears, for up to wait in all
+// (not at all if wait is zero). It returns early when ctx is done, and
+// fails once the journal closes.
 func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]events.SQSMessage, error) {
-	var done <-chan struct{}
-	if q.opts.Journal != nil {
-		done = q.opts.Journal.Done()
+	if max < 1 || max > queue.MaxBatch {
+		return nil, fmt.Errorf("receive: max must be between 1 and %d, got %d", queue.MaxBatch, max)
 	}
-	return Poll(ctx, max, wait, done, func() ([]events.SQSMessage, <-chan struct{}, time.Time, error) {
+	var closing <-chan struct{}
+	if q.opts.Journal != nil {
+		closing = q.opts.Journal.Done()
+	}
+	var deadline <-chan time.Time
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	for {
 		if err := q.closed(); err != nil {
-			return nil, nil, time.Time{}, fmt.Errorf("receive: %w", err)
+			return nil, fmt.Errorf("receive: %w", err)
 		}
 		q.mu.Lock()
-		defer q.mu.Unlock()
-		return q.take(max), q.notify, q.inflight.Next(), nil
-	})
+		got, added, next := q.take(max), q.notify, q.inflight.Next()
+		q.mu.Unlock()
+		if len(got) > 0 || wait <= 0 {
+			return got, nil
+		}
+		var reappear <-chan time.Time
+		var timer *time.Timer
+		if !next.IsZero() {
+			timer = time.NewTimer(time.Until(next))
+			reappear = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("receive: %w", ctx.Err())
+		case <-closing:
+		case <-deadline:
+			return nil, nil
+		case <-added:
+		case <-reappear:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
 }
 
 // take receives up to max visible messages and hands their new state to
