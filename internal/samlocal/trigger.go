@@ -125,7 +125,7 @@ func (t *Trigger) Run(ctx context.Context) error {
 		}
 	}
 	h := &lambdainvoke.Handler{
-		Client:       lambdainvoke.NewClient(t.AWS, lambdainvoke.Options{Endpoint: c.InvokeEndpoint}),
+		Client:       lambdainvoke.NewClient(t.AWS, c.InvokeEndpoint),
 		FunctionName: c.FunctionName,
 	}
 	p := &local.Poller{
