@@ -67,8 +67,7 @@ func run(ctx context.Context) error {
 	}
 	res := provision.Resources{QueueURL: os.Getenv("QUEUE_URL"), TableName: os.Getenv("TABLE_NAME")}
 	if res.QueueURL == "" || res.TableName == "" {
-		names := provision.Names{Queue: "asyncprime-tasks", Table: "asyncprime-tasks"}
-		if res, err = provision.Provision(ctx, cfg, names); err != nil {
+		if res, err = provision.Provision(ctx, cfg, provision.DefaultNames); err != nil {
 			return err
 		}
 	}

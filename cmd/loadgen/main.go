@@ -81,11 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := res.Report.WriteTable(stdout); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if err := writeOutputs(res, opts, stdout); err != nil {
+	if err := writeReport(&res.Report, opts.jsonPath, stdout); err != nil {
 		return err
+	}
+	if opts.svgPath != "" {
+		if err := writeFile(opts.svgPath, res.WriteSVG); err != nil {
+			return fmt.Errorf("write SVG: %w", err)
+		}
 	}
 	if !res.Report.OK() {
 		return errors.New(res.Report.Problem())
@@ -98,13 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func sweep(ctx context.Context, cfg loadgen.Config, opts options, stdout io.Writer) error {
 	rep, err := loadgen.Sweep(ctx, cfg, opts.sweep, opts.objective, loadgen.Run)
 	if rep != nil {
-		if werr := rep.WriteTable(stdout); werr != nil {
-			return fmt.Errorf("write report: %w", werr)
-		}
-		if opts.jsonPath != "" {
-			if werr := writeJSON(opts.jsonPath, stdout, rep.WriteJSON); werr != nil {
-				return fmt.Errorf("write JSON report: %w", werr)
-			}
+		if werr := writeReport(rep, opts.jsonPath, stdout); werr != nil {
+			return werr
 		}
 	}
 	if err != nil {
@@ -129,12 +126,27 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// writeJSON writes a JSON report to path, or to stdout if path is "-".
-func writeJSON(path string, stdout io.Writer, write func(io.Writer) error) error {
-	if path == "-" {
-		return write(stdout)
+// writeReport writes rep as a table on stdout, then as JSON to jsonPath:
+// stdout if it is "-", nowhere if it is empty.
+func writeReport(rep interface {
+	WriteTable(io.Writer) error
+	WriteJSON(io.Writer) error
+}, jsonPath string, stdout io.Writer) error {
+	if err := rep.WriteTable(stdout); err != nil {
+		return fmt.Errorf("write report: %w", err)
 	}
-	return writeFile(path, write)
+	var err error
+	switch jsonPath {
+	case "":
+	case "-":
+		err = rep.WriteJSON(stdout)
+	default:
+		err = writeFile(jsonPath, rep.WriteJSON)
+	}
+	if err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
 }
 
 // parseRates parses -sweep: increasing rates separated by commas.
@@ -217,21 +229,6 @@ Flags:
 		return cfg, opts, err
 	}
 	return cfg, opts, nil
-}
-
-// writeOutputs writes the JSON line and the SVG where the options ask.
-func writeOutputs(res *loadgen.Result, opts options, stdout io.Writer) error {
-	if opts.jsonPath != "" {
-		if err := writeJSON(opts.jsonPath, stdout, res.Report.WriteJSON); err != nil {
-			return fmt.Errorf("write JSON report: %w", err)
-		}
-	}
-	if opts.svgPath != "" {
-		if err := writeFile(opts.svgPath, res.WriteSVG); err != nil {
-			return fmt.Errorf("write SVG: %w", err)
-		}
-	}
-	return nil
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

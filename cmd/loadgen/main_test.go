@@ -28,7 +28,7 @@ func newSystem(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	cfg := local.Config{Workers: 2, BatchSize: queue.DefaultBatchSize, WorkerTimeout: worker.DefaultTimeout}
 	log := slog.New(slog.DiscardHandler)
-	sys := local.NewSystem(cfg, memory.NewStore(), memory.NewQueue(memory.QueueOptions{}), log)
+	sys := local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: memory.NewQueue(memory.QueueOptions{})}, log)
 	var h http.Handler = sys.API
 	if wrap != nil {
 		h = wrap(h)

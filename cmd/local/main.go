@@ -38,7 +38,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer b.Close()
-	return local.NewBackendSystem(cfg, b, log).Serve(ctx, cfg.Addr, log, nil)
+	return local.NewSystem(cfg, b, log).Serve(ctx, cfg.Addr, log, nil)
 }
 
 func logLevel(s string) slog.Level {

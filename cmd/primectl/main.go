@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/awscfg"
 	"github.com/asyncprime/asyncprime/internal/client"
+	"github.com/asyncprime/asyncprime/internal/cmdmain"
 	"github.com/asyncprime/asyncprime/internal/console"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/primectl"
@@ -29,12 +29,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "primectl:", err)
-		os.Exit(1)
-	}
+	cmdmain.Run("primectl", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

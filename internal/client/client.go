@@ -5,7 +5,6 @@ package client
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +22,6 @@ import (
 // deployed stack's ApiUrl).
 type Client struct {
 	Base string
-	HTTP *http.Client // http.DefaultClient if nil
 }
 
 // APIError is an answer other than the one expected: its status and the
@@ -54,7 +52,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := cmp.Or(c.HTTP, http.DefaultClient).Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, req.URL, err)
 	}

@@ -143,12 +143,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "send the action as application/json")
-			return
-		}
-	} else {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "send the action as application/json")
 		return
 	}
@@ -178,7 +173,7 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 	}
 	// The action finishes even if the client goes away: a move is never
 	// left half done because a browser tab closed.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*callTimeout)
 	defer cancel()
 	log := c.cfg.Logger.With(slog.String("action", name), slog.String("remote", r.RemoteAddr))
 	switch name {
@@ -219,10 +214,7 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 			return
 		}
 		log.InfoContext(ctx, "console: redrove the dead-letter queue", slog.Int("moved", res.Moved), slog.Int("reopened", len(reopened)), slog.Bool("async", res.Async))
-		msg := fmt.Sprintf("moved %d dead letters back to the task queue", res.Moved)
-		if res.Async {
-			msg = fmt.Sprintf("SQS is moving the %d dead letters back to the task queue (move task %s)", res.Moved, res.TaskHandle)
-		}
+		msg := res.String()
 		n := len(reopened)
 		if n > 0 {
 			msg += fmt.Sprintf("; %d tasks that had failed because they were dead-lettered are PENDING again and will run", n)
@@ -243,14 +235,21 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 // tasks; the tasks of any beyond it stay FAILURE when their messages move.
 const RedriveScan = 1000
 
-// reopenDeadLettered moves the tasks the dead letters name that are
-// FAILURE because they were dead-lettered back to PENDING, so that the
-// redrive runs them again (task.ReopenDeadLettered).
+// reopenDeadLettered reopens the tasks of dl's dead letters when the store
+// can (ReopenDeadLettered).
 func (c *Console) reopenDeadLettered(ctx context.Context, dl DeadLetters) ([]string, error) {
 	store, ok := c.cfg.Store.(task.DeadLetterStore)
 	if !ok {
 		return nil, nil
 	}
+	return ReopenDeadLettered(ctx, dl, store, c.cfg.Retention, c.cfg.Now())
+}
+
+// ReopenDeadLettered moves the tasks that the first RedriveScan dead
+// letters of dl name, and that are FAILURE because they were
+// dead-lettered, back to PENDING, so that a redrive runs them again
+// (task.ReopenDeadLettered). It returns their ids.
+func ReopenDeadLettered(ctx context.Context, dl DeadLetters, store task.DeadLetterStore, retention time.Duration, now time.Time) ([]string, error) {
 	peeked, err := dl.PeekDeadLetters(ctx, RedriveScan)
 	if err != nil {
 		return nil, fmt.Errorf("peek at the dead letters: %w", err)
@@ -259,7 +258,7 @@ func (c *Console) reopenDeadLettered(ctx context.Context, dl DeadLetters) ([]str
 	for i, p := range peeked {
 		bodies[i] = p.Body
 	}
-	return task.ReopenDeadLettered(ctx, store, bodies, c.cfg.Retention, c.cfg.Now())
+	return task.ReopenDeadLettered(ctx, store, bodies, retention, now)
 }
 
 func (c *Console) retry(ctx context.Context, w http.ResponseWriter, log *slog.Logger, id string) {

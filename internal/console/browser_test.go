@@ -202,7 +202,7 @@ func startLocal(t *testing.T) (string, *local.System) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := local.NewSystem(cfg, b.Store, b.Queue, log)
+	sys := local.NewSystem(cfg, &local.Backend{Store: b.Store, Queue: b.Queue}, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	served := make(chan error, 1)

@@ -53,10 +53,8 @@ type Config struct {
 	// Retention is how long a retried task is kept (task.DefaultRetention
 	// if zero).
 	Retention time.Duration
-	// Timeout bounds each call to a backend; 3 s if zero.
-	Timeout time.Duration
-	Now     func() time.Time // time.Now if nil
-	Logger  *slog.Logger     // slog.Default() if nil
+	Now       func() time.Time // time.Now if nil
+	Logger    *slog.Logger     // slog.Default() if nil
 }
 
 // Console serves the console's page, its API, its actions and /health.
@@ -69,6 +67,9 @@ type Console struct {
 	counts QueueStats
 	dead   DeadLetters
 }
+
+// callTimeout bounds each call to a backend.
+const callTimeout = 3 * time.Second
 
 //go:embed static
 var static embed.FS
@@ -83,7 +84,6 @@ func New(cfg Config) *Console {
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Retention = cmp.Or(cfg.Retention, task.DefaultRetention)
-	cfg.Timeout = cmp.Or(cfg.Timeout, 3*time.Second)
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), tokens: newTokens(cfg.Now)}
 	// BigQueue counts only along with Queue.
 	if qs, ok := cfg.Queue.(QueueStats); ok {
@@ -106,7 +106,7 @@ func New(cfg Config) *Console {
 		http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
 	})
 	c.mux.HandleFunc("/console/", get(assets.ServeHTTP))
-	c.mux.HandleFunc("/health", c.health)
+	c.mux.HandleFunc("/health", get(c.health))
 	c.mux.HandleFunc("/console/api/stats", get(c.stats))
 	c.mux.HandleFunc("/console/api/tasks/{id}", get(c.inspect))
 	c.mux.HandleFunc("/console/api/dead-letters", get(c.deadLetters))
@@ -172,27 +172,23 @@ type Stats struct {
 }
 
 func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	now := c.cfg.Now()
 	s := Stats{Backend: c.cfg.Backend, Now: now.UTC(), MaxReceiveCount: c.cfg.MaxReceiveCount, SinceStart: c.cfg.Counters.Snapshot(), Errors: map[string]string{}}
-	if c.counts != nil {
-		if n, err := c.counts.Counts(ctx); err != nil {
-			s.Errors["queue"] = err.Error()
-		} else {
-			s.Queue = countsOf(n, now)
-		}
-	} else {
+	if c.counts == nil {
 		s.Errors["queue"] = "this queue does not report its counts"
-	}
-	if c.dead != nil {
-		if n, err := c.dead.DeadLetterCounts(ctx); err != nil {
-			s.Errors["dead_letters"] = err.Error()
-		} else {
-			s.DeadLetters = countsOf(n, now)
-		}
+	} else if n, err := c.counts.Counts(ctx); err != nil {
+		s.Errors["queue"] = err.Error()
 	} else {
+		s.Queue = countsOf(n, now)
+	}
+	if c.dead == nil {
 		s.Errors["dead_letters"] = "this queue has no dead-letter queue the console can read"
+	} else if n, err := c.dead.DeadLetterCounts(ctx); err != nil {
+		s.Errors["dead_letters"] = err.Error()
+	} else {
+		s.DeadLetters = countsOf(n, now)
 	}
 	if len(s.Errors) == 0 {
 		s.Errors = nil
@@ -215,7 +211,7 @@ func (c *Console) inspect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "malformed task id "+task.Excerpt(r.PathValue("id"))+": a task id is a UUID")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	t, err := c.cfg.Store.Get(ctx, id)
 	switch {
@@ -251,7 +247,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	peeked, err := dl.PeekDeadLetters(ctx, limit)
 	if err != nil {
@@ -276,12 +272,7 @@ type Health struct {
 }
 
 func (c *Console) health(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "use GET")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	h := Health{Status: "ok", Checks: map[string]string{}}
 	var problems []string

@@ -132,31 +132,25 @@ func excerpt(b []byte) []byte {
 	return b
 }
 
-// Options configure NewClient.
-type Options struct {
-	// Endpoint is the Invoke API's base URL, such as
-	// http://127.0.0.1:3001 for sam local start-lambda; empty for the
-	// endpoint the configuration resolves (AWS_ENDPOINT_URL_LAMBDA,
-	// AWS_ENDPOINT_URL, or real Lambda).
-	Endpoint string
-}
-
 // DialTimeout bounds connecting to the endpoint.
 const DialTimeout = 2 * time.Second
 
-// NewClient returns a Lambda client for the handler. It makes one attempt
-// per batch (SQS redelivery is the retry, as for the event source mapping)
-// and sets no overall HTTP timeout: the caller's context bounds each
-// invocation, which may run for the function's whole timeout.
-func NewClient(cfg aws.Config, o Options) *lambda.Client {
+// NewClient returns a Lambda client for the handler. endpoint is the Invoke
+// API's base URL, such as http://127.0.0.1:3001 for sam local
+// start-lambda; empty for the endpoint the configuration resolves
+// (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, or real Lambda). It makes one
+// attempt per batch (SQS redelivery is the retry, as for the event source
+// mapping) and sets no overall HTTP timeout: the caller's context bounds
+// each invocation, which may run for the function's whole timeout.
+func NewClient(cfg aws.Config, endpoint string) *lambda.Client {
 	httpClient := awshttp.NewBuildableClient().
 		WithTimeout(0).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = DialTimeout })
 	return lambda.NewFromConfig(cfg, func(lo *lambda.Options) {
 		lo.HTTPClient = httpClient
 		lo.RetryMaxAttempts = 1
-		if o.Endpoint != "" {
-			lo.BaseEndpoint = aws.String(o.Endpoint)
+		if endpoint != "" {
+			lo.BaseEndpoint = aws.String(endpoint)
 		}
 	})
 }

@@ -124,7 +124,7 @@ func TestHandle(t *testing.T) {
 			srv := httptest.NewServer(&fake)
 			defer srv.Close()
 			h := &lambdainvoke.Handler{
-				Client:       lambdainvoke.NewClient(staticConfig(), lambdainvoke.Options{Endpoint: srv.URL}),
+				Client:       lambdainvoke.NewClient(staticConfig(), srv.URL),
 				FunctionName: "WorkerFunction",
 			}
 			resp, err := h.Handle(t.Context(), batch("m1", "m2"))
@@ -174,7 +174,7 @@ func TestHandleDeadline(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := &lambdainvoke.Handler{
-		Client:       lambdainvoke.NewClient(staticConfig(), lambdainvoke.Options{Endpoint: srv.URL}),
+		Client:       lambdainvoke.NewClient(staticConfig(), srv.URL),
 		FunctionName: "WorkerFunction",
 	}
 	ctx, cancel := context.WithCancel(t.Context())

@@ -82,7 +82,7 @@ func start(t *testing.T, timeout time.Duration, edit func([]string) []string) *f
 		queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL, sqsqueue.WithRegion(cfg.Region)),
 		store: dynamo.New(dynamodb.NewFromConfig(cfg), res.TableName),
 		handler: &lambdainvoke.Handler{
-			Client:       lambdainvoke.NewClient(cfg, lambdainvoke.Options{Endpoint: in.Endpoint()}),
+			Client:       lambdainvoke.NewClient(cfg, in.Endpoint()),
 			FunctionName: "function", // the RIE's name for its one function
 		},
 	}

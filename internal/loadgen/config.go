@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -58,8 +56,6 @@ type Config struct {
 	// ProgressInterval.
 	Progress         io.Writer
 	ProgressInterval time.Duration
-	// Client, when not nil, replaces the HTTP client Run would build.
-	Client *http.Client
 }
 
 // DefaultConfig returns a Config with every field but URL set to its default.
@@ -95,7 +91,7 @@ func (c Config) jobs() int {
 // Validate reports the first problem with c, naming the command-line flag
 // that sets the field.
 func (c Config) Validate() error {
-	if _, err := baseURL(c.URL); err != nil {
+	if err := checkURL(c.URL); err != nil {
 		return err
 	}
 	switch {
@@ -134,24 +130,24 @@ func (c Config) connections() int {
 	return min(c.Concurrency, c.Jobs)
 }
 
-// baseURL checks raw and returns it without trailing slashes, ready to have
-// "/" or "/{task_id}" appended.
-func baseURL(raw string) (string, error) {
+// checkURL checks that raw is a base URL that "/" or "/{task_id}" can be
+// appended to once its trailing slashes are trimmed.
+func checkURL(raw string) error {
 	if raw == "" {
-		return "", errors.New("base URL (-url) is required, e.g. http://127.0.0.1:8000")
+		return errors.New("base URL (-url) is required, e.g. http://127.0.0.1:8000")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("base URL (-url): %w", err)
+		return fmt.Errorf("base URL (-url): %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("base URL (-url) %q: scheme must be http or https", raw)
+		return fmt.Errorf("base URL (-url) %q: scheme must be http or https", raw)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("base URL (-url) %q has no host", raw)
+		return fmt.Errorf("base URL (-url) %q has no host", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("base URL (-url) %q must not have a query or fragment", raw)
+		return fmt.Errorf("base URL (-url) %q must not have a query or fragment", raw)
 	}
-	return strings.TrimRight(raw, "/"), nil
+	return nil
 }

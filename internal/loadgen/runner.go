@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,24 +25,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg.Jobs = cfg.jobs()
-	base, err := baseURL(cfg.URL)
-	if err != nil {
-		return nil, err
-	}
-	client := cfg.Client
-	if client == nil {
-		client = newHTTPClient(cfg.connections())
-		defer client.CloseIdleConnections()
-	}
 	var rss func() *RSSReport
 	if cfg.PID > 0 {
+		var err error
 		if rss, err = startRSSSampler(cfg.PID, cfg.RSSInterval); err != nil {
 			return nil, err
 		}
 	}
+	client := newHTTPClient(cfg.connections())
+	defer client.CloseIdleConnections()
 	r := &runner{
 		cfg:     cfg,
-		api:     &apiClient{http: client, base: base},
+		api:     &apiClient{http: client, base: strings.TrimRight(cfg.URL, "/")},
 		rec:     newRecorder(),
 		numbers: newNumbers(cfg.Seed, cfg.Min, cfg.Max, cfg.Jobs),
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/queue"
+	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
@@ -117,44 +118,6 @@ type System struct {
 	ShutdownTimeout time.Duration
 }
 
-// NewSystem wires the handlers (the very ones the Lambda functions run) to
-// a store and a queue.
-func NewSystem(cfg Config, store task.Store, q queue.Queue, log *slog.Logger) *System {
-	return newSystem(cfg, &Backend{Store: store, Queue: q}, log)
-}
-
-func newSystem(cfg Config, b *Backend, log *slog.Logger) *System {
-	counters := console.NewCounters(nil)
-	observed := metrics.Observe(b.Store, counters)
-	q := b.Queue
-	submitter := &task.Submitter{Store: observed, Queue: q, Retention: cfg.Retention, Logger: log}
-	if b.BigQueue != nil {
-		submitter.BigQueue = b.BigQueue
-	}
-	submit := &api.Submit{Tasks: submitter, Logger: log}
-	status := &api.Status{Store: b.Store, Revoker: observed, Retention: cfg.Retention, Logger: log}
-	proc := &task.Processor{Store: observed, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
-	work := &worker.Handler{Processor: proc, Logger: log}
-	return &System{
-		API: &API{Submit: submit.Handle, Status: status.Handle, Logger: log},
-		Poller: &Poller{
-			Queue:           q,
-			Handler:         work.Handle,
-			BatchSize:       cfg.BatchSize,
-			WaitTime:        20 * time.Second,
-			Concurrency:     cfg.Workers,
-			FunctionTimeout: cfg.WorkerTimeout,
-			Logger:          log,
-		},
-		Store: observed,
-		Queue: q,
-		Console: console.New(console.Config{
-			Backend: cfg.Backend, Store: observed, Queue: q, BigQueue: b.BigQueue, Counters: counters,
-			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,
-		}),
-	}
-}
-
 // localSettleLimit bounds the dead letters a local settle round looks at:
 // a peek at a local queue and a read per message are cheap.
 const localSettleLimit = 10000
@@ -164,22 +127,36 @@ const localSettleLimit = 10000
 // deadletter.Settler.Grace).
 const SQSRedriveGrace = time.Minute
 
-// NewBackendSystem wires the handlers to a backend: NewSystem, plus a
-// settler on each of its dead-letter queues.
-func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
-	s := newSystem(cfg, b, log)
-	if b.BigQueue != nil {
-		s.BigPoller = &Poller{
-			Queue:           b.BigQueue,
-			Handler:         s.Poller.Handler,
-			BatchSize:       cfg.BigBatchSize,
-			WaitTime:        20 * time.Second,
-			Concurrency:     cfg.BigWorkers,
-			FunctionTimeout: cfg.WorkerTimeout,
-			Logger:          log,
-		}
+// NewSystem wires the handlers (the very ones the Lambda functions run) to
+// a backend, with a poller on each of its queues and a settler on each of
+// its dead-letter queues.
+func NewSystem(cfg Config, b *Backend, log *slog.Logger) *System {
+	counters := console.NewCounters(nil)
+	observed := metrics.Observe(b.Store, counters)
+	submitter := &task.Submitter{Store: observed, Queue: b.Queue, BigQueue: b.BigQueue, Retention: cfg.Retention, Logger: log}
+	submit := &api.Submit{Tasks: submitter, Logger: log}
+	status := &api.Status{Store: b.Store, Revoker: observed, Retention: cfg.Retention, Logger: log}
+	proc := &task.Processor{Store: observed, MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log}
+	work := &worker.Handler{Processor: proc, Logger: log}
+	poller := func(q Source, batch, workers int) *Poller {
+		return &Poller{Queue: q, Handler: work.Handle, BatchSize: batch, WaitTime: sqsqueue.MaxWait,
+			Concurrency: workers, FunctionTimeout: cfg.WorkerTimeout, Logger: log}
 	}
-	reaper := &task.Reaper{Store: s.Store, Retention: cfg.Retention, Logger: log}
+	s := &System{
+		API:    &API{Submit: submit.Handle, Status: status.Handle, Logger: log},
+		Poller: poller(b.Queue, cfg.BatchSize, cfg.Workers),
+		Store:  observed,
+		Queue:  b.Queue,
+		Console: console.New(console.Config{
+			Backend: cfg.Backend, Store: observed, Queue: b.Queue, BigQueue: b.BigQueue, Counters: counters,
+			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,
+		}),
+		DeadLetterInterval: cfg.DeadLetterInterval,
+	}
+	if b.BigQueue != nil {
+		s.BigPoller = poller(b.BigQueue, cfg.BigBatchSize, cfg.BigWorkers)
+	}
+	reaper := &task.Reaper{Store: observed, Retention: cfg.Retention, Logger: log}
 	names := []string{"tasks-dlq", "tasks-big-dlq"}
 	for i, dl := range b.DeadLetters {
 		name := fmt.Sprintf("dlq-%d", i)
@@ -187,7 +164,7 @@ func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 			name = names[i]
 		}
 		st := &deadletter.Settler{
-			Name: name, Queue: dl, Store: s.Store, Reaper: reaper,
+			Name: name, Queue: dl, Store: observed, Reaper: reaper,
 			Limit: localSettleLimit, Logger: log,
 		}
 		if cfg.Backend == "aws" {
@@ -198,7 +175,6 @@ func NewBackendSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 		}
 		s.Settlers = append(s.Settlers, st)
 	}
-	s.DeadLetterInterval = cfg.DeadLetterInterval
 	return s
 }
 

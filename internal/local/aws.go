@@ -18,9 +18,6 @@ import (
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 )
 
-// Names of the resources the local mode creates when it is not given any.
-var defaultNames = provision.Names{Queue: "asyncprime-tasks", DeadLetterQueue: "asyncprime-tasks-dlq", Table: "asyncprime-tasks"}
-
 // openAWS opens the SQS queue and DynamoDB table of BACKEND=aws:
 //   - with QUEUE_URL and TABLE_NAME, it uses them, on AWS_ENDPOINT_URL if
 //     set (LocalStack, moto) or on AWS itself (a deployed stack);
@@ -56,13 +53,13 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 			return nil, err
 		}
 		settings := provision.Settings{VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount}
-		res, err := settings.Provision(ctx, awsCfg, defaultNames)
+		res, err := settings.Provision(ctx, awsCfg, provision.DefaultNames)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("create the queue and table on %s: %w", endpoint, err)
 		}
 		queueURL, table, dlqURL = res.QueueURL, res.TableName, res.DeadLetterQueueURL
-		big, err := settings.Provision(ctx, awsCfg, provision.Names{Queue: defaultNames.Queue + "-big"})
+		big, err := settings.Provision(ctx, awsCfg, provision.Names{Queue: provision.DefaultNames.Queue + "-big"})
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("create the big-task queue on %s: %w", endpoint, err)
@@ -71,16 +68,19 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 	}
 	log.InfoContext(ctx, "backend: SQS and DynamoDB", slog.String("queue_url", queueURL), slog.String("table", table), slog.String("region", awsCfg.Region))
 	b.Store = dynamo.New(dynamodb.NewFromConfig(awsCfg), table)
-	b.Queue = sqsqueue.New(sqs.NewFromConfig(awsCfg), queueURL, sqsqueue.WithRegion(awsCfg.Region))
 	sqsClient := sqs.NewFromConfig(awsCfg)
+	newQueue := func(url string) *sqsqueue.Queue {
+		return sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(awsCfg.Region))
+	}
+	b.Queue = newQueue(queueURL)
 	if bigURL != "" {
-		b.BigQueue = sqsqueue.New(sqsClient, bigURL, sqsqueue.WithRegion(awsCfg.Region))
+		b.BigQueue = newQueue(bigURL)
 	} else {
 		log.WarnContext(ctx, "no BIG_QUEUE_URL: numbers beyond 64 bits share the tasks queue")
 	}
 	for _, url := range []string{dlqURL, bigDLQURL} {
 		if url != "" {
-			b.DeadLetters = append(b.DeadLetters, deadletter.PeekFunc(sqsqueue.New(sqsClient, url, sqsqueue.WithRegion(awsCfg.Region)).Peek))
+			b.DeadLetters = append(b.DeadLetters, deadletter.PeekFunc(newQueue(url).Peek))
 		}
 	}
 	if dlqURL == "" {

@@ -32,7 +32,7 @@ func TestEndToEndOnAWSAPIs(t *testing.T) {
 	awsCfg, res := awstest.ProvisionedWith(t, provision.Settings{VisibilityTimeout: cfg.VisibilityTimeout, MaxReceiveCount: cfg.MaxReceiveCount}, awstest.UniqueNames())
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), res.TableName)
 	q := sqsqueue.New(sqs.NewFromConfig(awsCfg), res.QueueURL, sqsqueue.WithRegion(awsCfg.Region))
-	sys := local.NewSystem(cfg, store, q, quiet())
+	sys := local.NewSystem(cfg, &local.Backend{Store: store, Queue: q}, quiet())
 	sys.Poller.WaitTime = time.Second
 	srv := httptest.NewServer(sys.API)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -66,7 +66,7 @@ func TestAWSBackendNeedsBothNames(t *testing.T) {
 // must end before the SDK gives up on the request.
 func TestLongPollFitsTheAttemptTimeout(t *testing.T) {
 	t.Parallel()
-	sys := local.NewSystem(testConfig(), memory.NewStore(), memory.NewQueue(memory.QueueOptions{}), quiet())
+	sys := local.NewSystem(testConfig(), &local.Backend{Store: memory.NewStore(), Queue: memory.NewQueue(memory.QueueOptions{})}, quiet())
 	if wait := sys.Poller.WaitTime; wait > sqsqueue.MaxWait || wait+5*time.Second > awscfg.AttemptTimeout {
 		t.Errorf("long poll %v, SQS maximum %v, SDK attempt timeout %v; want the poll within both, with a margin", wait, sqsqueue.MaxWait, awscfg.AttemptTimeout)
 	}

@@ -29,7 +29,7 @@ func BenchmarkRequestPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer be.Close()
-	h := local.NewBackendSystem(cfg, be, log).API
+	h := local.NewSystem(cfg, be, log).API
 
 	post := func() *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"number": 1000003}`))

@@ -28,7 +28,7 @@ func TestSmallTasksDoNotWaitBehindBigOnes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sys := local.NewBackendSystem(cfg, b, quiet())
+			sys := local.NewSystem(cfg, b, quiet())
 			release := make(chan struct{})
 			sys.Poller.Handler = workerWith(&task.Processor{Store: sys.Store, Check: func(ctx context.Context, n task.Number) (bool, error) {
 				if task.Big(n) {

@@ -69,7 +69,7 @@ func TestCancelEndToEnd(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout})
-	sys := local.NewSystem(cfg, memory.NewStore(), q, quiet())
+	sys := local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: q}, quiet())
 	checked := make(chan task.Number, 10)
 	sys.Poller.Handler = workerWith(&task.Processor{Store: sys.Store, Check: func(_ context.Context, n task.Number) (bool, error) {
 		checked <- n

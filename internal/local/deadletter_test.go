@@ -62,7 +62,7 @@ func TestDeadLettersStayAndTheirTasksFail(t *testing.T) {
 				cfg.VisibilityTimeout = time.Second // SQS counts whole seconds
 			}
 			b := bk.open(t, cfg)
-			sys := local.NewBackendSystem(cfg, b, quiet())
+			sys := local.NewSystem(cfg, b, quiet())
 			if len(sys.Settlers) == 0 {
 				t.Fatal("no settler on the dead-letter queue")
 			}

@@ -70,7 +70,7 @@ var backends = []struct {
 // stops it once the batches in flight are done (t's cleanup calls it too).
 func run(t *testing.T, cfg local.Config, b backend, setup func(*local.System)) (string, func()) {
 	t.Helper()
-	sys := local.NewSystem(cfg, b.store, b.queue, quiet())
+	sys := local.NewSystem(cfg, &local.Backend{Store: b.store, Queue: b.queue}, quiet())
 	sys.Poller.WaitTime = time.Second
 	if setup != nil {
 		setup(sys)

@@ -31,11 +31,7 @@ type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIG
 type API struct {
 	Submit HTTPFunc
 	Status HTTPFunc
-	// MaxBodyBytes bounds what is read of a request body; a longer body is
-	// passed on cut at one byte past the bound, so that the handler answers
-	// 413 without the server reading it all. api.MaxBodyBytes if zero.
-	MaxBodyBytes int
-	Logger       *slog.Logger
+	Logger *slog.Logger
 
 	inflight sync.WaitGroup // handler calls in progress
 }
@@ -48,19 +44,17 @@ func (a *API) Wait() { a.inflight.Wait() }
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.inflight.Add(1)
 	defer a.inflight.Done()
-	limit := a.MaxBodyBytes
-	if limit <= 0 {
-		limit = api.MaxBodyBytes
-	}
+	// A body past api.MaxBodyBytes is passed on cut one byte past it, so
+	// that the handler answers 413 without the server reading it all.
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody { // a GET has none: nothing to read
 		var err error
-		if body, err = io.ReadAll(io.LimitReader(r.Body, int64(limit)+1)); err != nil {
+		if body, err = io.ReadAll(io.LimitReader(r.Body, api.MaxBodyBytes+1)); err != nil {
 			writeJSONError(w, http.StatusBadRequest, "could not read the request body")
 			return
 		}
 	}
-	if len(body) > limit {
+	if len(body) > api.MaxBodyBytes {
 		drain(w, r)
 	}
 	if r.URL.Path == "/openapi.yaml" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

@@ -31,7 +31,7 @@ func startSystem(t *testing.T, cfg local.Config) *httptest.Server {
 	t.Helper()
 	dlq := memory.NewQueue(memory.QueueOptions{Name: "dlq"})
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout, DeadLetter: dlq, MaxReceiveCount: cfg.MaxReceiveCount})
-	sys := local.NewSystem(cfg, memory.NewStore(), q, quiet())
+	sys := local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: q}, quiet())
 	srv := httptest.NewServer(sys.API)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

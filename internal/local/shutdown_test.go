@@ -42,7 +42,7 @@ func TestShutdownCutsSlowClientsAndSucceeds(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	q := memory.NewQueue(memory.QueueOptions{})
-	sys := local.NewSystem(testConfig(), memory.NewStore(), q, log)
+	sys := local.NewSystem(testConfig(), &local.Backend{Store: memory.NewStore(), Queue: q}, log)
 	sys.ShutdownTimeout = 50 * time.Millisecond // the slow client never finishes, so any wait runs out
 
 	ctx, cancel := context.WithCancel(t.Context())

@@ -43,18 +43,12 @@ func DefaultURL() string {
 	return "http://127.0.0.1:8000"
 }
 
-// Queue is a deployed stack's queue, reached through the SQS API.
-type Queue interface {
-	console.QueueStats
-	console.DeadLetters
-}
-
 // CLI runs one command.
 type CLI struct {
 	API *client.Client
 	// Queue, if set (-stack), serves stats, redrive and purge through the
 	// SQS API instead of the local console's.
-	Queue Queue
+	Queue console.AdminQueue
 	// Store, if set with Queue (-stack, its table), lets a redrive reopen
 	// the tasks that failed because they were dead-lettered, so that they
 	// run again (task.ReopenDeadLettered), as the console's redrive does.
@@ -249,15 +243,7 @@ func (c *CLI) queueAction(ctx context.Context, action string) error {
 	}
 	reopened := 0
 	if c.Store != nil {
-		peeked, err := c.Queue.PeekDeadLetters(ctx, console.RedriveScan)
-		if err != nil {
-			return fmt.Errorf("redrive: peek at the dead letters: %w", err)
-		}
-		bodies := make([]string, len(peeked))
-		for i, p := range peeked {
-			bodies[i] = p.Body
-		}
-		ids, err := task.ReopenDeadLettered(ctx, c.Store, bodies, task.DefaultRetention, time.Now())
+		ids, err := console.ReopenDeadLettered(ctx, c.Queue, c.Store, task.DefaultRetention, time.Now())
 		if err != nil {
 			return fmt.Errorf("redrive: reopen the dead-lettered tasks (nothing was moved; the %d reopened go back to FAILURE at the dead-letter function's next runs): %w", len(ids), err)
 		}
@@ -270,11 +256,7 @@ func (c *CLI) queueAction(ctx context.Context, action string) error {
 	if reopened > 0 {
 		fmt.Fprintf(c.Out, "%d tasks that had failed because they were dead-lettered are PENDING again and will run\n", reopened)
 	}
-	if r.Async {
-		fmt.Fprintf(c.Out, "SQS is moving the %d dead letters back to the task queue (move task %s)\n", r.Moved, r.TaskHandle)
-	} else {
-		fmt.Fprintf(c.Out, "moved %d dead letters back to the task queue\n", r.Moved)
-	}
+	fmt.Fprintln(c.Out, r)
 	return nil
 }
 

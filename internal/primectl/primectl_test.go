@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/client"
+	"github.com/asyncprime/asyncprime/internal/console"
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/primectl"
@@ -25,7 +26,7 @@ func startLocal(t *testing.T) string {
 	cfg := local.Config{Backend: "memory", Workers: 1, BatchSize: 10, VisibilityTimeout: time.Minute, MaxReceiveCount: 3, WorkerTimeout: 10 * time.Second, Retention: time.Hour}
 	dlq := memory.NewQueue(memory.QueueOptions{Name: "dlq"})
 	q := memory.NewQueue(memory.QueueOptions{VisibilityTimeout: cfg.VisibilityTimeout, DeadLetter: dlq, MaxReceiveCount: cfg.MaxReceiveCount})
-	sys := local.NewSystem(cfg, memory.NewStore(), q, slog.New(slog.DiscardHandler))
+	sys := local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: q}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(sys.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -83,7 +84,7 @@ func TestCommands(t *testing.T) {
 
 // fakeQueue is a deployed stack's queue.
 type fakeQueue struct {
-	primectl.Queue
+	console.AdminQueue
 	dead int
 }
 

@@ -96,9 +96,6 @@ func (p *Process) release() {
 // Pid is the child's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Done is closed once the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
 // Exited reports whether the process has exited.
 func (p *Process) Exited() bool {
 	select {

@@ -79,7 +79,8 @@ func TestStartReleasesHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-p.Done()
+	// A readiness check that never passes returns once the process exits.
+	_ = p.WaitReady(t.Context(), func(context.Context) bool { return false })
 	if err := port.Close(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Close after the process exited = %v; want os.ErrClosed (already released)", err)
 	}

@@ -50,6 +50,10 @@ type Names struct {
 	Table           string
 }
 
+// DefaultNames are the resources the local commands (make run-aws, make
+// invoke, make sam-local) create when they are given none.
+var DefaultNames = Names{Queue: "asyncprime-tasks", Table: "asyncprime-tasks"}
+
 // Settings are the resources' settings; zero fields take the defaults.
 type Settings struct {
 	// VisibilityTimeout of the tasks queue, in whole seconds up to 12 hours.

@@ -1,6 +1,9 @@
 package queue
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Counts is what a queue reports about its messages, as SQS's
 // GetQueueAttributes does: approximate on SQS, exact on the local queues.
@@ -39,4 +42,12 @@ type Redrive struct {
 	// (SQS's StartMessageMoveTask); TaskHandle then names the move.
 	Async      bool   `json:"async,omitempty"`
 	TaskHandle string `json:"task_handle,omitempty"`
+}
+
+// String says what the redrive did, as the console and primectl report it.
+func (r Redrive) String() string {
+	if r.Async {
+		return fmt.Sprintf("SQS is moving the %d dead letters back to the task queue (move task %s)", r.Moved, r.TaskHandle)
+	}
+	return fmt.Sprintf("moved %d dead letters back to the task queue", r.Moved)
 }

@@ -121,7 +121,7 @@ func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 	defer srv.Close()
 	// The trigger's part: the queue, through the Invoke API, to the worker.
 	worker := &lambdainvoke.Handler{
-		Client:       lambdainvoke.NewClient(cfg, lambdainvoke.Options{Endpoint: instances["WorkerFunction"].Endpoint()}),
+		Client:       lambdainvoke.NewClient(cfg, instances["WorkerFunction"].Endpoint()),
 		FunctionName: "function",
 	}
 	poller := &local.Poller{

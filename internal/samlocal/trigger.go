@@ -26,8 +26,9 @@ import (
 // section lists the variables.
 type Config struct {
 	// QueueURL (QUEUE_URL) is the queue to poll. If empty, the trigger
-	// first creates the queue, its dead-letter queue and the table (Names)
-	// as template.yaml declares them, on the configured endpoint.
+	// first creates the queue, its dead-letter queue and the table
+	// (provision.DefaultNames) as template.yaml declares them, on the
+	// configured endpoint.
 	QueueURL string `env:"QUEUE_URL"`
 	// FunctionName (WORKER_FUNCTION_NAME) is the function to invoke:
 	// WorkerFunction under sam local, the function's name or ARN on
@@ -105,7 +106,7 @@ func (t *Trigger) Run(ctx context.Context) error {
 	c := t.Config
 	queueURL := c.QueueURL
 	if queueURL == "" {
-		res, err := provision.Settings{VisibilityTimeout: c.VisibilityTimeout, MaxReceiveCount: c.MaxReceiveCount}.Provision(ctx, t.AWS, Names)
+		res, err := provision.Settings{VisibilityTimeout: c.VisibilityTimeout, MaxReceiveCount: c.MaxReceiveCount}.Provision(ctx, t.AWS, provision.DefaultNames)
 		if err != nil {
 			return fmt.Errorf("create the queue and table: %w", err)
 		}
@@ -124,7 +125,7 @@ func (t *Trigger) Run(ctx context.Context) error {
 		}
 	}
 	h := &lambdainvoke.Handler{
-		Client:       lambdainvoke.NewClient(t.AWS, lambdainvoke.Options{Endpoint: c.InvokeEndpoint}),
+		Client:       lambdainvoke.NewClient(t.AWS, c.InvokeEndpoint),
 		FunctionName: c.FunctionName,
 	}
 	p := &local.Poller{
@@ -173,10 +174,11 @@ func waitListening(ctx context.Context, endpoint string, log *slog.Logger) error
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443"}[u.Scheme])
-		if u.Scheme != "https" {
-			host = net.JoinHostPort(u.Hostname(), "80")
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
 		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	logged := false
 	tick := time.NewTicker(500 * time.Millisecond)

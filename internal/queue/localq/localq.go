@@ -7,7 +7,6 @@ package localq
 
 import (
 	"container/heap"
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,20 +18,12 @@ import (
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-// Message is what a local queue knows of a message when it hands it out.
-type Message struct {
-	ID, Body, MD5 string
-	Receives      int
-	Sent          time.Time
-	FirstReceive  time.Time
-}
-
 // ARN is the EventSourceARN of the local queue name.
 func ARN(name string) string { return "arn:aws:sqs:local:000000000000:" + name }
 
 // Record returns the record Lambda would pass for m, with the attributes
 // SQS sets.
-func Record(m Message, arn string) events.SQSMessage {
+func Record(m Msg, arn string) events.SQSMessage {
 	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 	return events.SQSMessage{
 		MessageId:     m.ID,
@@ -106,48 +97,4 @@ func (h *entries[T]) Pop() any {
 	old[len(old)-1] = entry[T]{}
 	*h = old[:len(old)-1]
 	return e
-}
-
-// Take is one attempt of Poll: the messages received, a channel closed when
-// a message is added, when the first in-flight one reappears, or an error.
-type Take func() (got []events.SQSMessage, added <-chan struct{}, next time.Time, err error)
-
-// Poll is Receive's long poll: it calls take until take returns messages or
-// an error, waiting between attempts until a message is added or reappears,
-// for up to wait in all (not at all if wait is zero). It returns early when
-// ctx is done, and retries at once when closing is closed.
-func Poll(ctx context.Context, max int, wait time.Duration, closing <-chan struct{}, take Take) ([]events.SQSMessage, error) {
-	if max < 1 || max > queue.MaxBatch {
-		return nil, fmt.Errorf("receive: max must be between 1 and %d, got %d", queue.MaxBatch, max)
-	}
-	var deadline <-chan time.Time
-	if wait > 0 {
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		deadline = timer.C
-	}
-	for {
-		got, added, next, err := take()
-		if err != nil || len(got) > 0 || wait <= 0 {
-			return got, err
-		}
-		var reappear <-chan time.Time
-		var timer *time.Timer
-		if !next.IsZero() {
-			timer = time.NewTimer(time.Until(next))
-			reappear = timer.C
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("receive: %w", ctx.Err())
-		case <-closing:
-		case <-deadline:
-			return nil, nil
-		case <-added:
-		case <-reappear:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-	}
 }

@@ -9,15 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 func TestRecordAndReceiptHandle(t *testing.T) {
 	t.Parallel()
 	sent := time.UnixMilli(1795521600000)
-	r := Record(Message{ID: "m1", Body: "b", MD5: "x", Receives: 3, Sent: sent, FirstReceive: sent.Add(time.Second)}, ARN("tasks"))
+	r := Record(Msg{ID: "m1", Body: "b", MD5: "x", Receives: 3, Sent: sent, FirstReceive: sent.Add(time.Second)}, ARN("tasks"))
 	if r.Attributes["ApproximateReceiveCount"] != "3" || r.Attributes["SentTimestamp"] != "1795521600000" ||
 		r.Attributes["ApproximateFirstReceiveTimestamp"] != "1795521601000" || r.EventSource != "aws:sqs" ||
 		r.EventSourceARN != "arn:aws:sqs:local:000000000000:tasks" {
@@ -58,19 +56,16 @@ func TestInflightPopsInVisibilityOrder(t *testing.T) {
 	}
 }
 
-func TestPollStopsOnContext(t *testing.T) {
+func TestReceiveStopsOnContext(t *testing.T) {
 	t.Parallel()
+	q := New(Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	never := make(chan struct{})
-	_, err := Poll(ctx, 1, time.Hour, nil, func() ([]events.SQSMessage, <-chan struct{}, time.Time, error) {
-		return nil, never, time.Time{}, nil
-	})
-	if err == nil {
-		t.Error("Poll with a cancelled context = nil error; want one")
+	if _, err := q.Receive(ctx, 1, time.Hour); err == nil {
+		t.Error("Receive with a cancelled context = nil error; want one")
 	}
-	if _, err := Poll(t.Context(), 11, 0, nil, nil); err == nil {
-		t.Error("Poll(max=11) = nil error; want one")
+	if _, err := q.Receive(t.Context(), 11, 0); err == nil {
+		t.Error("Receive(max=11) = nil error; want one")
 	}
 }
 
