@@ -409,25 +409,28 @@ func costOf(tasks int, work, poll map[string]*bill, workN, pollN map[string]int,
 	subInv, workInv := per(float64(workN[rie.Submit])), per(float64(workN[rie.Worker]))
 	pollInv := per(float64(pollN[rie.Status]))
 	gbs := lambdaGB / 1000 * (subInv*ms(workTook, workN, rie.Submit) + workInv*ms(workTook, workN, rie.Worker) + polls*pollInv*ms(pollTook, pollN, rie.Status))
+	pollGBs := lambdaGB / 1000 * polls * pollInv * ms(pollTook, pollN, rie.Status)
 	lines := []struct {
 		item    string
 		perTask string
 		dollars float64
+		polls   float64 // the part of dollars the polls cost
 	}{
-		{"API Gateway: submit + 2 polls", fmt.Sprintf("%.3f + 2 × %.3f requests", subInv, pollInv), (subInv + polls*pollInv) * priceAPIRequest},
-		{"Lambda requests: submit + worker + 2 status", fmt.Sprintf("%.3f + %.3f + 2 × %.3f", subInv, workInv, pollInv), (subInv + workInv + polls*pollInv) * priceLambdaRequest},
-		{"Lambda duration (as timed here, 128 MB)", fmt.Sprintf("%.0f / %.0f / %.0f ms per invocation", ms(workTook, workN, rie.Submit), ms(workTook, workN, rie.Worker), ms(pollTook, pollN, rie.Status)), gbs * priceLambdaGBs},
-		{"SQS requests", fmt.Sprintf("%.3f", sqsReqs), sqsReqs * priceSQSRequest},
-		{"DynamoDB writes", fmt.Sprintf("%.3f WRU", wru), wru * priceWRU},
-		{"DynamoDB reads: 2 polls (+ worker reads)", fmt.Sprintf("%.3f + 2 × %.3f RRU", rru, pollRRU), (rru + polls*pollRRU) * priceRRU},
+		{"API Gateway: submit + 2 polls", fmt.Sprintf("%.3f + 2 × %.3f requests", subInv, pollInv), (subInv + polls*pollInv) * priceAPIRequest, polls * pollInv * priceAPIRequest},
+		{"Lambda requests: submit + worker + 2 status", fmt.Sprintf("%.3f + %.3f + 2 × %.3f", subInv, workInv, pollInv), (subInv + workInv + polls*pollInv) * priceLambdaRequest, polls * pollInv * priceLambdaRequest},
+		{"Lambda duration (as timed here, 128 MB)", fmt.Sprintf("%.0f / %.0f / %.0f ms per invocation", ms(workTook, workN, rie.Submit), ms(workTook, workN, rie.Worker), ms(pollTook, pollN, rie.Status)), gbs * priceLambdaGBs, pollGBs * priceLambdaGBs},
+		{"SQS requests", fmt.Sprintf("%.3f", sqsReqs), sqsReqs * priceSQSRequest, 0},
+		{"DynamoDB writes", fmt.Sprintf("%.3f WRU", wru), wru * priceWRU, 0},
+		{"DynamoDB reads: 2 polls (+ worker reads)", fmt.Sprintf("%.3f + 2 × %.3f RRU", rru, pollRRU), (rru + polls*pollRRU) * priceRRU, polls * pollRRU * priceRRU},
 	}
 	fmt.Fprintf(&b, "\n| item | per task | per million tasks |\n|---|---|---|\n")
-	var total float64
+	var total, pollCost float64
 	for _, l := range lines {
 		fmt.Fprintf(&b, "| %s | %s | $%.2f |\n", l.item, l.perTask, l.dollars*1e6)
-		total += l.dollars
+		total, pollCost = total+l.dollars, pollCost+l.polls
 	}
 	fmt.Fprintf(&b, "| **total, measured requests** | | **$%.2f** |\n", total*1e6)
+	fmt.Fprintf(&b, "| total without the per-task polls | | $%.2f |\n", (total-pollCost)*1e6)
 	maxBody, maxItem := 0, 0
 	for _, bl := range work {
 		maxBody, maxItem = max(maxBody, bl.maxBody), max(maxItem, bl.maxItem)
