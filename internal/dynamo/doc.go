@@ -86,7 +86,11 @@
 //     No read, for a batch task too: the worker's one write per task.
 //   - Abandon: PutItem of the whole final task if status = PENDING (a batch
 //     task: or its item does not exist). It uses PutItem, not UpdateItem,
-//     so that the submit function's role needs no more than PutItem.
+//     so that the submit function's role needs no more than PutItem. For
+//     a batch task it does not read the batch item, so it writes its
+//     FAILURE even if the batch item never landed (where the other stores
+//     answer ErrNotFound): a tombstone of an id no client was given, which
+//     Get returns and TTL removes (submit gives it an hour).
 //   - Revoke: UpdateItem with the same condition as Start; sets status
 //     REVOKED, finished_at and expires_at (revoke.go); a batch task reads
 //     its batch item first and copies number and created_at, as Start. So
