@@ -123,6 +123,7 @@ test-stress: tools ## Two copies at once of go test -race -count=$STRESS_COUNT o
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for $FUZZTIME (default 10000x: a count, since a duration races Go 1.26's fuzz coordinator, golang/go#75804)
 	$(GO) test -run='^$$' -fuzz='^FuzzParseNumber$$' -fuzztime=$(FUZZTIME) ./internal/task
+	$(GO) test -run='^$$' -fuzz='^FuzzParseID$$' -fuzztime=$(FUZZTIME) ./internal/task
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME) ./internal/api
 	$(GO) test -run='^$$' -fuzz='^FuzzIsPrime64$$' -fuzztime=$(FUZZTIME) ./internal/prime
 	$(GO) test -run='^$$' -fuzz='^FuzzIsPrime$$' -fuzztime=$(FUZZTIME) ./internal/prime

@@ -15,8 +15,9 @@
 //	tasks                  bucket: one key per task
 //	  <task id>            36-byte UUID → status, number, is_prime, error,
 //	                       attempts, created_at, started_at, finished_at,
-//	                       expires_at; ids are time-ordered (UUID v7), so
-//	                       tasks made together share pages
+//	                       expires_at; ids are time-ordered (UUID v7, v8
+//	                       for a batch's tasks), so tasks made together
+//	                       share pages
 //	idempotency            bucket: one key per
 //	  <Idempotency-Key>    claim → {"hash","batch","task_ids","created_at",
 //	                       "expires_at"}; swept with the expired tasks

@@ -80,8 +80,19 @@ func TestFunctionOnSQS(t *testing.T) {
 	if err := store.Create(ctx, task.Task{ID: id, Number: n, Status: task.StatusPending, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	// A task of a batch, which lives in its batch's item (read with
+	// BatchGetItem).
+	member := task.NewBatchIDs(2)
+	batch := make([]task.Task, len(member))
+	now := time.Now()
+	for i, mid := range member {
+		batch[i] = task.Task{ID: mid, Number: n, Status: task.StatusPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	}
+	if err := store.CreateBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
 	dlq := sqsqueue.New(sqs.NewFromConfig(cfg), res.DeadLetterQueueURL)
-	for _, body := range []string{task.EncodeMessage(id), "not a task message"} {
+	for _, body := range []string{task.EncodeMessage(id), task.EncodeMessage(member[1]), "not a task message"} {
 		if _, err := dlq.Send(ctx, body); err != nil {
 			t.Fatal(err)
 		}
@@ -99,13 +110,18 @@ func TestFunctionOnSQS(t *testing.T) {
 			t.Fatalf("Handle = %v", err)
 		}
 	}
-	got, err := store.Get(ctx, id)
-	if err != nil || !task.IsDeadLettered(got) {
-		t.Fatalf("task = %s %q, %v; want FAILURE, dead-lettered", got.Status, got.Error, err)
+	for _, id := range []string{id, member[1]} {
+		got, err := store.Get(ctx, id)
+		if err != nil || !task.IsDeadLettered(got) {
+			t.Fatalf("task %s = %s %q, %v; want FAILURE, dead-lettered", id, got.Status, got.Error, err)
+		}
+	}
+	if got, err := store.Get(ctx, member[0]); err != nil || got.Status != task.StatusPending {
+		t.Errorf("the other task of the batch = %s, %v; want PENDING still", got.Status, err)
 	}
 	left, err := dlq.Peek(ctx, 10)
-	if err != nil || len(left) != 2 {
-		t.Errorf("the dead-letter queue holds %d messages (%v); want both still", len(left), err)
+	if err != nil || len(left) != 3 {
+		t.Errorf("the dead-letter queue holds %d messages (%v); want all 3 still", len(left), err)
 	}
 	var made []string
 	for a := range rec.actions {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -15,10 +16,16 @@ import (
 )
 
 // MaxTransactItems is the most actions one TransactWriteItems may carry,
-// and so the largest batch CreateBatch writes.
+// and so the largest batch CreateBatch writes that is not one batch's
+// tasks.
 const MaxTransactItems = 100
 
-// CreateBatch implements task.Store with one TransactWriteItems: a Put of
+// CreateBatch implements task.Store. The tasks of one batch (ids from
+// task.NewBatchIDs, in index order, as Submitter creates them) are one
+// PutItem of their batch item if attribute_not_exists(task_id), which
+// holds them until each one's first write; creating the very same batch
+// again succeeds, as for Create, and any other batch item under that key
+// is ErrExists. Other tasks are one TransactWriteItems: a Put of
 // each task if attribute_not_exists(task_id), all or none. Its
 // ClientRequestToken (the first task's id) makes the SDK's retry of a
 // transaction whose answer was lost a success rather than a failed
@@ -28,6 +35,13 @@ const MaxTransactItems = 100
 func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
 	if len(ts) == 0 {
 		return nil
+	}
+	if b, ok := asBatchItem(ts); ok {
+		it, err := attributevalue.MarshalMap(b)
+		if err != nil {
+			return fmt.Errorf("create batch %s: encode item: %w", b.ID, err)
+		}
+		return s.create(ctx, fmt.Sprintf("%d tasks (batch %s)", len(ts), b.ID), it)
 	}
 	if len(ts) > MaxTransactItems {
 		return fmt.Errorf("create %d tasks: at most %d per batch", len(ts), MaxTransactItems)

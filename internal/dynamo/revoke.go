@@ -12,26 +12,27 @@ import (
 )
 
 // Revoke implements task.Store with one conditional UpdateItem: the task
-// must exist and be PENDING or STARTED. A failed condition returns the
-// item as it was (ALL_OLD), which tells a missing task from a final one
-// without a read.
+// must be PENDING or STARTED. A failed condition returns the item as it
+// was (ALL_OLD), which tells a missing task from a final one without a
+// read. A batch member's batch item is read first (own): a batch id that
+// no batch item holds is ErrNotFound, never a REVOKED item made up.
 func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error) {
 	u, err := changes(task.Task{Status: task.StatusRevoked, FinishedAt: at, ExpiresAt: expires},
 		AttrStatus, "is_prime", "error", "finished_at", AttrExpiresAt)
 	if err != nil {
 		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
 	}
-	out, err := s.transition(ctx, id, u)
+	u, upsert, err := s.own(ctx, id, u, "number", "created_at")
+	if err != nil {
+		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
+	}
+	out, err := s.write(ctx, id, upsert, u, task.StatusPending, task.StatusStarted)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf) && len(ccf.Item) > 0:
-		cur, derr := decode(ccf.Item)
-		if derr != nil {
-			return task.Task{}, fmt.Errorf("revoke task %s: %w (%w)", id, task.ErrConflict, derr)
-		}
-		return task.Task{}, fmt.Errorf("revoke: %w", &task.FinalError{ID: id, Status: cur.Status})
+		return task.Task{}, fmt.Errorf("revoke: %w", &task.FinalError{ID: id, Status: statusOf(ccf.Item)})
 	case err != nil:
-		return task.Task{}, s.conditionError("revoke", id, err)
+		return task.Task{}, s.conditionError("revoke", id, upsert, err)
 	}
 	t, err := decode(out.Attributes)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,7 @@ import (
 type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
@@ -114,17 +116,22 @@ func New(client Client, table string) *Store {
 	return &Store{client: client, table: table}
 }
 
-// Create implements task.Store. The SDK retries a PutItem whose answer was
-// lost; if the first attempt had landed, the retry finds the very item it
-// writes, which is a success, not ErrExists.
+// Create implements task.Store.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
 	it, err := encode(t)
 	if err != nil {
 		return err
 	}
+	return s.create(ctx, "task "+t.ID, it)
+}
+
+// create writes the new item it, if no item has its key. The SDK retries
+// a PutItem whose answer was lost; if the first attempt had landed, the
+// retry finds the very item it writes, which is a success, not ErrExists.
+func (s *Store) create(ctx context.Context, what string, it map[string]types.AttributeValue) error {
 	in, err := s.put(it, expression.AttributeNotExists(expression.Name(AttrID)))
 	if err != nil {
-		return fmt.Errorf("create task %s: %w", t.ID, err)
+		return fmt.Errorf("create %s: %w", what, err)
 	}
 	_, err = s.client.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
@@ -132,15 +139,20 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	case errors.As(err, &ccf) && reflect.DeepEqual(ccf.Item, it):
 		return nil
 	case errors.As(err, &ccf):
-		return fmt.Errorf("create task %s: %w", t.ID, task.ErrExists)
+		return fmt.Errorf("create %s: %w", what, task.ErrExists)
 	case err != nil:
-		return fmt.Errorf("create task %s: %w", t.ID, err)
+		return fmt.Errorf("create %s: %w", what, err)
 	}
 	return nil
 }
 
-// Get implements task.Store. The read is strongly consistent.
+// Get implements task.Store. The read is strongly consistent: a GetItem
+// of the task's item, or for a batch member a BatchGetItem of its own item
+// and its batch item (getMember).
 func (s *Store) Get(ctx context.Context, id string) (task.Task, error) {
+	if bk, index, ok := batchKey(id); ok {
+		return s.getMember(ctx, id, bk, index)
+	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(id),
@@ -152,22 +164,32 @@ func (s *Store) Get(ctx context.Context, id string) (task.Task, error) {
 	if len(out.Item) == 0 {
 		return task.Task{}, fmt.Errorf("get task %s: %w", id, task.ErrNotFound)
 	}
-	t, err := decode(out.Item)
+	return decodeTask(id, out.Item)
+}
+
+// decodeTask decodes the item of the task id as read.
+func decodeTask(id string, it map[string]types.AttributeValue) (task.Task, error) {
+	t, err := decode(it)
 	if err != nil {
 		return task.Task{}, fmt.Errorf("get task %s: decode item: %w: %w", id, task.ErrDamaged, err)
 	}
 	return t, nil
 }
 
-// Start implements task.Store.
+// Start implements task.Store. A batch member's number comes from its
+// batch item (own), and is copied into its own item with the write.
 func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
 	u, err := changes(task.Task{Status: task.StatusStarted, StartedAt: at}, AttrStatus, "started_at")
 	if err != nil {
 		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
 	}
-	out, err := s.transition(ctx, id, u.Add(expression.Name("attempts"), expression.Value(1)))
+	u, upsert, err := s.own(ctx, id, u.Add(expression.Name("attempts"), expression.Value(1)), inherited...)
 	if err != nil {
-		return task.Task{}, s.conditionError("start", id, err)
+		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
+	}
+	out, err := s.write(ctx, id, upsert, u, task.StatusPending, task.StatusStarted)
+	if err != nil {
+		return task.Task{}, s.conditionError("start", id, upsert, err)
 	}
 	t, err := decode(out.Attributes)
 	if err != nil {
@@ -176,7 +198,9 @@ func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, 
 	return t, nil
 }
 
-// Finish implements task.Store. It writes the fields task.Apply writes.
+// Finish implements task.Store. It writes the fields task.Apply writes,
+// with no read: for a batch member, an upsert of its own item, which
+// takes its number from the batch item when read.
 func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 	if !out.Status.Final() {
 		return fmt.Errorf("finish task %s: outcome status %s is not final", id, task.Excerpt(string(out.Status)))
@@ -185,25 +209,28 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 	if err != nil {
 		return fmt.Errorf("finish task %s: %w", id, err)
 	}
-	if _, err := s.transition(ctx, id, u); err != nil {
-		return s.conditionError("finish", id, err)
+	_, _, member := task.BatchOf(id)
+	if _, err := s.write(ctx, id, member, u, task.StatusPending, task.StatusStarted); err != nil {
+		return s.conditionError("finish", id, member, err)
 	}
 	return nil
 }
 
 // Abandon implements task.Store. It replaces the whole item with PutItem,
-// the one write the submit function is allowed.
+// the one write the submit function is allowed; a batch member's item,
+// if it has none yet, is created (t has the number).
 func (s *Store) Abandon(ctx context.Context, t task.Task) error {
 	it, err := encode(t)
 	if err != nil {
 		return err
 	}
-	in, err := s.put(it, expression.Name(AttrStatus).Equal(expression.Value(task.StatusPending)))
+	_, _, member := batchKey(t.ID)
+	in, err := s.put(it, condition(member, task.StatusPending))
 	if err != nil {
 		return fmt.Errorf("abandon task %s: %w", t.ID, err)
 	}
 	if _, err := s.client.PutItem(ctx, in); err != nil {
-		return s.conditionError("abandon", t.ID, err)
+		return s.conditionError("abandon", t.ID, member, err)
 	}
 	return nil
 }
@@ -240,16 +267,34 @@ func changes(t task.Task, attrs ...string) (expression.UpdateBuilder, error) {
 	return u, err
 }
 
-// transition applies u to the task id if it exists and is not final,
-// returning the item as written, or as it was if the condition fails.
-func (s *Store) transition(ctx context.Context, id string, u expression.UpdateBuilder) (*dynamodb.UpdateItemOutput, error) {
-	return s.update(ctx, id, u, expression.Name(AttrStatus).In(expression.Value(task.StatusPending), expression.Value(task.StatusStarted)))
+// condition is the condition of a write to a task whose status is one of
+// from. A task with an item of its own must exist. A batch member may
+// have no item yet (upsert): its batch item holds it, PENDING, so a
+// missing item meets the condition if PENDING is among from, and the
+// write creates the item.
+func condition(upsert bool, from ...task.Status) expression.ConditionBuilder {
+	in := make([]expression.OperandBuilder, len(from))
+	for i, st := range from {
+		in[i] = expression.Value(st)
+	}
+	status := expression.Name(AttrStatus).Equal(in[0])
+	if len(in) > 1 {
+		status = expression.Name(AttrStatus).In(in[0], in[1:]...)
+	}
+	switch {
+	case !upsert:
+		return expression.AttributeExists(expression.Name(AttrID)).And(status)
+	case slices.Contains(from, task.StatusPending):
+		return expression.AttributeNotExists(expression.Name(AttrID)).Or(status)
+	}
+	return status
 }
 
-// update applies u to the task id if it exists and cond holds, returning
-// the item as written, or as it was if the condition fails.
-func (s *Store) update(ctx context.Context, id string, u expression.UpdateBuilder, cond expression.ConditionBuilder) (*dynamodb.UpdateItemOutput, error) {
-	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(expression.AttributeExists(expression.Name(AttrID)).And(cond)).Build()
+// write applies u to the task id if its status is one of from (see
+// condition), returning the item as written, or as it was if the
+// condition fails.
+func (s *Store) write(ctx context.Context, id string, upsert bool, u expression.UpdateBuilder, from ...task.Status) (*dynamodb.UpdateItemOutput, error) {
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(condition(upsert, from...)).Build()
 	if err != nil {
 		return nil, err
 	}
@@ -268,20 +313,28 @@ func (s *Store) update(ctx context.Context, id string, u expression.UpdateBuilde
 // conditionError wraps the error of a conditional write of the task id. A
 // failed condition whose request asked for ALL_OLD tells a missing task
 // (no item returned: ErrNotFound) from one in a state the write may not
-// leave (ErrConflict).
-func (s *Store) conditionError(op, id string, err error) error {
+// leave (ErrConflict). With upsert, no item means a batch member that its
+// batch item holds, PENDING.
+func (s *Store) conditionError(op, id string, upsert bool, err error) error {
 	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	switch {
+	case !errors.As(err, &ccf):
 		return fmt.Errorf("%s task %s: %w", op, id, err)
-	}
-	if len(ccf.Item) == 0 {
+	case len(ccf.Item) == 0 && upsert:
+		return fmt.Errorf("%s task %s in state %s: %w", op, id, task.StatusPending, task.ErrConflict)
+	case len(ccf.Item) == 0:
 		return fmt.Errorf("%s task %s: %w", op, id, task.ErrNotFound)
 	}
+	return fmt.Errorf("%s task %s in state %s: %w", op, id, statusOf(ccf.Item), task.ErrConflict)
+}
+
+// statusOf returns the status an item holds, excerpted if unknown.
+func statusOf(it map[string]types.AttributeValue) task.Status {
 	var status task.Status
-	if attributevalue.Unmarshal(ccf.Item[AttrStatus], &status) != nil || status == "" {
-		status = "unknown"
+	if attributevalue.Unmarshal(it[AttrStatus], &status) != nil || status == "" {
+		return "unknown"
 	} else if !status.Valid() {
-		status = task.Status(task.Excerpt(string(status)))
+		return task.Status(task.Excerpt(string(status)))
 	}
-	return fmt.Errorf("%s task %s in state %s: %w", op, id, status, task.ErrConflict)
+	return status
 }

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -24,6 +25,16 @@ type fakeClient struct {
 	PutItemFunc    func(*dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
 	GetItemFunc    func(*dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
 	UpdateItemFunc func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
+	// BatchGetItemFunc has no fallback: the embedded client is nil in the
+	// tests that set it.
+	BatchGetItemFunc func(*dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error)
+}
+
+func (f *fakeClient) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	if f.BatchGetItemFunc == nil {
+		return f.Client.BatchGetItem(ctx, in, opts...)
+	}
+	return f.BatchGetItemFunc(in)
 }
 
 func (f *fakeClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -232,4 +243,42 @@ func named(expr *string, names map[string]string) string {
 		s = strings.ReplaceAll(s, p, names[p])
 	}
 	return s
+}
+
+// TestGetMemberAsksAgainForUnprocessedKeys: BatchGetItem may leave keys
+// unprocessed (throttling); Get asks again for those, and reads the task
+// once both items are in.
+func TestGetMemberAsksAgainForUnprocessedKeys(t *testing.T) {
+	t.Parallel()
+	ids := task.NewBatchIDs(2)
+	batchKey := dynamo.BatchPrefix + ids[0][:task.BatchNameLen]
+	batchItem := map[string]types.AttributeValue{
+		"task_id":         &types.AttributeValueMemberS{Value: batchKey},
+		"numbers":         &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "11"}, &types.AttributeValueMemberS{Value: "13"}}},
+		"created_at":      &types.AttributeValueMemberS{Value: "2026-11-24T12:00:00Z"},
+		"task_expires_at": &types.AttributeValueMemberN{Value: "1795608000"},
+		"expires_at":      &types.AttributeValueMemberN{Value: "1795694400"},
+	}
+	var asked [][]string
+	c := &fakeClient{BatchGetItemFunc: func(in *dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error) {
+		var keys []string
+		for _, k := range in.RequestItems["tasks"].Keys {
+			keys = append(keys, k["task_id"].(*types.AttributeValueMemberS).Value)
+		}
+		asked = append(asked, keys)
+		if len(asked) == 1 {
+			return &dynamodb.BatchGetItemOutput{
+				Responses:       map[string][]map[string]types.AttributeValue{"tasks": nil},
+				UnprocessedKeys: map[string]types.KeysAndAttributes{"tasks": {Keys: []map[string]types.AttributeValue{{"task_id": &types.AttributeValueMemberS{Value: batchKey}}}, ConsistentRead: aws.Bool(true)}},
+			}, nil
+		}
+		return &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{"tasks": {batchItem}}}, nil
+	}}
+	got, err := dynamo.New(c, "tasks").Get(t.Context(), ids[1])
+	if err != nil || got.Status != task.StatusPending || got.Number != "13" {
+		t.Fatalf("Get = %+v, %v; want the PENDING task of 13", got, err)
+	}
+	if want := [][]string{{ids[1], batchKey}, {batchKey}}; fmt.Sprint(asked) != fmt.Sprint(want) {
+		t.Errorf("BatchGetItem asked for %v; want %v", asked, want)
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/rie"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
@@ -34,7 +35,8 @@ import (
 type bill struct {
 	requests map[string]int
 	wru, rru float64
-	maxBody  int // the largest PutItem or UpdateItem body: items under 1 KB cost 1 WRU
+	maxBody  int // the largest UpdateItem body: items under 1 KB cost 1 WRU
+	maxItem  int // the largest item a PutItem wrote, in bytes as DynamoDB sizes it
 	starts   int // UpdateItem calls that record STARTED (they set started_at)
 }
 
@@ -59,7 +61,10 @@ func (r *callRecorder) count(fn string, req *http.Request) {
 	}
 	b.requests[action]++
 	b.wru, b.rru = b.wru+wru, b.rru+rru
-	if action == "dynamodb:PutItem" || action == "dynamodb:UpdateItem" {
+	switch action {
+	case "dynamodb:PutItem":
+		b.maxItem = max(b.maxItem, putItemSize(body))
+	case "dynamodb:UpdateItem":
 		b.maxBody = max(b.maxBody, len(body))
 	}
 	if action == "dynamodb:UpdateItem" && bytes.Contains(body, []byte(`"started_at"`)) {
@@ -76,18 +81,32 @@ func (r *callRecorder) take() map[string]*bill {
 	return out
 }
 
-// capacity is the on-demand capacity a DynamoDB request consumes, for
-// items of up to 1 KB (writes) and 4 KB (reads): a write 1 WRU, an item of
-// a transaction 2, a strongly consistent read 1 RRU, an eventually
-// consistent one half. A refused conditional write costs as much.
+// capacity is the on-demand capacity a DynamoDB request consumes: a
+// PutItem 1 WRU per started KB of its item (putItemSize), an UpdateItem 1
+// (the items it writes here are under 1 KB: see maxBody), an item of a
+// transaction 2, a strongly consistent read of an item of up to 4 KB 1
+// RRU (BatchGetItem: per key), an eventually consistent one half. A
+// refused conditional write costs as much.
 func capacity(action string, body []byte) (wru, rru float64) {
 	var in struct {
 		TransactItems  []json.RawMessage
 		ConsistentRead bool
+		RequestItems   map[string]struct {
+			Keys           []json.RawMessage
+			ConsistentRead bool
+		}
 	}
 	json.Unmarshal(body, &in)
+	read := func(consistent bool) float64 {
+		if consistent {
+			return 1
+		}
+		return 0.5
+	}
 	switch action {
-	case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem":
+	case "dynamodb:PutItem":
+		return math.Max(1, math.Ceil(float64(putItemSize(body))/1024)), 0
+	case "dynamodb:UpdateItem", "dynamodb:DeleteItem":
 		return 1, 0
 	case "dynamodb:TransactWriteItems":
 		return 2 * float64(len(in.TransactItems)), 0
@@ -100,12 +119,52 @@ func capacity(action string, body []byte) (wru, rru float64) {
 		}
 		return float64(n), 0
 	case "dynamodb:GetItem":
-		if in.ConsistentRead {
-			return 0, 1
+		return 0, read(in.ConsistentRead)
+	case "dynamodb:BatchGetItem":
+		for _, r := range in.RequestItems {
+			rru += float64(len(r.Keys)) * read(r.ConsistentRead)
 		}
-		return 0, 0.5
+		return 0, rru
 	}
 	return 0, 0
+}
+
+// putItemSize is the size of a PutItem request's item as DynamoDB bills
+// it: each attribute's name and value in UTF-8 bytes, a number one byte
+// per two significant digits plus one, a boolean one byte, a list 3 bytes
+// plus one per element and its elements
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+func putItemSize(body []byte) int {
+	var in struct{ Item map[string]json.RawMessage }
+	json.Unmarshal(body, &in)
+	n := 0
+	for name, v := range in.Item {
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(raw json.RawMessage) int {
+	var v struct {
+		S    *string
+		N    *string
+		BOOL *bool
+		L    []json.RawMessage
+	}
+	json.Unmarshal(raw, &v)
+	switch {
+	case v.S != nil:
+		return len(*v.S)
+	case v.N != nil:
+		return len(strings.Trim(strings.TrimLeft(*v.N, "-0"), "."))/2 + 1
+	case v.BOOL != nil:
+		return 1
+	}
+	n := 3
+	for _, e := range v.L {
+		n += 1 + valueSize(e)
+	}
+	return n
 }
 
 // invocations counts the Lambda invocations of each function and their
@@ -182,14 +241,14 @@ func TestRequestsPerTask(t *testing.T) {
 		batch, tasks int
 	}{
 		{name: "single submits", batch: 1, tasks: 100},
-		{name: "batch submits of 20", batch: 20, tasks: 200},
+		{name: "batch submits of 100", batch: task.MaxBatch, tasks: 3 * task.MaxBatch},
 	} {
 		s.calls.take()
 		inv.take()
 		var ids []string
 		retried := 0
 		for i := 0; i < sc.tasks; i += sc.batch {
-			got, r := post(t, srv.URL, 1000+i, sc.batch)
+			got, r := post(t, srv.URL, firstNumber+i, sc.batch)
 			ids, retried = append(ids, got...), retried+r
 		}
 		ctx, cancel := context.WithCancel(t.Context())
@@ -242,13 +301,20 @@ func TestRequestsPerTask(t *testing.T) {
 	t.Log(report.String())
 }
 
-// submitCalls is what submit should call for tasks in requests of batch.
+// firstNumber is the first number the test submits: numbers of 19 digits,
+// the longest of 64 bits, make the largest items a batch of 64-bit
+// numbers writes.
+const firstNumber = 1_000_000_000_000_001_000
+
+// submitCalls is what submit should call for tasks in requests of batch:
+// a write and a send per request (a batch: one PutItem of its batch item,
+// and a SendMessageBatch per 10 messages).
 func submitCalls(batch, tasks int) map[string]int {
 	if batch == 1 {
 		return map[string]int{"dynamodb:PutItem": tasks, "sqs:SendMessage": tasks}
 	}
 	reqs := tasks / batch
-	return map[string]int{"dynamodb:TransactWriteItems": reqs, "sqs:SendMessageBatch": reqs * ((batch + 9) / 10)}
+	return map[string]int{"dynamodb:PutItem": reqs, "sqs:SendMessageBatch": reqs * ((batch + 9) / 10)}
 }
 
 func sameCounts(a, b map[string]int) bool {
@@ -343,29 +409,33 @@ func costOf(tasks int, work, poll map[string]*bill, workN, pollN map[string]int,
 	subInv, workInv := per(float64(workN[rie.Submit])), per(float64(workN[rie.Worker]))
 	pollInv := per(float64(pollN[rie.Status]))
 	gbs := lambdaGB / 1000 * (subInv*ms(workTook, workN, rie.Submit) + workInv*ms(workTook, workN, rie.Worker) + polls*pollInv*ms(pollTook, pollN, rie.Status))
+	pollGBs := lambdaGB / 1000 * polls * pollInv * ms(pollTook, pollN, rie.Status)
 	lines := []struct {
 		item    string
 		perTask string
 		dollars float64
+		polls   float64 // the part of dollars the polls cost
 	}{
-		{"API Gateway: submit + 2 polls", fmt.Sprintf("%.3f + 2 × %.3f requests", subInv, pollInv), (subInv + polls*pollInv) * priceAPIRequest},
-		{"Lambda requests: submit + worker + 2 status", fmt.Sprintf("%.3f + %.3f + 2 × %.3f", subInv, workInv, pollInv), (subInv + workInv + polls*pollInv) * priceLambdaRequest},
-		{"Lambda duration (as timed here, 128 MB)", fmt.Sprintf("%.0f / %.0f / %.0f ms per invocation", ms(workTook, workN, rie.Submit), ms(workTook, workN, rie.Worker), ms(pollTook, pollN, rie.Status)), gbs * priceLambdaGBs},
-		{"SQS requests", fmt.Sprintf("%.3f", sqsReqs), sqsReqs * priceSQSRequest},
-		{"DynamoDB writes", fmt.Sprintf("%.3f WRU", wru), wru * priceWRU},
-		{"DynamoDB reads: 2 polls (+ worker reads)", fmt.Sprintf("%.3f + 2 × %.3f RRU", rru, pollRRU), (rru + polls*pollRRU) * priceRRU},
+		{"API Gateway: submit + 2 polls", fmt.Sprintf("%.3f + 2 × %.3f requests", subInv, pollInv), (subInv + polls*pollInv) * priceAPIRequest, polls * pollInv * priceAPIRequest},
+		{"Lambda requests: submit + worker + 2 status", fmt.Sprintf("%.3f + %.3f + 2 × %.3f", subInv, workInv, pollInv), (subInv + workInv + polls*pollInv) * priceLambdaRequest, polls * pollInv * priceLambdaRequest},
+		{"Lambda duration (as timed here, 128 MB)", fmt.Sprintf("%.0f / %.0f / %.0f ms per invocation", ms(workTook, workN, rie.Submit), ms(workTook, workN, rie.Worker), ms(pollTook, pollN, rie.Status)), gbs * priceLambdaGBs, pollGBs * priceLambdaGBs},
+		{"SQS requests", fmt.Sprintf("%.3f", sqsReqs), sqsReqs * priceSQSRequest, 0},
+		{"DynamoDB writes", fmt.Sprintf("%.3f WRU", wru), wru * priceWRU, 0},
+		{"DynamoDB reads: 2 polls (+ worker reads)", fmt.Sprintf("%.3f + 2 × %.3f RRU", rru, pollRRU), (rru + polls*pollRRU) * priceRRU, polls * pollRRU * priceRRU},
 	}
 	fmt.Fprintf(&b, "\n| item | per task | per million tasks |\n|---|---|---|\n")
-	var total float64
+	var total, pollCost float64
 	for _, l := range lines {
 		fmt.Fprintf(&b, "| %s | %s | $%.2f |\n", l.item, l.perTask, l.dollars*1e6)
-		total += l.dollars
+		total, pollCost = total+l.dollars, pollCost+l.polls
 	}
 	fmt.Fprintf(&b, "| **total, measured requests** | | **$%.2f** |\n", total*1e6)
-	maxBody := 0
+	fmt.Fprintf(&b, "| total without the per-task polls | | $%.2f |\n", (total-pollCost)*1e6)
+	maxBody, maxItem := 0, 0
 	for _, bl := range work {
-		maxBody = max(maxBody, bl.maxBody)
+		maxBody, maxItem = max(maxBody, bl.maxBody), max(maxItem, bl.maxItem)
 	}
-	fmt.Fprintf(&b, "(largest PutItem/UpdateItem request: %d bytes)\n", maxBody)
+	fmt.Fprintf(&b, "(largest item a PutItem wrote: %d bytes, %.0f WRU; largest UpdateItem request: %d bytes)\n",
+		maxItem, math.Max(1, math.Ceil(float64(maxItem)/1024)), maxBody)
 	return cost{table: b.String()}
 }

@@ -215,9 +215,35 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
 	}
 
-	// A batch with an idempotency key (TransactWriteItems and
-	// SendMessageBatch), its retry, and a cancel: every answer as
-	// openapi.yaml says.
+	// A batch: one item (PutItem) for its tasks until each is written.
+	// The worker starts the task of a number beyond 64 bits (GetItem of the
+	// batch item, then UpdateItem); status reads each task with
+	// BatchGetItem.
+	const mersenne = "170141183460469231731687303715884105727" // 2^127 - 1, a prime
+	resp, b = apitest.Do(t, http.MethodPost, srv.URL+"/", `{"numbers": [12, `+mersenne+`]}`, nil)
+	var pair api.BatchResponse
+	json.Unmarshal(b, &pair)
+	if resp.StatusCode != http.StatusAccepted || len(pair.TaskIDs) != 2 {
+		t.Fatalf("POST batch of 2 = %d %s; want 202 with 2 task ids", resp.StatusCode, b)
+	}
+	for i, want := range []struct {
+		number  task.Number
+		isPrime bool
+	}{{"12", false}, {mersenne, true}} {
+		var got api.StatusResponse
+		testkit.Eventually(t, 2*time.Minute, func() bool {
+			_, b := apitest.Do(t, http.MethodGet, srv.URL+"/"+pair.TaskIDs[i], "", nil)
+			got = api.StatusResponse{}
+			json.Unmarshal(b, &got)
+			return got.Status.Final()
+		}, "task %s finished", pair.TaskIDs[i])
+		if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != want.number || got.Result.IsPrime != want.isPrime {
+			t.Errorf("GET /%s = %+v; want SUCCESS {number: %s, is_prime: %v}", pair.TaskIDs[i], got, want.number, want.isPrime)
+		}
+	}
+
+	// A batch with an idempotency key (PutItem and SendMessageBatch), its
+	// retry, and a cancel: every answer as openapi.yaml says.
 	post := func(body, key string) (int, []byte) {
 		resp, b := apitest.Do(t, http.MethodPost, srv.URL+"/", body, map[string]string{"Idempotency-Key": key})
 		return resp.StatusCode, b

@@ -11,7 +11,7 @@ import (
 )
 
 // taskUUID is the form of task ids.
-var taskUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+var taskUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[478][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // httpEvent is the part of an API Gateway HTTP API (payload 2.0) event the
 // sample events must get right.

@@ -47,10 +47,10 @@ var Functions = map[string]string{
 // names them the same way.
 var Permissions = map[string][]string{
 	"SubmitFunction":     {"dynamodb:PutItem", "sqs:SendMessage"},
-	"WorkerFunction":     {"dynamodb:UpdateItem"},
-	"BigWorkerFunction":  {"dynamodb:UpdateItem"},
-	"DeadLetterFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},
-	"StatusFunction":     {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"WorkerFunction":     {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"BigWorkerFunction":  {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"DeadLetterFunction": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},
+	"StatusFunction":     {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
 }
 
 // Queues lists, for each function's logical id, the queues (logical ids)

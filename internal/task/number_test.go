@@ -150,6 +150,9 @@ func TestIDs(t *testing.T) {
 		}
 		seen[id], prev = true, id
 	}
+	if !ValidID("3f2b8c1e-7d4a-8e59-9b1c-2a6f0e8d0005") {
+		t.Error("ValidID rejects a version 8 id, the form of a batch's ids")
+	}
 	if !ValidID("3f2b8c1e-7d4a-4e59-9b1c-2a6f0e8d4c71") {
 		t.Error("ValidID rejects a version 4 id, the form of ids issued before version 7")
 	}

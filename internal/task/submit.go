@@ -179,10 +179,15 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	}
 	now := s.now()
 	ts := make([]Task, len(r.Numbers))
-	ids := make([]string, len(r.Numbers))
+	// A batch's tasks get ids that name their batch (NewBatchIDs), so
+	// that a store may keep the batch as one record; a single task a
+	// time-ordered id of its own.
+	ids := []string{NewID()}
+	if len(r.Numbers) > 1 {
+		ids = NewBatchIDs(len(r.Numbers))
+	}
 	for i, n := range r.Numbers {
-		ts[i] = Task{ID: NewID(), Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
-		ids[i] = ts[i].ID
+		ts[i] = Task{ID: ids[i], Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultSubmitTimeout))
 	defer cancel()

@@ -83,3 +83,45 @@ func TestSubmitUsesTheOutbox(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptGivesABatchItsIDs: the tasks of a batch get the ids of one
+// batch (NewBatchIDs), in the order of their numbers; a single task gets a
+// time-ordered id of its own (version 7), even when it came as a batch of
+// one.
+func TestAcceptGivesABatchItsIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		numbers []task.Number
+		batch   bool
+	}{
+		{name: "single", numbers: []task.Number{"11"}},
+		{name: "batch of one", numbers: []task.Number{"11"}},
+		{name: "batch", numbers: []task.Number{"11", "12", "13"}, batch: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := memory.NewStore()
+			s := &task.Submitter{Store: store, Queue: &fakeQueue{}, Now: clock()}
+			r, err := s.Accept(t.Context(), task.Request{Numbers: tt.numbers, Batch: len(tt.numbers) > 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range r.TaskIDs {
+				batch, index, ok := task.BatchOf(id)
+				switch {
+				case ok != tt.batch:
+					t.Errorf("task %d has id %s; want a batch id: %v", i, id, tt.batch)
+				case !tt.batch && id[14] != '7':
+					t.Errorf("task %d has id %s; want version 7", i, id)
+				case tt.batch && (index != i || batch != r.TaskIDs[0][:task.BatchNameLen]):
+					t.Errorf("task %d has id %s: batch %s, index %d; want the first id's batch and index %d", i, id, batch, index, i)
+				}
+				if tk, err := store.Get(t.Context(), id); err != nil || tk.Number != tt.numbers[i] {
+					t.Errorf("Get(%s) = %v, %v; want the task of %s", id, tk.Number, err, tt.numbers[i])
+				}
+			}
+		})
+	}
+}

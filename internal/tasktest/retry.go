@@ -2,6 +2,7 @@ package tasktest
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,6 +47,35 @@ func RunReopen(t *testing.T, newStore func(t *testing.T) ReopenStore) {
 		}
 		if err := s.Finish(t.Context(), tk.ID, task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: now, ExpiresAt: expires}); err != nil {
 			t.Errorf("Finish after Reopen = %v; want nil", err)
+		}
+	})
+
+	t.Run("BatchMember", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ids := task.NewBatchIDs(2)
+		b := make([]task.Task, len(ids))
+		for i, id := range ids {
+			b[i] = task.Task{ID: id, Status: task.StatusPending, Number: task.Number(strconv.Itoa(11 + 2*i)), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		}
+		if err := s.CreateBatch(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reopen(t.Context(), b[1].ID, now); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Reopen of a PENDING member = %v; want ErrConflict", err)
+		}
+		if err := s.Finish(t.Context(), b[0].ID, task.Outcome{Status: task.StatusFailure, Error: "boom", FinishedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		expires := now.Add(2 * time.Hour)
+		if err := s.Reopen(t.Context(), b[0].ID, expires); err != nil {
+			t.Fatalf("Reopen of a FAILURE member = %v; want nil", err)
+		}
+		want := b[0]
+		want.ExpiresAt = expires
+		assertStored(t, s, want)
+		if err := s.Reopen(t.Context(), task.NewBatchIDs(1)[0], now); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Reopen of a member of no batch = %v; want ErrNotFound", err)
 		}
 	})
 

@@ -217,6 +217,8 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		assertStored(t, s, batch[0])
 	})
 
+	runBatchMembers(t, newStore, t0, success, failure)
+
 	t.Run("Claim", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
