@@ -167,6 +167,12 @@ func (s *Store) getMember(ctx context.Context, id string, bk map[string]types.At
 			batch = it
 		}
 	}
+	if _, ok := own[AttrStatus]; !ok {
+		// An item without a status is the first write of the member caught
+		// half done, which only an emulator shows (see write): the task is
+		// as its batch item holds it until that write ends.
+		own = nil
+	}
 	if _, ok := own["number"]; ok {
 		return decodeTask(id, own)
 	}

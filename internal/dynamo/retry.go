@@ -17,7 +17,7 @@ var _ task.Reopener = (*Store)(nil)
 // credentials): no function's role needs more than it has.
 func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) error {
 	u, err := changes(task.Task{Status: task.StatusPending, ExpiresAt: expiresAt},
-		AttrStatus, "is_prime", "error", "started_at", "finished_at", AttrExpiresAt)
+		"is_prime", "error", "started_at", "finished_at", AttrExpiresAt)
 	if err != nil {
 		return fmt.Errorf("reopen task %s: %w", id, err)
 	}
@@ -25,7 +25,7 @@ func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) erro
 	if err != nil {
 		return fmt.Errorf("reopen task %s: %w", id, err)
 	}
-	if _, err := s.write(ctx, id, upsert, u, task.StatusFailure); err != nil {
+	if _, err := s.write(ctx, id, upsert, u, task.StatusPending, task.StatusFailure); err != nil {
 		return s.conditionError("reopen", id, upsert, err)
 	}
 	return nil

@@ -18,7 +18,7 @@ import (
 // no batch item holds is ErrNotFound, never a REVOKED item made up.
 func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (task.Task, error) {
 	u, err := changes(task.Task{Status: task.StatusRevoked, FinishedAt: at, ExpiresAt: expires},
-		AttrStatus, "is_prime", "error", "finished_at", AttrExpiresAt)
+		"is_prime", "error", "finished_at", AttrExpiresAt)
 	if err != nil {
 		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
 	}
@@ -26,7 +26,7 @@ func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (t
 	if err != nil {
 		return task.Task{}, fmt.Errorf("revoke task %s: %w", id, err)
 	}
-	out, err := s.write(ctx, id, upsert, u, task.StatusPending, task.StatusStarted)
+	out, err := s.write(ctx, id, upsert, u, task.StatusRevoked, task.StatusPending, task.StatusStarted)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf) && len(ccf.Item) > 0:

@@ -179,7 +179,7 @@ func decodeTask(id string, it map[string]types.AttributeValue) (task.Task, error
 // Start implements task.Store. A batch member's number comes from its
 // batch item (own), and is copied into its own item with the write.
 func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, error) {
-	u, err := changes(task.Task{Status: task.StatusStarted, StartedAt: at}, AttrStatus, "started_at")
+	u, err := changes(task.Task{Status: task.StatusStarted, StartedAt: at}, "started_at")
 	if err != nil {
 		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
 	}
@@ -187,7 +187,7 @@ func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, 
 	if err != nil {
 		return task.Task{}, fmt.Errorf("start task %s: %w", id, err)
 	}
-	out, err := s.write(ctx, id, upsert, u, task.StatusPending, task.StatusStarted)
+	out, err := s.write(ctx, id, upsert, u, task.StatusStarted, task.StatusPending, task.StatusStarted)
 	if err != nil {
 		return task.Task{}, s.conditionError("start", id, upsert, err)
 	}
@@ -205,12 +205,12 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 	if !out.Status.Final() {
 		return fmt.Errorf("finish task %s: outcome status %s is not final", id, task.Excerpt(string(out.Status)))
 	}
-	u, err := changes(task.Apply(task.Task{}, out), AttrStatus, "is_prime", "error", "finished_at", AttrExpiresAt)
+	u, err := changes(task.Apply(task.Task{}, out), "is_prime", "error", "finished_at", AttrExpiresAt)
 	if err != nil {
 		return fmt.Errorf("finish task %s: %w", id, err)
 	}
 	_, _, member := task.BatchOf(id)
-	if _, err := s.write(ctx, id, member, u, task.StatusPending, task.StatusStarted); err != nil {
+	if _, err := s.write(ctx, id, member, u, out.Status, task.StatusPending, task.StatusStarted); err != nil {
 		return s.conditionError("finish", id, member, err)
 	}
 	return nil
@@ -290,10 +290,14 @@ func condition(upsert bool, from ...task.Status) expression.ConditionBuilder {
 	return status
 }
 
-// write applies u to the task id if its status is one of from (see
-// condition), returning the item as written, or as it was if the
-// condition fails.
-func (s *Store) write(ctx context.Context, id string, upsert bool, u expression.UpdateBuilder, from ...task.Status) (*dynamodb.UpdateItemOutput, error) {
+// write applies u to the task id and moves it to status to, if its status
+// is one of from (see condition), returning the item as written, or as it
+// was if the condition fails. The status is the update's last action:
+// DynamoDB applies an update at once, but moto applies its actions one by
+// one while other requests read the item, and a reader must not see the
+// new status before the rest of the write (SUCCESS without its answer).
+func (s *Store) write(ctx context.Context, id string, upsert bool, u expression.UpdateBuilder, to task.Status, from ...task.Status) (*dynamodb.UpdateItemOutput, error) {
+	u = u.Set(expression.Name(AttrStatus), expression.Value(to))
 	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(condition(upsert, from...)).Build()
 	if err != nil {
 		return nil, err

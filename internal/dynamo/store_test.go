@@ -223,6 +223,39 @@ func TestRequests(t *testing.T) {
 		}
 	})
 
+	// moto applies an update's actions one by one while it serves reads:
+	// the status must come last, or a poll can see SUCCESS without its
+	// answer (it did, in TestSAMLocalEnvironmentEndToEnd).
+	t.Run("StatusIsTheLastAction", func(t *testing.T) {
+		t.Parallel()
+		var expr string
+		s := dynamo.New(&fakeClient{UpdateItemFunc: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+			expr = named(in.UpdateExpression, in.ExpressionAttributeNames)
+			return &dynamodb.UpdateItemOutput{Attributes: map[string]types.AttributeValue{
+				"task_id": &types.AttributeValueMemberS{Value: id},
+				"status":  &types.AttributeValueMemberS{Value: "STARTED"},
+				"number":  &types.AttributeValueMemberS{Value: "11"},
+			}}, nil
+		}}, "tasks")
+		for name, write := range map[string]func() error{
+			"Start": func() error { _, err := s.Start(t.Context(), id, at); return err },
+			"Finish": func() error {
+				return s.Finish(t.Context(), id, task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: at, ExpiresAt: at})
+			},
+			"Revoke": func() error { _, err := s.Revoke(t.Context(), id, at, at); return err },
+			"Reopen": func() error { return s.Reopen(t.Context(), id, at) },
+		} {
+			if err := write(); err != nil {
+				t.Fatalf("%s = %v; want nil", name, err)
+			}
+			clauses := strings.Split(strings.TrimSpace(expr), "\n")
+			last := clauses[len(clauses)-1]
+			if i := strings.LastIndex(last, ", "); !strings.HasPrefix(last, "SET ") || !strings.HasPrefix(last[i+2:], "status = ") {
+				t.Errorf("%s: UpdateExpression = %q; want SET status as its last action", name, expr)
+			}
+		}
+	})
+
 	t.Run("FinishRefusesNonFinal", func(t *testing.T) {
 		t.Parallel()
 		s := dynamo.New(&fakeClient{}, "tasks")
