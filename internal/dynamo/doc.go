@@ -31,7 +31,7 @@
 // The tasks of a batch submit have ids that name their batch
 // (task.NewBatchIDs: version 8 UUIDs that differ only in their last four
 // hex digits, the task's index). CreateBatch writes such a batch as one
-// item (member.go), in place of an item per task:
+// item (batch.go), in place of an item per task:
 //
 //	attribute        type  content
 //	task_id          S     "batch#" and the batch name (task.BatchOf: the
