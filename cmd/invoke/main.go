@@ -71,7 +71,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	in, err := rie.StartFunction(ctx, *rieBin, *bootstrap, *fn, res, cfg, endpoint, os.Stderr)
+	in, err := rie.StartFunction(ctx, *rieBin, *bootstrap, *fn, res, cfg, endpoint, rie.TemplateTimeout(*fn), os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,14 @@ const (
 	Status = "status"
 )
 
-// Timeouts as the template's defaults: ApiFunctionTimeout and WorkerTimeout.
-var timeouts = map[string]time.Duration{Submit: 5 * time.Second, Worker: worker.DefaultTimeout, Status: 5 * time.Second}
+// TemplateTimeout returns the function's timeout as the template's
+// defaults set it: ApiFunctionTimeout or WorkerTimeout.
+func TemplateTimeout(fn string) time.Duration {
+	if fn == Worker {
+		return worker.DefaultTimeout
+	}
+	return 5 * time.Second
+}
 
 // Env returns the environment the template gives a function, for the given
 // resources, plus what the SDK needs to reach them (region, endpoint,
@@ -74,13 +80,14 @@ func Build(ctx context.Context, moduleRoot, dir, fn string) (string, error) {
 }
 
 // StartFunction runs a built function under the emulator with the
-// template's environment for res.
-func StartFunction(ctx context.Context, rieBin, bootstrap, fn string, res provision.Resources, cfg aws.Config, endpoint string, logs io.Writer) (*Instance, error) {
+// template's environment for res and the given timeout (TemplateTimeout
+// is the template's).
+func StartFunction(ctx context.Context, rieBin, bootstrap, fn string, res provision.Resources, cfg aws.Config, endpoint string, timeout time.Duration, logs io.Writer) (*Instance, error) {
 	env, err := Env(ctx, fn, res, cfg, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	return Start(ctx, Function{Name: fn, Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeouts[fn], Stdout: logs})
+	return Start(ctx, Function{Name: fn, Bootstrap: bootstrap, RIE: rieBin, Env: env, Timeout: timeout, Stdout: logs})
 }
 
 // HTTPHandler adapts an API function running under the emulator to the

@@ -2,6 +2,7 @@ package rie_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -142,7 +143,9 @@ func (r *callRecorder) actions(fn string) []string {
 	return out
 }
 
-func startStack(t *testing.T) *stack {
+// startStack starts the three functions with the template's timeouts,
+// except those given in longer.
+func startStack(t *testing.T, longer map[string]time.Duration) *stack {
 	t.Helper()
 	rieBin := awstest.RIE(t, moduleRoot)
 	cfg, res := awstest.Provisioned(t)
@@ -166,7 +169,8 @@ func startStack(t *testing.T) *stack {
 				errs <- err
 				return
 			}
-			in, err := rie.StartFunction(t.Context(), rieBin, bootstrap, p.fn, res, cfg, s.calls.endpoint(t, p.fn, endpoint), logs)
+			timeout := cmp.Or(longer[p.fn], rie.TemplateTimeout(p.fn))
+			in, err := rie.StartFunction(t.Context(), rieBin, bootstrap, p.fn, res, cfg, s.calls.endpoint(t, p.fn, endpoint), timeout, logs)
 			if err != nil {
 				errs <- err
 				return
@@ -188,7 +192,7 @@ func startStack(t *testing.T) *stack {
 // place: HTTP → submit → SQS → worker → DynamoDB → status.
 func TestDeployedShapeEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startStack(t, nil)
 	srv := httptest.NewServer(&local.API{Submit: rie.HTTPHandler(s.submit), Status: rie.HTTPHandler(s.status)})
 	defer srv.Close()
 	poller := &local.Poller{Queue: s.queue, Handler: rie.SQSHandler(s.worker), BatchSize: 10, WaitTime: time.Second, Concurrency: 1, FunctionTimeout: 10 * time.Second}
@@ -288,7 +292,7 @@ func TestDeployedShapeEndToEnd(t *testing.T) {
 // `make invoke` does.
 func TestSampleEvents(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startStack(t, nil)
 	read := func(name string) []byte {
 		b, err := os.ReadFile(moduleRoot + "/events/" + name)
 		if err != nil {
