@@ -360,6 +360,7 @@ func post(t *testing.T, base string, first, n int) (ids []string, retried int) {
 			return true
 		case http.StatusServiceUnavailable:
 			retried++
+			t.Logf("POST %d numbers = 503 %s (retrying)", n, b)
 			return false
 		}
 		t.Fatalf("POST %d numbers = %d %s; want 202", n, resp.StatusCode, b)

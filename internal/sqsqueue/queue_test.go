@@ -19,6 +19,7 @@ import (
 type fakeClient struct {
 	sqsqueue.Client
 	SendMessageFunc        func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error)
+	SendMessageBatchFunc   func(context.Context, *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error)
 	ReceiveMessageFunc     func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessageBatchFunc func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error)
 }
@@ -28,6 +29,13 @@ func (f *fakeClient) SendMessage(ctx context.Context, in *sqs.SendMessageInput, 
 		return f.Client.SendMessage(ctx, in, opts...)
 	}
 	return f.SendMessageFunc(in)
+}
+
+func (f *fakeClient) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	if f.SendMessageBatchFunc == nil {
+		return f.Client.SendMessageBatch(ctx, in, opts...)
+	}
+	return f.SendMessageBatchFunc(ctx, in)
 }
 
 func (f *fakeClient) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
