@@ -120,7 +120,10 @@ type Submitter struct {
 	BigQueue Sender
 	// Timeout bounds the create and the send together, retries included,
 	// so that the client gets an answer rather than a hang when a backend
-	// does not respond. DefaultSubmitTimeout if zero.
+	// does not respond. If zero: the invocation's time left less
+	// AbandonReserve when the context has a deadline (a Lambda
+	// invocation's: raising the function's timeout gives a submit more
+	// time), else DefaultSubmitTimeout.
 	Timeout time.Duration
 	// AbandonTimeout bounds the roll-back of a task whose message was not
 	// sent. DefaultAbandonTimeout if zero. Either way it ends before ctx's
@@ -131,12 +134,25 @@ type Submitter struct {
 	Logger         *slog.Logger     // slog.Default() if nil
 }
 
-// Defaults of Submitter's timeouts. Together they fit the template's 5 s
-// function timeout with a margin for the response.
+// Defaults of Submitter's timeouts. With the template's 5 s function
+// timeout, a submit gets 3 s, and the roll-back and the response the rest.
 const (
 	DefaultSubmitTimeout  = 3 * time.Second
 	DefaultAbandonTimeout = 5 * time.Second
+	AbandonReserve        = 2 * time.Second
 )
+
+// budget returns how long the create and the send may take (see Timeout).
+func (s *Submitter) budget(ctx context.Context) time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		return max(left-AbandonReserve, left/2)
+	}
+	return DefaultSubmitTimeout
+}
 
 // Submit records a PENDING task for n and queues its message. The record is
 // written before the message is sent, so a worker always finds it, or with
@@ -189,7 +205,7 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	for i, n := range r.Numbers {
 		ts[i] = Task{ID: ids[i], Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 	}
-	callCtx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, DefaultSubmitTimeout))
+	callCtx, cancel := context.WithTimeout(ctx, s.budget(ctx))
 	defer cancel()
 	queued, err := s.create(callCtx, ts)
 	if err != nil {

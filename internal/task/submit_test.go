@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -121,6 +122,66 @@ func TestAcceptGivesABatchItsIDs(t *testing.T) {
 				if tk, err := store.Get(t.Context(), id); err != nil || tk.Number != tt.numbers[i] {
 					t.Errorf("Get(%s) = %v, %v; want the task of %s", id, tk.Number, err, tt.numbers[i])
 				}
+			}
+		})
+	}
+}
+
+// TestSubmitBudget: a submit's writes get Timeout if set; else, in an
+// invocation with a deadline, its time left less AbandonReserve (so that
+// a longer function timeout gives a submit more time), but never less
+// than half of it; else DefaultSubmitTimeout.
+func TestSubmitBudget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		timeout  time.Duration // Submitter.Timeout
+		deadline time.Duration // of the request's context; 0 for none
+		// budget is the time the writes get when the call starts with
+		// left of the invocation's time to go.
+		budget func(left time.Duration) time.Duration
+	}{
+		{name: "no deadline", budget: func(time.Duration) time.Duration { return task.DefaultSubmitTimeout }},
+		{name: "the template's 5 s", deadline: 5 * time.Second, budget: func(left time.Duration) time.Duration { return left - 2*time.Second }},
+		{name: "a minute", deadline: time.Minute, budget: func(left time.Duration) time.Duration { return left - task.AbandonReserve }},
+		{name: "2 s", deadline: 2 * time.Second, budget: func(left time.Duration) time.Duration { return left / 2 }},
+		{name: "Timeout set", timeout: 7 * time.Second, deadline: time.Minute, budget: func(time.Duration) time.Duration { return 7 * time.Second }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got time.Time
+			store := outboxStore{Store: memory.NewStore()}
+			store.createAndEnqueueFunc = func(ctx context.Context, jobs []task.Job) error {
+				got, _ = ctx.Deadline()
+				return nil
+			}
+			s := &task.Submitter{Store: store, Queue: &fakeQueue{}, Timeout: tt.timeout}
+			ctx := t.Context()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			// The writes' deadline is computed from readings of the clock
+			// taken during the call: it lies between what its start gives
+			// and what its end gives, plus the call's length (the budget
+			// and the deadline are two readings).
+			at := func(now time.Time) time.Time {
+				d, ok := ctx.Deadline()
+				if !ok {
+					return now.Add(tt.budget(0))
+				}
+				return now.Add(tt.budget(d.Sub(now)))
+			}
+			start := time.Now()
+			if _, err := s.Submit(ctx, "11"); err != nil {
+				t.Fatal(err)
+			}
+			end := time.Now()
+			lo, hi := at(start), at(end).Add(end.Sub(start))
+			if got.Before(lo) || got.After(hi) {
+				t.Errorf("the writes' deadline is %v after the call; want between %v and %v", got.Sub(start), lo.Sub(start), hi.Sub(start))
 			}
 		})
 	}
