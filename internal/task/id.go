@@ -99,8 +99,9 @@ func ParseID(s string) (string, bool) {
 }
 
 // ValidID reports whether s has the form NewID or NewBatchIDs returns: a
-// lowercase version 7 or 8 UUID, or version 4 as NewID made them before. Anything else cannot name
-// a task, so lookups reject it without asking the store.
+// lowercase version 7 or 8 UUID, or version 4 as NewID made them before.
+// Anything else cannot name a task, so lookups reject it without asking
+// the store.
 func ValidID(s string) bool {
 	if len(s) != 36 {
 		return false
