@@ -224,7 +224,7 @@ func (s *Store) Abandon(ctx context.Context, t task.Task) error {
 	if err != nil {
 		return err
 	}
-	_, _, member := batchKey(t.ID)
+	_, _, member := task.BatchOf(t.ID)
 	in, err := s.put(it, condition(member, task.StatusPending))
 	if err != nil {
 		return fmt.Errorf("abandon task %s: %w", t.ID, err)
