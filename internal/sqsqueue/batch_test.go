@@ -35,6 +35,8 @@ func TestSendBatchCallsAtOnce(t *testing.T) {
 		mu.Unlock()
 		select {
 		case <-all:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		case <-time.After(time.Minute):
 			return nil, errors.New("the other calls did not come: calls made one after another")
 		}
