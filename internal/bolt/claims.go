@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
@@ -61,6 +63,33 @@ func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
 	})
 	if err != nil {
 		return holder, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), err)
+	}
+	return c, nil
+}
+
+// Holder implements task.Store with a read transaction: it does not wait
+// for the committer.
+func (s *Store) Holder(_ context.Context, key string, at time.Time) (task.Claim, error) {
+	if s.db.closed() {
+		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(key), ErrClosed)
+	}
+	var c task.Claim
+	err := s.db.bolt.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketClaims).Get([]byte(key))
+		if v == nil {
+			return task.ErrNotFound
+		}
+		var err error
+		if c, err = decodeClaim(key, v); err != nil {
+			return err
+		}
+		if c.Expired(at) {
+			return task.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(key), err)
 	}
 	return c, nil
 }

@@ -118,7 +118,9 @@
 // PutItem if attribute_not_exists(task_id) OR expires_at <= now, returning
 // the holder on failure (ALL_OLD); Release is a PutItem that sets
 // expires_at to created_at, if request_hash and task_ids[0] still match
-// (idempotency.go). Both use PutItem, so submit's role needs nothing more.
+// (idempotency.go). Holder, which the submit calls first so that a retry
+// of an accepted request writes nothing, is a consistent GetItem of it.
+// Submit's role thus needs PutItem and GetItem.
 //
 // When a condition fails, the request asks for the item as it was
 // (ReturnValuesOnConditionCheckFailure ALL_OLD): no item means

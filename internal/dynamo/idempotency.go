@@ -62,6 +62,34 @@ func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
 	return s.putClaim(ctx, "claim", c, toClaimItem(c), cond)
 }
 
+// Holder implements task.Store with one consistent GetItem of the claim
+// item (1 RRU).
+func (s *Store) Holder(ctx context.Context, name string, at time.Time) (task.Claim, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(ClaimPrefix + name),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("look up key %s: %w", task.Excerpt(name), err)
+	}
+	if len(out.Item) == 0 {
+		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(name), task.ErrNotFound)
+	}
+	var it claimItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return task.Claim{}, fmt.Errorf("look up key %s: decode item: %w", task.Excerpt(name), err)
+	}
+	c, err := it.claim(name)
+	if err != nil {
+		return task.Claim{}, fmt.Errorf("look up key %s: %w", task.Excerpt(name), err)
+	}
+	if c.Expired(at) {
+		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(name), task.ErrNotFound)
+	}
+	return c, nil
+}
+
 // Release implements task.Store: a PutItem of the claim with expires_at
 // set to its creation, if the key still holds it (same request hash and
 // first task id). It uses PutItem, as Claim, so that the submit function's

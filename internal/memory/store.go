@@ -118,6 +118,17 @@ func (s *Store) Claim(_ context.Context, c task.Claim) (task.Claim, error) {
 	return c, nil
 }
 
+// Holder implements task.Store.
+func (s *Store) Holder(_ context.Context, key string, at time.Time) (task.Claim, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cur, ok := s.claims[key]
+	if !ok || cur.Expired(at) {
+		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(key), task.ErrNotFound)
+	}
+	return clone(cur), nil
+}
+
 // Release implements task.Store.
 func (s *Store) Release(_ context.Context, c task.Claim) error {
 	s.mu.Lock()

@@ -46,7 +46,7 @@ var Functions = map[string]string{
 // calls need nothing more; the end-to-end test that watches the calls
 // names them the same way.
 var Permissions = map[string][]string{
-	"SubmitFunction":     {"dynamodb:PutItem", "sqs:SendMessage"},
+	"SubmitFunction":     {"dynamodb:GetItem", "dynamodb:PutItem", "sqs:SendMessage"},
 	"WorkerFunction":     {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"BigWorkerFunction":  {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"DeadLetterFunction": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},

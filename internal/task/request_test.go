@@ -84,8 +84,78 @@ func TestAcceptBatchRollsBackAndReleasesTheKey(t *testing.T) {
 	if err != nil || !again.Replayed || !slices.Equal(again.TaskIDs, rc.TaskIDs) || len(q.sent) != 3 {
 		t.Errorf("second retry = %+v, %v; want a replay of %v, nothing queued", again, err, rc.TaskIDs)
 	}
-	if got := statuses(t, mem); got[task.StatusPending] != 3 || got[task.StatusFailure] != 6 {
-		t.Errorf("tasks: %v; want 3 PENDING (the accepted batch) and 6 FAILURE (the failed one and the replay's own)", got)
+	if got := statuses(t, mem); got[task.StatusPending] != 3 || got[task.StatusFailure] != 3 {
+		t.Errorf("tasks: %v; want 3 PENDING (the accepted batch) and 3 FAILURE (the failed one); a replay writes none", got)
+	}
+}
+
+// racingStore is a memory store whose Holder never finds a claim, as when
+// two requests with one key race: both write their tasks, and the claim
+// decides.
+type racingStore struct {
+	*memory.Store
+}
+
+func (racingStore) Holder(context.Context, string, time.Time) (task.Claim, error) {
+	return task.Claim{}, task.ErrNotFound
+}
+
+// TestAcceptReplay: a retry with the key of an accepted request gets its
+// task ids. Found by Holder, it writes and queues nothing; when the claim
+// decides (a race), the loser's own tasks are abandoned.
+func TestAcceptReplay(t *testing.T) {
+	t.Parallel()
+	req := task.Request{Numbers: []task.Number{"11", "12", "13"}, Batch: true, Key: "k4"}
+	for _, tc := range []struct {
+		name         string
+		store        func(*memory.Store) task.Creator
+		wantFailures int
+	}{
+		{"Holder", func(m *memory.Store) task.Creator { return m }, 0},
+		{"Claim", func(m *memory.Store) task.Creator { return racingStore{m} }, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewStore()
+			q := &batchQueue{}
+			s := &task.Submitter{Store: tc.store(mem), Queue: q, Now: clock(), AbandonTimeout: time.Second}
+			first, err := s.Accept(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.Accept(t.Context(), req)
+			if err != nil || !again.Replayed || !slices.Equal(again.TaskIDs, first.TaskIDs) {
+				t.Fatalf("retry = %+v, %v; want a replay of %v", again, err, first.TaskIDs)
+			}
+			if len(q.sent) != 3 {
+				t.Errorf("%d messages sent; want 3, the first request's", len(q.sent))
+			}
+			if got := statuses(t, mem); got[task.StatusPending] != 3 || got[task.StatusFailure] != tc.wantFailures {
+				t.Errorf("tasks: %v; want 3 PENDING and %d FAILURE", got, tc.wantFailures)
+			}
+		})
+	}
+}
+
+// lookupFailsStore is a memory store whose Holder cannot reach the store.
+type lookupFailsStore struct {
+	*memory.Store
+}
+
+func (lookupFailsStore) Holder(context.Context, string, time.Time) (task.Claim, error) {
+	return task.Claim{}, errors.New("connection refused")
+}
+
+func TestAcceptKeyLookupFails(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	q := &fakeQueue{}
+	s := &task.Submitter{Store: lookupFailsStore{mem}, Queue: q, Now: clock()}
+	if _, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}, Key: "k5"}); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	}
+	if mem.Len() != 0 || len(q.sent) != 0 {
+		t.Errorf("%d tasks written, %d messages sent; want none", mem.Len(), len(q.sent))
 	}
 }
 

@@ -50,6 +50,11 @@ type Store interface {
 	// other learns the winner. Claiming the very same claim again succeeds
 	// (a retried write).
 	Claim(ctx context.Context, c Claim) (Claim, error)
+	// Holder returns the claim that holds key at at, read consistently (a
+	// Holder after a successful Claim sees it). It returns ErrNotFound if
+	// none does: the key was never claimed, or its claim was released or
+	// has expired.
+	Holder(ctx context.Context, key string, at time.Time) (Claim, error)
 	// Release expires the claim of c.Key if it is c (the same task ids), so
 	// that a retry of a request that failed may claim the key again. A key
 	// that holds another claim gives ErrConflict; a missing one ErrNotFound.

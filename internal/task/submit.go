@@ -73,6 +73,7 @@ type Creator interface {
 	CreateBatch(ctx context.Context, ts []Task) error
 	Abandon(ctx context.Context, t Task) error
 	Claim(ctx context.Context, c Claim) (Claim, error)
+	Holder(ctx context.Context, key string, at time.Time) (Claim, error)
 	Release(ctx context.Context, c Claim) error
 }
 
@@ -176,14 +177,16 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 // by an Outbox); if any step fails, every task of the batch is replaced by
 // a FAILURE, none was accepted, and the error wraps ErrUnavailable.
 //
-// With an idempotency key, the key is claimed (Store.Claim) after the
-// tasks are written and before their messages are sent (after, with an
-// Outbox). If the same request claimed it before, Accept abandons its own
-// new tasks and answers the first request's task ids (Receipt.Replayed);
-// so two racing requests with one key get the same ids. If another request
-// claimed it, the error is ErrKeyReused. A request that fails after its
-// claim releases it, so that the client's retry with the same key runs
-// afresh.
+// With an idempotency key, Accept first reads the key's claim
+// (Store.Holder): a retry of a request that was accepted gets that
+// request's task ids (Receipt.Replayed) and writes nothing. Otherwise the
+// key is claimed (Store.Claim) after the tasks are written and before
+// their messages are sent (after, with an Outbox). If the same request
+// claimed it meanwhile, Accept abandons its own new tasks and answers the
+// first request's task ids; so two racing requests with one key get the
+// same ids, and ids that exist. If another request holds the key, the
+// error is ErrKeyReused. A request that fails after its claim releases
+// it, so that the client's retry with the same key runs afresh.
 func (s *Submitter) Accept(ctx context.Context, r Request) (Receipt, error) {
 	rc, _, err := s.accept(ctx, r)
 	return rc, err
@@ -207,6 +210,19 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, s.budget(ctx))
 	defer cancel()
+	if r.Key != "" {
+		// Most often a client's retry of a request that was accepted:
+		// answer it with a read, rather than write its tasks only to
+		// abandon them when the claim fails.
+		holder, err := s.Store.Holder(callCtx, r.Key, now)
+		switch {
+		case err == nil:
+			rc, err := replay(r, holder)
+			return rc, nil, err
+		case !errors.Is(err, ErrNotFound):
+			return Receipt{}, nil, fmt.Errorf("%w: look up key %s: %w", ErrUnavailable, Excerpt(r.Key), err)
+		}
+	}
 	queued, err := s.create(callCtx, ts)
 	if err != nil {
 		// The write may have been applied even though its answer was lost
@@ -225,10 +241,8 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 			// to anyone. (With an Outbox their messages are queued: the
 			// deliveries find them final and are acknowledged unchecked.)
 			s.abandon(ctx, ts, nil, err)
-			if holder.Hash != c.Hash || holder.Batch != c.Batch {
-				return Receipt{}, nil, fmt.Errorf("claim key %s: %w", Excerpt(r.Key), ErrKeyReused)
-			}
-			return Receipt{TaskIDs: holder.TaskIDs, Batch: holder.Batch, Replayed: true}, nil, nil
+			rc, err := replay(r, holder)
+			return rc, nil, err
 		case err != nil:
 			// The claim may have landed: release it with the tasks.
 			s.abandon(ctx, ts, &c, err)
@@ -243,6 +257,16 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		}
 	}
 	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
+}
+
+// replay answers r with the tasks of holder, the claim of r's key, if
+// holder is r's own (the same request, retried); otherwise the key was
+// used for another request.
+func replay(r Request, holder Claim) (Receipt, error) {
+	if holder.Hash != r.Hash() || holder.Batch != r.Batch {
+		return Receipt{}, fmt.Errorf("claim key %s: %w", Excerpt(r.Key), ErrKeyReused)
+	}
+	return Receipt{TaskIDs: holder.TaskIDs, Batch: holder.Batch, Replayed: true}, nil
 }
 
 // create records ts. When the store is an Outbox it queues their messages

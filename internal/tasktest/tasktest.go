@@ -256,6 +256,33 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		}
 	})
 
+	t.Run("Holder", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		key := "key-" + task.NewID()
+		if c, err := s.Holder(t.Context(), key, t0); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Holder of a key never claimed = %+v, %v; want ErrNotFound", c, err)
+		}
+		c := task.Claim{Key: key, Hash: "h1", Batch: true, TaskIDs: []string{task.NewID(), task.NewID()}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if _, err := s.Claim(t.Context(), c); err != nil {
+			t.Fatalf("Claim = %v; want nil", err)
+		}
+		for _, at := range []time.Time{t0, t0.Add(59 * time.Minute)} {
+			if got, err := s.Holder(t.Context(), key, at); err != nil || !got.Same(c) {
+				t.Errorf("Holder at +%v = %+v, %v; want the claim", at.Sub(t0), got, err)
+			}
+		}
+		if got, err := s.Holder(t.Context(), key, c.ExpiresAt); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Holder once the claim expired = %+v, %v; want ErrNotFound", got, err)
+		}
+		if err := s.Release(t.Context(), c); err != nil {
+			t.Fatalf("Release = %v; want nil", err)
+		}
+		if got, err := s.Holder(t.Context(), key, t0); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Holder of a released key = %+v, %v; want ErrNotFound", got, err)
+		}
+	})
+
 	t.Run("ConcurrentClaimsHaveOneWinner", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
