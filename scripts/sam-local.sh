@@ -17,7 +17,8 @@
 # README), SAM_CONTAINER_ENDPOINT (the emulator as the containers reach it),
 # SAM_LOCAL_DIR (where it keeps logs and the env file; .aws-sam/sam-local),
 # SAM (the sam command), SAM_LOCAL_ARGS (more arguments for both sam local
-# commands, such as --docker-network NAME).
+# commands, such as --docker-network NAME), SAM_LOCAL_BINFMT_DIR (where it
+# looks for QEMU's arm64 registration; /proc/sys/fs/binfmt_misc).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -58,6 +59,17 @@ if [[ $(uname -s) == Linux ]]; then
 else
 	# Docker Desktop routes host.docker.internal to the host's loopback.
 	bind=${SAM_LOCAL_BIND:-127.0.0.1}
+fi
+
+# Every function is arm64 (template.yaml), so sam local runs arm64 images.
+# Docker Desktop emulates them; Docker Engine on an x86_64 Linux host
+# needs QEMU registered with binfmt_misc, or each invocation fails with
+# "exec format error". Only a warning: the daemon may emulate by other means.
+if [[ -z ${DOCKER_HOST:-} && $(uname -s) == Linux ]] && command -v docker >/dev/null; then
+	arch=$(docker info --format '{{.Architecture}}' 2>/dev/null || true)
+	if [[ $arch == x86_64 || $arch == amd64 ]] && [[ ! -e ${SAM_LOCAL_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-aarch64 ]]; then
+		say "warning: the functions are arm64 and Docker runs on $arch without QEMU registered for arm64 (no qemu-aarch64 in binfmt_misc); if sam local reports 'exec format error', register it once: docker run --privileged --rm tonistiigi/binfmt --install arm64"
+	fi
 fi
 
 # Each background part runs in a process group of its own (job control),

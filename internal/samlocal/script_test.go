@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,12 +40,12 @@ func fakeBin(t *testing.T, scripts map[string]string) string {
 	return dir
 }
 
-// systemPath is a PATH with only what the script's checks use: bash and
-// dirname, and so no sam, docker or podman.
-func systemPath(t *testing.T) string {
+// systemPath is a PATH with only what the script's checks use: bash,
+// dirname and the tools named, and so no sam, docker or podman.
+func systemPath(t *testing.T, tools ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, tool := range []string{"bash", "dirname"} {
+	for _, tool := range append([]string{"bash", "dirname"}, tools...) {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skip(err)
@@ -89,6 +90,51 @@ func TestScriptSaysWhatIsMissing(t *testing.T) {
 				if !strings.Contains(string(out), w) {
 					t.Errorf("output %q; want it to say %q", out, w)
 				}
+			}
+		})
+	}
+}
+
+// TestScriptWarnsWithoutArm64Emulation: the functions are arm64, so on a
+// Linux host whose Docker runs x86_64 without QEMU registered for arm64
+// (binfmt_misc), make sam-local says how to register it before it starts
+// anything; with the registration it says nothing. (It then stops here for
+// want of moto_server.)
+func TestScriptWarnsWithoutArm64Emulation(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("the check is for Docker Engine on Linux")
+	}
+	sys := systemPath(t, "uname", "mkdir", "seq")
+	fakes := fakeBin(t, map[string]string{
+		"sam":    "exit 0\n",
+		"docker": "[[ $1 == info ]] || exit 1\n[[ ${2:-} == --format ]] && echo x86_64\nexit 0\n",
+	})
+	registered := t.TempDir()
+	if err := os.WriteFile(filepath.Join(registered, "qemu-aarch64"), []byte("enabled\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "tonistiigi/binfmt --install arm64"
+	tests := []struct {
+		name   string
+		binfmt string
+		warn   bool
+	}{
+		{"no arm64 registration", t.TempDir(), true},
+		{"arm64 registered", registered, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.CommandContext(t.Context(), "bash", script)
+			cmd.Env = []string{"PATH=" + fakes + ":" + sys, "HOME=" + t.TempDir(),
+				"SAM_LOCAL_DIR=" + t.TempDir(), "SAM_LOCAL_BINFMT_DIR=" + tt.binfmt}
+			out, err := cmd.CombinedOutput()
+			if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != 1 || !strings.Contains(string(out), "moto_server is not installed") {
+				t.Fatalf("exit: %v; want status 1 for want of moto_server\n%s", err, out)
+			}
+			if got := strings.Contains(string(out), warning); got != tt.warn {
+				t.Errorf("output %q; says %q: %v, want %v", out, warning, got, tt.warn)
 			}
 		})
 	}
