@@ -65,6 +65,13 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if m := req.RequestContext.HTTP.Method; m != http.MethodPost {
 		return methodNotAllowed(m, http.MethodPost), nil
 	}
+	// Neither API Gateway nor this handler decodes a content coding: a
+	// compressed body, or one labelled so, would be read as plain bytes.
+	if ce := strings.TrimSpace(header(req.Headers, "content-encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return jsonResponse(http.StatusUnsupportedMediaType,
+			Error{Error: fmt.Sprintf("Content-Encoding %s is not supported; send the body uncompressed, without Content-Encoding", task.Excerpt(ce))},
+			map[string]string{"Accept-Encoding": "identity"}), nil // RFC 7694
+	}
 	r, status, msg := parseSubmit(req)
 	if status != 0 {
 		return errorResponse(status, msg), nil
