@@ -140,6 +140,7 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "REST API (v1) event", method: "-", body: `{"number": 11}`, wantStatus: 400, wantError: "not an API Gateway HTTP API (payload format 2.0) event"},
 		{name: "not JSON", body: "number=11", wantStatus: 400, wantError: `not valid JSON; send a JSON object like {"number": 11}`, notWant: "invalid character"},
 		{name: "truncated JSON", body: `{"number": 11`, wantStatus: 400, wantError: "not valid JSON", notWant: "unexpected end"},
+		{name: "byte order mark", body: "\ufeff" + `{"number": 11}`, wantStatus: 400, wantError: "starts with a byte order mark (U+FEFF); send the JSON without it"},
 		{name: "array", body: `[11]`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "bare number", body: `11`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "null", body: `null`, wantStatus: 400, wantError: "must be a JSON object"},

@@ -157,6 +157,10 @@ func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 		if errors.As(err, &typeErr) {
 			return nil, false, fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
 		}
+		if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("\uFEFF")) {
+			// Editors on Windows save one; RFC 8259 lets a parser refuse it.
+			return nil, false, errors.New(`the body starts with a byte order mark (U+FEFF); send the JSON without it, like {"number": 11}`)
+		}
 		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, false, errors.New(`the body is not valid JSON; send a JSON object like {"number": 11}`)
 		}
