@@ -131,6 +131,8 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "garbage content type", contentType: ";;;", body: `{"number": 11}`, wantStatus: 415},
 		{name: "gzip body", headers: map[string]string{"content-encoding": "gzip"}, body: gzipBase64(t, `{"number": 11}`), base64: true,
 			wantStatus: 415, wantError: `Content-Encoding "gzip" is not supported; send the body uncompressed`, notWant: "not valid JSON"},
+		{name: "Idempotency-Key twice", headers: map[string]string{"idempotency-key": "order-42,order-43"}, body: `{"number": 11}`,
+			wantStatus: 400, wantError: "send one Idempotency-Key"},
 		{name: "plain body labelled gzip", headers: map[string]string{"content-encoding": "gzip"}, body: `{"number": 11}`,
 			wantStatus: 415, wantError: "Content-Encoding"},
 		{name: "deflate, then identity", headers: map[string]string{"Content-Encoding": "deflate, identity"}, body: `{"number": 11}`,

@@ -114,6 +114,12 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 	}
 	var key string
 	if k, ok := lookupHeader(req.Headers, HeaderIdempotencyKey); ok {
+		if strings.Contains(k, ",") {
+			// API Gateway, as the local front, joins a repeated header's
+			// values with commas; a key never holds one.
+			return task.Request{}, http.StatusBadRequest,
+				"send one Idempotency-Key: it was sent more than once, or holds a comma (a key may hold only letters, digits and - _ . : ~ + / =)"
+		}
 		if err := task.ValidKey(k); err != nil {
 			return task.Request{}, http.StatusBadRequest, err.Error()
 		}
