@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -115,6 +117,7 @@ func TestSubmitRejects(t *testing.T) {
 		name        string
 		method      string
 		contentType string // "-" removes the header
+		headers     map[string]string
 		body        string
 		base64      bool
 		wantStatus  int
@@ -126,11 +129,20 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "form content type", contentType: "application/x-www-form-urlencoded", body: "number=11", wantStatus: 415, wantError: "send application/json"},
 		{name: "text content type", contentType: "text/plain", body: `{"number": 11}`, wantStatus: 415},
 		{name: "garbage content type", contentType: ";;;", body: `{"number": 11}`, wantStatus: 415},
+		{name: "gzip body", headers: map[string]string{"content-encoding": "gzip"}, body: gzipBase64(t, `{"number": 11}`), base64: true,
+			wantStatus: 415, wantError: `Content-Encoding "gzip" is not supported; send the body uncompressed`, notWant: "not valid JSON"},
+		{name: "Idempotency-Key twice", headers: map[string]string{"idempotency-key": "order-42,order-43"}, body: `{"number": 11}`,
+			wantStatus: 400, wantError: "send one Idempotency-Key"},
+		{name: "plain body labelled gzip", headers: map[string]string{"content-encoding": "gzip"}, body: `{"number": 11}`,
+			wantStatus: 415, wantError: "Content-Encoding"},
+		{name: "deflate, then identity", headers: map[string]string{"Content-Encoding": "deflate, identity"}, body: `{"number": 11}`,
+			wantStatus: 415, wantError: "Content-Encoding"},
 		{name: "empty body", body: "", wantStatus: 400, wantError: "body is empty"},
 		{name: "huge method", method: strings.Repeat("X", 200_000), wantStatus: 405, wantError: "not allowed"},
 		{name: "REST API (v1) event", method: "-", body: `{"number": 11}`, wantStatus: 400, wantError: "not an API Gateway HTTP API (payload format 2.0) event"},
 		{name: "not JSON", body: "number=11", wantStatus: 400, wantError: `not valid JSON; send a JSON object like {"number": 11}`, notWant: "invalid character"},
 		{name: "truncated JSON", body: `{"number": 11`, wantStatus: 400, wantError: "not valid JSON", notWant: "unexpected end"},
+		{name: "byte order mark", body: "\ufeff" + `{"number": 11}`, wantStatus: 400, wantError: "starts with a byte order mark (U+FEFF); send the JSON without it"},
 		{name: "array", body: `[11]`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "bare number", body: `11`, wantStatus: 400, wantError: "must be a JSON object"},
 		{name: "null", body: `null`, wantStatus: 400, wantError: "must be a JSON object"},
@@ -173,6 +185,9 @@ func TestSubmitRejects(t *testing.T) {
 			default:
 				req.Headers["content-type"] = tt.contentType
 			}
+			for k, v := range tt.headers {
+				req.Headers[k] = v
+			}
 			resp, err := h.Handle(t.Context(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -196,8 +211,26 @@ func TestSubmitRejects(t *testing.T) {
 			if tt.wantStatus == 405 && resp.Headers["Allow"] != "POST" {
 				t.Errorf("Allow = %q; want POST", resp.Headers["Allow"])
 			}
+			if strings.Contains(tt.wantError, "Content-Encoding") && resp.Headers["Accept-Encoding"] != "identity" {
+				t.Errorf("Accept-Encoding = %q; want identity (RFC 7694)", resp.Headers["Accept-Encoding"])
+			}
 		})
 	}
+}
+
+// gzipBase64 is body gzipped and base64-encoded, as API Gateway passes a
+// binary body.
+func gzipBase64(t *testing.T, body string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
 func TestSubmitWithoutContentTypeIsJSON(t *testing.T) {
@@ -214,6 +247,14 @@ func TestSubmitWithoutContentTypeIsJSON(t *testing.T) {
 		resp, _ := h.Handle(t.Context(), req)
 		if resp.StatusCode != http.StatusAccepted {
 			t.Errorf("Content-Type %q: status = %d (%s); want 202", ct, resp.StatusCode, resp.Body)
+		}
+	}
+	// No content coding is none: identity, said or not, is accepted.
+	for _, ce := range []string{"", "identity", " Identity "} {
+		req.Headers["content-encoding"] = ce
+		resp, _ := h.Handle(t.Context(), req)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Errorf("Content-Encoding %q: status = %d (%s); want 202", ce, resp.StatusCode, resp.Body)
 		}
 	}
 }

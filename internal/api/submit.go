@@ -65,6 +65,13 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if m := req.RequestContext.HTTP.Method; m != http.MethodPost {
 		return methodNotAllowed(m, http.MethodPost), nil
 	}
+	// Neither API Gateway nor this handler decodes a content coding: a
+	// compressed body, or one labelled so, would be read as plain bytes.
+	if ce := strings.TrimSpace(header(req.Headers, "content-encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return jsonResponse(http.StatusUnsupportedMediaType,
+			Error{Error: fmt.Sprintf("Content-Encoding %s is not supported; send the body uncompressed, without Content-Encoding", task.Excerpt(ce))},
+			map[string]string{"Accept-Encoding": "identity"}), nil // RFC 7694
+	}
 	r, status, msg := parseSubmit(req)
 	if status != 0 {
 		return errorResponse(status, msg), nil
@@ -107,6 +114,12 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 	}
 	var key string
 	if k, ok := lookupHeader(req.Headers, HeaderIdempotencyKey); ok {
+		if strings.Contains(k, ",") {
+			// API Gateway, as the local front, joins a repeated header's
+			// values with commas; a key never holds one.
+			return task.Request{}, http.StatusBadRequest,
+				"send one Idempotency-Key: it was sent more than once, or holds a comma (a key may hold only letters, digits and - _ . : ~ + / =)"
+		}
 		if err := task.ValidKey(k); err != nil {
 			return task.Request{}, http.StatusBadRequest, err.Error()
 		}
@@ -149,6 +162,10 @@ func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return nil, false, fmt.Errorf(`the body must be a JSON object like {"number": 11}, not a JSON %s`, typeErr.Value)
+		}
+		if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("\uFEFF")) {
+			// Editors on Windows save one; RFC 8259 lets a parser refuse it.
+			return nil, false, errors.New(`the body starts with a byte order mark (U+FEFF); send the JSON without it, like {"number": 11}`)
 		}
 		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, false, errors.New(`the body is not valid JSON; send a JSON object like {"number": 11}`)

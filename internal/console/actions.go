@@ -126,6 +126,9 @@ type ActionResponse struct {
 	Task *api.StatusResponse `json:"task,omitempty"`
 }
 
+// maxActionBytes bounds an action's body: a token and a task id.
+const maxActionBytes = 4096
+
 // action runs POST /console/api/actions/{redrive,purge,retry}: same origin
 // only, a JSON body with a fresh token.
 func (c *Console) action(w http.ResponseWriter, r *http.Request) {
@@ -147,8 +150,17 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "send the action as application/json")
 		return
 	}
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		w.Header().Set("Accept-Encoding", "identity")
+		writeError(w, http.StatusUnsupportedMediaType, "send the action uncompressed, without Content-Encoding")
+		return
+	}
 	var req ActionRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxActionBytes+1))
+	if err == nil && len(body) > maxActionBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(`the body is larger than %d bytes; send {"token": "...", "task_id": "..." (retry only)}`, maxActionBytes))
+		return
+	}
 	if err == nil {
 		err = json.Unmarshal(body, &req)
 	}

@@ -111,6 +111,8 @@ func TestBadInput(t *testing.T) {
 		{name: "rebound DNS name, action", method: "POST", path: "/console/api/actions/purge", body: `{"token":"x"}`, header: map[string]string{"Host": "evil.example", "Origin": "http://evil.example"}, want: 403, wantErr: "DNS rebinding"},
 		{name: "form post", method: "POST", path: "/console/api/actions/redrive", body: "token=x", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want: 415, wantErr: "application/json"},
 		{name: "not JSON", method: "POST", path: "/console/api/actions/redrive", body: "[", want: 400, wantErr: "JSON object"},
+		{name: "a JSON object past the body limit", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"x","pad":"` + strings.Repeat("a", 5000) + `"}`, want: 413, wantErr: "larger than 4096 bytes"},
+		{name: "a gzipped body", method: "POST", path: "/console/api/actions/redrive", body: "\x1f\x8b", header: map[string]string{"Content-Encoding": "gzip"}, want: 415, wantErr: "uncompressed"},
 		{name: "no token", method: "POST", path: "/console/api/actions/redrive", body: "{}", want: 403, wantErr: "unknown or expired action token"},
 		{name: "replayed token", method: "POST", path: "/console/api/actions/redrive", body: `{"token":"` + used + `"}`, want: 409, wantErr: "already used"},
 		{name: "retry malformed id", method: "POST", path: "/console/api/actions/retry", body: `{"token":"x","task_id":"1"}`, want: 400, wantErr: "malformed task_id"},
