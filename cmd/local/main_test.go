@@ -3,12 +3,14 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/api"
 	"github.com/asyncprime/asyncprime/internal/awstest"
+	"github.com/asyncprime/asyncprime/internal/emulator"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/testkit"
@@ -41,6 +44,19 @@ func buildLocal(t *testing.T) string {
 type server struct {
 	cmd  *exec.Cmd
 	addr string // host:port it serves on
+
+	mu  sync.Mutex
+	out strings.Builder // its standard error
+	eof chan struct{}   // closed once its standard error is read to the end
+}
+
+// stderr waits until the server's standard error is closed (it has
+// exited) and returns it.
+func (s *server) stderr() string {
+	<-s.eof
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
 }
 
 func start(t *testing.T, bin string, env []string) *server {
@@ -55,13 +71,17 @@ func start(t *testing.T, bin string, env []string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd}
+	s := &server{cmd: cmd, eof: make(chan struct{})}
 	t.Cleanup(func() { s.kill() })
 	addr := make(chan string, 1)
 	go func() {
+		defer close(s.eof)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
+			s.mu.Lock()
+			s.out.WriteString(line + "\n")
+			s.mu.Unlock()
 			if testing.Verbose() {
 				t.Log("local:", line)
 			}
@@ -231,4 +251,64 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("task %s = %s; want SUCCESS", id, st.Status)
 		}
 	}
+}
+
+// TestStopsWhenItsMotoDies: with BACKEND=aws and nothing else set, the
+// local mode starts moto, which holds the queues and the table in memory.
+// When moto dies, they are gone: the local mode stops, exit 1, saying so,
+// rather than answering 503 "temporarily unavailable" for ever.
+func TestStopsWhenItsMotoDies(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath(emulator.MotoCommand); err != nil {
+		if awstest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	bin := buildLocal(t)
+	// AWS_ENDPOINT_URL empty: the local mode starts its own moto.
+	s := start(t, bin, []string{"BACKEND=aws", "AWS_ENDPOINT_URL=", "QUEUE_URL=", "TABLE_NAME="})
+	moto := children(t, s.cmd.Process.Pid)
+	if len(moto) != 1 {
+		t.Fatalf("the local mode has children %v; want one, its moto", moto)
+	}
+	if err := syscall.Kill(moto[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.eof: // it exited: its standard error is closed
+	case <-time.After(2 * time.Minute): // bounds a failing test only
+		t.Fatal("the local mode still runs two minutes after its moto died")
+	}
+	var exit *exec.ExitError
+	if err := s.cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("after its moto died the local mode exited with %v; want exit status 1", err)
+	}
+	if out := s.stderr(); !strings.Contains(out, "local: moto") || !strings.Contains(out, "exited (signal: killed)") {
+		t.Errorf("the local mode's last words do not say that its moto exited:\n%s", out)
+	}
+}
+
+// children lists the process ids of pid's children (Linux: /proc).
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil || len(files) == 0 {
+		t.Skipf("cannot list the children of %d (/proc/PID/task/*/children): %v", pid, err)
+	}
+	var pids []int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread has exited
+		}
+		for _, field := range strings.Fields(string(b)) {
+			n, err := strconv.Atoi(field)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			pids = append(pids, n)
+		}
+	}
+	return pids
 }

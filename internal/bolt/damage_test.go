@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/asyncprime/asyncprime/internal/bolt"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -85,6 +87,50 @@ func TestOpenDamagedPages(t *testing.T) {
 	if err := openWritten(t, path, b); !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
 		t.Errorf("Open = %v; want ErrDamagedFile naming the file and what to do", err)
 	}
+}
+
+// TestOpenTruncatedFile: a file cut short below the pages its last commit
+// reaches (a copy that stopped early, a full disk while copying) makes Open
+// fail with an error that names the file and what to do. Without the check,
+// reading a page past the end of the mapped file is a SIGBUS that crashes
+// the process with a stack trace.
+func TestOpenTruncatedFile(t *testing.T) {
+	t.Parallel()
+	numbers := make([]task.Number, 300)
+	for i := range numbers {
+		numbers[i] = "1000000075"
+	}
+	path, _ := writeTasks(t, numbers...)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := usedBytes(t, path)
+	page := os.Getpagesize()
+	if used <= 4*page {
+		t.Fatalf("the file's pages reach %d bytes; want more than 4 pages to cut", used)
+	}
+	for _, size := range []int{used - page, used / 2, 3 * page} {
+		err := openWritten(t, path, b[:size])
+		if !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
+			t.Errorf("Open of the file cut to %d of its %d bytes = %v; want ErrDamagedFile naming the file and what to do", size, used, err)
+		}
+	}
+}
+
+// usedBytes is how far into the file at path its last commit's pages reach.
+func usedBytes(t *testing.T, path string) int {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var size int64
+	if err := db.View(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return int(size)
 }
 
 // TestFlippedBitsAreDetected: a record whose bytes changed on disk reads as

@@ -114,8 +114,12 @@ func Open(path string, opts Options) (*DB, error) {
 // with a panic, and when it rebuilds the free list at Open it does so on a
 // goroutine of its own, where the panic cannot be caught and would crash
 // the process with a stack trace; here it is caught, and becomes an error.
+// A file shorter than its pages (cut short: a copy that stopped early) is
+// refused before any page is read: bbolt maps the file, and a page past
+// its end is a SIGBUS, which no recover catches.
 func precheck(path string, opts Options) (err error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil // a new file, or one Open will report on
 	}
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: opts.LockTimeout})
@@ -132,6 +136,9 @@ func precheck(path string, opts Options) (err error) {
 		}
 	}()
 	return bdb.View(func(tx *bbolt.Tx) error {
+		if used := tx.Size(); fi.Size() < used {
+			return damagedFile(path, fmt.Errorf("the file is %d bytes, but its pages reach byte %d: it was cut short", fi.Size(), used))
+		}
 		return tx.ForEach(func(_ []byte, b *bbolt.Bucket) error {
 			return b.ForEach(func(_, _ []byte) error { return nil })
 		})

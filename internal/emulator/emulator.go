@@ -115,6 +115,13 @@ func (m *Moto) answers(ctx context.Context) bool {
 	return true
 }
 
+// Done is closed once the server has exited, by itself or by Stop; Err
+// then says how.
+func (m *Moto) Done() <-chan struct{} { return m.proc.Done() }
+
+// Err is how the server exited once Done is closed, and nil before.
+func (m *Moto) Err() error { return m.proc.Err() }
+
 // Stop kills the server and its process group and waits for it to exit.
 // It returns an error if the server had exited by itself. It may be called
 // more than once.

@@ -116,6 +116,9 @@ type System struct {
 	// ShutdownTimeout bounds the wait for requests in progress when Serve
 	// stops; DefaultShutdownTimeout if zero.
 	ShutdownTimeout time.Duration
+	// Gone is the backend's Backend.Gone: an error on it stops Serve, as
+	// ctx does, and Serve returns it.
+	Gone <-chan error
 }
 
 // localSettleLimit bounds the dead letters a local settle round looks at:
@@ -152,6 +155,7 @@ func NewSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 			MaxReceiveCount: cfg.MaxReceiveCount, Retention: cfg.Retention, Logger: log,
 		}),
 		DeadLetterInterval: cfg.DeadLetterInterval,
+		Gone:               b.Gone,
 	}
 	if b.BigQueue != nil {
 		s.BigPoller = poller(b.BigQueue, cfg.BigBatchSize, cfg.BigWorkers)
@@ -180,7 +184,8 @@ func NewSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 
 // Serve runs the system until ctx is done, then shuts down gracefully: it
 // stops accepting requests, lets those in progress finish, and lets the
-// worker finish the batches it holds. ready, if not nil, is called with the
+// worker finish the batches it holds. An error on Gone stops it the same
+// way, and Serve returns that error. ready, if not nil, is called with the
 // listening address.
 func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
@@ -221,6 +226,9 @@ func (s *System) Serve(ctx context.Context, addr string, log *slog.Logger, ready
 	case err = <-served:
 	case <-ctx.Done():
 		err = s.shutdown(srv, conns, log)
+	case gone := <-s.Gone:
+		log.Error("the backend is gone; stopping", slog.Any("error", gone))
+		err = errors.Join(gone, s.shutdown(srv, conns, log))
 	}
 	stopPolling()
 	<-polled

@@ -47,6 +47,12 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 			b.close = append(b.close, m.Stop)
 			endpoint = m.Endpoint
 			log.InfoContext(ctx, "started moto", slog.String("endpoint", endpoint))
+			gone := make(chan error, 1) // Stop at Close ends moto too: nobody reads then
+			go func() {
+				<-m.Done()
+				gone <- fmt.Errorf("moto (%s), which held the queues and the table, exited (%v): they are gone with it, and so are the tasks they held; start again to get new, empty ones", m.Endpoint, m.Err())
+			}()
+			b.Gone = gone
 		}
 		if awsCfg, err = emulator.Config(ctx, endpoint); err != nil {
 			b.Close()

@@ -24,7 +24,12 @@ type Backend struct {
 	// queue's first; the system's settlers record FAILURE for the tasks
 	// whose messages land there, and leave the messages in place.
 	DeadLetters []deadletter.Peeker
-	close       []func() error
+	// Gone, if not nil, delivers an error once something the backend
+	// started and holds its data in has exited: the moto that BACKEND=aws
+	// starts when nothing else is named. Its queues and table are gone
+	// with it, so the system cannot go on (System.Serve stops).
+	Gone  <-chan error
+	close []func() error
 }
 
 // Close releases the backend.

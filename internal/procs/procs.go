@@ -106,6 +106,19 @@ func (p *Process) Exited() bool {
 	}
 }
 
+// Done is closed once the process has exited, by itself or by Stop; Err
+// then says how.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is how the process exited (exec.Cmd.Wait's error) once Done is
+// closed, and nil before.
+func (p *Process) Err() error {
+	if !p.Exited() {
+		return nil
+	}
+	return p.waitErr
+}
+
 // Output returns the end of what the process wrote to its standard output
 // and error.
 func (p *Process) Output() string { return p.out.String() }
