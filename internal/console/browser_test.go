@@ -93,6 +93,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			return task.CheckPrime(ctx, n)
 		},
 	}}).Handle
+	// Nothing goes wrong in the page but the retry refused at the end.
+	watchPage(t, ctx, refused("/console/api/actions/retry"))
 
 	// The page loads, and is live.
 	do(t, ctx, "load the console",

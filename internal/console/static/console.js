@@ -6,6 +6,15 @@ const $ = (id) => document.getElementById(id);
 const api = (path) => "api/" + path;
 let lastDeadTotal = -1;
 let pending = null; // the action awaiting confirmation
+let inspected = null; // the task the inspector shows, while it is not final
+let inspectSeq = 0; // the latest inspection: an older answer is dropped
+const deadShown = 20; // dead letters listed
+
+// Polling: one request at a time, every second while the server answers;
+// while it does not, the waits double up to maxWait, so that a stopped
+// server gets a request now and then, not one a second.
+const every = 1000, maxWait = 10000, statsTimeout = 10000;
+let failedPolls = 0, pollTimer = 0;
 
 function text(id, v) { $(id).textContent = v; }
 
@@ -43,9 +52,16 @@ function taskLink(id) {
   return a;
 }
 
-async function getJSON(path) {
-  const r = await fetch(api(path), { headers: { Accept: "application/json" } });
-  const body = await r.json().catch(() => ({ error: "not JSON (HTTP " + r.status + ")" }));
+// A task's "number" is a JSON number with every digit submitted (up to
+// 1000): JSON.parse would round it beyond 2^53, and make Infinity (shown as
+// null) of a long one. The inspector reads it as a string, and shows it
+// unquoted.
+const numberIn = /"number":(-?\d+)/g, numberOut = /"number": "(-?\d+)"/g;
+
+async function getJSON(path, timeout) {
+  const r = await fetch(api(path), { headers: { Accept: "application/json" }, signal: timeout ? AbortSignal.timeout(timeout) : undefined });
+  const body = await r.text().then((s) => JSON.parse(s.replace(numberIn, '"number":"$1"')))
+    .catch(() => ({ error: "not JSON (HTTP " + r.status + ")" }));
   if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
   return body;
 }
@@ -57,16 +73,28 @@ function notice(msg, isError) {
   n.hidden = false;
 }
 
+// poll refreshes the page, then schedules the next refresh.
+async function poll() {
+  clearTimeout(pollTimer);
+  const ok = await refresh();
+  failedPolls = ok ? 0 : failedPolls + 1;
+  const wait = ok ? every : Math.min(every * 2 ** failedPolls, maxWait);
+  if (!ok) $("live").textContent = "disconnected, retrying in " + Math.round(wait / 1000) + " s";
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(poll, wait);
+}
+
+// refresh draws the stats once; it reports whether the server answered.
 async function refresh() {
   let s;
   try {
-    s = await getJSON("stats");
+    s = await getJSON("stats", statsTimeout);
     $("live").className = "live on";
     $("live").textContent = "live";
   } catch (e) {
     $("live").className = "live off";
     $("live").textContent = "disconnected";
-    return;
+    return false;
   }
   text("backend", s.backend || "local");
   text("since", new Date(s.since_start.since).toLocaleString());
@@ -84,7 +112,7 @@ async function refresh() {
   $("problems").textContent = probs.join(" · ");
 
   const t = s.since_start.totals;
-  for (const k of ["submitted", "pending", "running", "succeeded", "failed", "retried"]) text("total-" + k, t[k]);
+  for (const k of ["submitted", "pending", "running", "succeeded", "failed", "retried", "revoked"]) text("total-" + k, t[k]);
   chart(s.since_start.rates);
   recent(s.since_start.recent);
   failures(s.since_start.failures);
@@ -92,6 +120,8 @@ async function refresh() {
     lastDeadTotal = deadTotal;
     deadLetters();
   }
+  if (inspected) inspect(inspected, true);
+  return true;
 }
 
 function chart(r) {
@@ -137,6 +167,7 @@ function failures(rows) {
   $("failures").replaceChildren(...rows.map((r) => {
     const b = el("button", { type: "button", className: "retry", textContent: "Retry" });
     b.dataset.task = r.task_id;
+    b.setAttribute("aria-label", "Retry task " + r.task_id);
     b.addEventListener("click", () => confirmAction("retry", "Run task " + r.task_id + " again? It goes back to PENDING and is queued; whoever polls it sees the new result.", r.task_id));
     return el("li", { className: "failure" }, taskLink(r.task_id), el("span", { className: "mono", textContent: r.number }),
       el("span", { className: "when", textContent: new Date(r.updated_at).toLocaleTimeString() }), b,
@@ -148,7 +179,7 @@ function failures(rows) {
 async function deadLetters() {
   let msgs = [];
   if (lastDeadTotal > 0) {
-    try { msgs = (await getJSON("dead-letters?max=20")).messages; } catch (e) { notice("dead letters: " + e.message, true); }
+    try { msgs = (await getJSON("dead-letters?max=" + deadShown)).messages; } catch (e) { notice("dead letters: " + e.message, true); }
   }
   $("dead-letters").replaceChildren(...msgs.map((m) => {
     const li = el("li", { className: "dead-letter" },
@@ -159,6 +190,8 @@ async function deadLetters() {
     return li;
   }));
   $("dlq-empty").hidden = msgs.length > 0 || lastDeadTotal > 0;
+  $("dlq-more").hidden = !(lastDeadTotal > msgs.length && msgs.length > 0);
+  text("dlq-more", "Showing " + msgs.length + " of " + lastDeadTotal + " dead letters.");
 }
 
 function confirmAction(action, question, taskID) {
@@ -186,17 +219,27 @@ async function runAction(action, taskID) {
   refresh();
 }
 
-async function inspect(id) {
-  $("inspect-id").value = id;
-  $("inspect-out").hidden = false;
-  try {
-    const t = await getJSON("tasks/" + encodeURIComponent(id.trim()));
-    text("inspect-json", JSON.stringify(t, null, 2));
-    $("inspect-retry").hidden = t.status !== "FAILURE";
-  } catch (e) {
-    text("inspect-json", e.message);
-    $("inspect-retry").hidden = true;
+// inspect shows task id in the inspector; again is a refresh of the task
+// shown, which leaves the input alone. A task not final yet is read again
+// at each refresh, until it is.
+async function inspect(id, again) {
+  if (!again) {
+    $("inspect-id").value = id;
+    $("inspect-out").hidden = false;
   }
+  const seq = ++inspectSeq;
+  let t, err;
+  try {
+    t = await getJSON("tasks/" + encodeURIComponent(id.trim()));
+  } catch (e) {
+    err = e;
+  }
+  if (seq !== inspectSeq) return; // another inspection started meanwhile
+  if (err && again) return; // keep what is shown; the next refresh tries again
+  inspected = t && (t.status === "PENDING" || t.status === "STARTED") ? id : null;
+  $("inspect-json").classList.toggle("error", !!err);
+  text("inspect-json", err ? err.message : JSON.stringify(t, null, 2).replace(numberOut, '"number": $1'));
+  $("inspect-retry").hidden = !t || t.status !== "FAILURE";
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -213,6 +256,7 @@ document.addEventListener("DOMContentLoaded", () => {
     confirmAction("retry", "Run task " + id + " again? It goes back to PENDING and is queued.", id);
   });
   if (location.hash.length > 1) inspect(location.hash.slice(1));
-  refresh();
-  setInterval(refresh, 1000);
+  // An operator coming back to a disconnected page need not wait.
+  window.addEventListener("focus", () => { if (failedPolls > 0) poll(); });
+  poll();
 });
