@@ -24,6 +24,51 @@ func TestOpenRefusesAnEmptyFile(t *testing.T) {
 	}
 }
 
+// TestOpenRefusedBySystem: a file the system will not open (unreadable, a
+// read-only file system, a symlink loop) is not called damaged, and its
+// path is named once.
+func TestOpenRefusedBySystem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		root   bool // whether the case holds for root too
+		make   func(path string) error
+		reason string
+	}{
+		{"symlink loop", true, func(path string) error { return os.Symlink(filepath.Base(path), path) }, "too many levels of symbolic links"},
+		{"unreadable file", false, func(path string) error {
+			db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1, NoSync: true})
+			if err != nil {
+				return err
+			}
+			if err := db.Close(); err != nil {
+				return err
+			}
+			return os.Chmod(path, 0)
+		}, "permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !tt.root && os.Geteuid() == 0 {
+				t.Skip("root reads and writes any file")
+			}
+			path := filepath.Join(t.TempDir(), "asyncprime.db")
+			if err := tt.make(path); err != nil {
+				t.Fatal(err)
+			}
+			db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1})
+			if err == nil {
+				db.Close()
+				t.Fatal("Open = nil; want an error")
+			}
+			if msg := err.Error(); strings.Count(msg, path) != 1 || !strings.Contains(msg, tt.reason) || errors.Is(err, bolt.ErrDamagedFile) {
+				t.Errorf("Open = %v; want it to name the file once, say %q, and not call it damaged", err, tt.reason)
+			}
+		})
+	}
+}
+
 // openWritten writes b to path and returns the error of opening it, which
 // must not be nil.
 func openWritten(t *testing.T, path string, b []byte) error {

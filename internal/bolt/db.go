@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -126,6 +127,9 @@ func precheck(path string, opts Options) (err error) {
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return fmt.Errorf("open %s: the file is locked by another process", path)
 	}
+	if _, ok := errors.AsType[*fs.PathError](err); ok {
+		return openFailed(path, err) // refused by the system, not read: not damage
+	}
 	if err != nil {
 		return damagedFile(path, err)
 	}
@@ -143,6 +147,19 @@ func precheck(path string, opts Options) (err error) {
 			return b.ForEach(func(_, _ []byte) error { return nil })
 		})
 	})
+}
+
+// openFailed is the error of opening the file at path that the system
+// refused (permission denied, a read-only file system): the system's
+// error names the path already, so it is named once.
+func openFailed(path string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+		if pe.Op != "open" {
+			return fmt.Errorf("open %s: %s: %w", path, pe.Op, pe.Err)
+		}
+		return fmt.Errorf("open %s: %w", path, pe.Err)
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 func damagedFile(path string, cause error) error {
@@ -178,7 +195,7 @@ func openChecked(path string, opts Options) (db *DB, err error) {
 		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 			return nil, damagedFile(path, err)
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openFailed(path, err)
 	}
 	db = &DB{bolt: bdb, opts: opts, log: opts.Logger, closing: make(chan struct{})}
 	newQueue := func(name string, dlq *Queue) *Queue {

@@ -329,7 +329,11 @@ func (s *Store) conditionError(op, id string, upsert bool, err error) error {
 	case len(ccf.Item) == 0:
 		return fmt.Errorf("%s task %s: %w", op, id, task.ErrNotFound)
 	}
-	return fmt.Errorf("%s task %s in state %s: %w", op, id, statusOf(ccf.Item), task.ErrConflict)
+	st := statusOf(ccf.Item)
+	if st.Final() {
+		return fmt.Errorf("%s: %w", op, &task.FinalError{ID: id, Status: st})
+	}
+	return fmt.Errorf("%s task %s in state %s: %w", op, id, st, task.ErrConflict)
 }
 
 // statusOf returns the status an item holds, excerpted if unknown.

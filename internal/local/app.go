@@ -134,6 +134,11 @@ const SQSRedriveGrace = time.Minute
 // a backend, with a poller on each of its queues and a settler on each of
 // its dead-letter queues.
 func NewSystem(cfg Config, b *Backend, log *slog.Logger) *System {
+	if cfg.WorkerTimeout <= worker.DefaultReserve {
+		// Allowed, to make dead letters on purpose (the README does).
+		log.Warn("WORKER_TIMEOUT is not above the worker's reserve: no task will be checked; every message goes back to its queue until it is dead-lettered and its task settled as FAILURE",
+			slog.Duration("worker_timeout", cfg.WorkerTimeout), slog.Duration("reserve", worker.DefaultReserve))
+	}
 	counters := console.NewCounters(nil)
 	observed := metrics.Observe(b.Store, counters)
 	submitter := &task.Submitter{Store: observed, Queue: b.Queue, BigQueue: b.BigQueue, Retention: cfg.Retention, Logger: log}

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/testkit"
+	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -247,5 +249,36 @@ func TestPollerWholeBatchFailsOnHandlerError(t *testing.T) {
 	<-polled // Run returns once the batch in flight is done with
 	if calls.Load() != 1 || q.Len() != 1 {
 		t.Errorf("calls = %d, queue = %d; want 1 call and the message kept", calls.Load(), q.Len())
+	}
+}
+
+// TestNewSystemWarnsOfATimeoutWithinTheReserve: a WORKER_TIMEOUT the
+// worker's reserve takes whole is allowed (it makes dead letters on
+// purpose), with a warning at start that no task will be checked.
+func TestNewSystemWarnsOfATimeoutWithinTheReserve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		warn    bool
+	}{
+		{"below", time.Second, true},
+		{"equal", worker.DefaultReserve, true},
+		{"above", worker.DefaultReserve + 500*time.Millisecond, false},
+		{"default", worker.DefaultTimeout, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			cfg := testConfig()
+			cfg.WorkerTimeout = tt.timeout
+			local.NewSystem(cfg, &local.Backend{Store: memory.NewStore(), Queue: memory.NewQueue(memory.QueueOptions{})},
+				slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			want := fmt.Sprintf(`level=WARN msg="WORKER_TIMEOUT is not above the worker's reserve: no task will be checked; every message goes back to its queue until it is dead-lettered and its task settled as FAILURE" worker_timeout=%s reserve=2s`, tt.timeout)
+			if got := strings.Contains(logs.String(), want); got != tt.warn {
+				t.Errorf("log:\n%s\nwant the warning %v", logs.String(), tt.warn)
+			}
+		})
 	}
 }

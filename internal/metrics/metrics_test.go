@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,6 +98,106 @@ func TestStoreForwardsTheOutbox(t *testing.T) {
 	}
 	if len(rec.events) != 0 || plain.Len() != 0 {
 		t.Errorf("without an outbox: %d events, %d tasks; want none", len(rec.events), plain.Len())
+	}
+}
+
+// workerFirst is a store whose create lets a worker finish the new tasks
+// before it returns, as an Outbox does when a worker takes the message
+// its write queued at once, before the submitting goroutine runs again.
+type workerFirst struct {
+	*memory.Store
+	worker func(ids []string) // runs after the write, before the create returns
+}
+
+func (s workerFirst) Create(ctx context.Context, t task.Task) error {
+	return s.CreateBatch(ctx, []task.Task{t})
+}
+
+func (s workerFirst) CreateBatch(ctx context.Context, ts []task.Task) error {
+	if err := s.Store.CreateBatch(ctx, ts); err != nil {
+		return err
+	}
+	var ids []string
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+	}
+	s.worker(ids)
+	return nil
+}
+
+func (s workerFirst) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
+	var ts []task.Task
+	for _, j := range jobs {
+		ts = append(ts, j.Task)
+	}
+	return s.CreateBatch(ctx, ts)
+}
+
+// syncRecorder is a recorder that the worker's goroutine may tell too.
+type syncRecorder struct {
+	mu sync.Mutex
+	recorder
+}
+
+func (r *syncRecorder) Observe(ctx context.Context, e metrics.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recorder.Observe(ctx, e)
+}
+
+// TestStoreTellsSubmittedFirst: a transition that lands while the create
+// of its task has not returned yet (a worker took the message an Outbox
+// queued, and finished the task) is told after the task's Submitted, not
+// before it: the console's counters would otherwise count the task
+// pending for ever.
+func TestStoreTellsSubmittedFirst(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	newTask := func(n task.Number) task.Task {
+		return task.Task{ID: task.NewID(), Status: task.StatusPending, Number: n, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	}
+	tests := []struct {
+		name   string
+		create func(ctx context.Context, s *metrics.Store, ts []task.Task) error
+	}{
+		{"Create", func(ctx context.Context, s *metrics.Store, ts []task.Task) error { return s.Create(ctx, ts[0]) }},
+		{"CreateBatch", func(ctx context.Context, s *metrics.Store, ts []task.Task) error { return s.CreateBatch(ctx, ts) }},
+		{"CreateAndEnqueue", func(ctx context.Context, s *metrics.Store, ts []task.Task) error {
+			return s.CreateAndEnqueue(ctx, []task.Job{{Task: ts[0]}, {Task: ts[1]}})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &syncRecorder{}
+			var s *metrics.Store
+			fake := workerFirst{Store: memory.NewStore(), worker: func(ids []string) {
+				done := make(chan error)
+				go func() { // the worker: another goroutine, as the poller's
+					out := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: t0.Add(time.Second), ExpiresAt: t0.Add(time.Hour)}
+					done <- s.Finish(t.Context(), ids[0], out)
+				}()
+				if err := <-done; err != nil {
+					t.Errorf("worker's Finish = %v; want nil", err)
+				}
+			}}
+			s = metrics.Observe(fake, rec)
+			ts := []task.Task{newTask("11"), newTask("13")}
+			if err := tt.create(t.Context(), s, ts); err != nil {
+				t.Fatalf("create = %v; want nil", err)
+			}
+			var got []string
+			for _, e := range rec.events {
+				got = append(got, string(e.Kind)+" "+e.Task.ID)
+			}
+			want := []string{"submitted " + ts[0].ID, "finished " + ts[0].ID}
+			if tt.name != "Create" {
+				want = append(want, "submitted "+ts[1].ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("events\n%v; want\n%v", got, want)
+			}
+		})
 	}
 }
 

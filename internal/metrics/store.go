@@ -41,7 +41,8 @@ type Event struct {
 	CheckDuration time.Duration
 }
 
-// Observer is told of each transition.
+// Observer is told of each transition. For each task, the transitions are
+// told in the order they were written: its Submitted first.
 type Observer interface {
 	Observe(ctx context.Context, e Event)
 }
@@ -60,6 +61,12 @@ type Store struct {
 
 	mu      sync.Mutex
 	started map[string]task.Task
+	// creating holds the tasks whose create has not returned yet, with
+	// the transitions of theirs that landed meanwhile: an Outbox queues a
+	// task's message in the create's own write, and a worker may take it
+	// and finish the task before the create returns. Those transitions
+	// are told after the Submitted, not before it.
+	creating map[string][]Event
 }
 
 var (
@@ -70,31 +77,17 @@ var (
 
 // Observe returns s, telling obs of each transition.
 func Observe(s task.Store, obs Observer) *Store {
-	return &Store{Store: s, obs: obs, started: make(map[string]task.Task)}
+	return &Store{Store: s, obs: obs, started: make(map[string]task.Task), creating: make(map[string][]Event)}
 }
 
 // Create implements task.Store.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
-	if err := s.Store.Create(ctx, t); err != nil {
-		return err
-	}
-	if t.Status == task.StatusPending {
-		s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
-	}
-	return nil
+	return s.create(ctx, []task.Task{t}, func() error { return s.Store.Create(ctx, t) })
 }
 
 // CreateBatch implements task.Store.
 func (s *Store) CreateBatch(ctx context.Context, ts []task.Task) error {
-	if err := s.Store.CreateBatch(ctx, ts); err != nil {
-		return err
-	}
-	for _, t := range ts {
-		if t.Status == task.StatusPending {
-			s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
-		}
-	}
-	return nil
+	return s.create(ctx, ts, func() error { return s.Store.CreateBatch(ctx, ts) })
 }
 
 // CreateAndEnqueue implements task.Outbox if the wrapped store does; if
@@ -104,15 +97,50 @@ func (s *Store) CreateAndEnqueue(ctx context.Context, jobs []task.Job) error {
 	if !ok {
 		return fmt.Errorf("the %T store: %w", s.Store, task.ErrNoOutbox)
 	}
-	if err := o.CreateAndEnqueue(ctx, jobs); err != nil {
-		return err
+	ts := make([]task.Task, len(jobs))
+	for i, j := range jobs {
+		ts[i] = j.Task
 	}
-	for _, j := range jobs {
-		if j.Task.Status == task.StatusPending {
-			s.obs.Observe(ctx, Event{Kind: Submitted, Task: j.Task})
+	return s.create(ctx, ts, func() error { return o.CreateAndEnqueue(ctx, jobs) })
+}
+
+// create runs write, the create of ts, and tells of the PENDING tasks it
+// submitted, each followed by its transitions that landed while write
+// ran (see creating). The lock is held while it tells, so that a
+// transition that lands later is told after these.
+func (s *Store) create(ctx context.Context, ts []task.Task, write func() error) error {
+	s.mu.Lock()
+	for _, t := range ts {
+		s.creating[t.ID] = nil
+	}
+	s.mu.Unlock()
+	err := write()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range ts {
+		held := s.creating[t.ID]
+		delete(s.creating, t.ID)
+		if err == nil && t.Status == task.StatusPending {
+			s.obs.Observe(ctx, Event{Kind: Submitted, Task: t})
+		}
+		for _, e := range held { // they landed, whatever write says
+			s.obs.Observe(ctx, e)
 		}
 	}
-	return nil
+	return err
+}
+
+// tell tells the observer of e, or holds it until its task's create has
+// returned and its Submitted has been told (see creating).
+func (s *Store) tell(ctx context.Context, e Event) {
+	s.mu.Lock()
+	if held, ok := s.creating[e.Task.ID]; ok {
+		s.creating[e.Task.ID] = append(held, e)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.obs.Observe(ctx, e)
 }
 
 // Revoke implements task.Store.
@@ -124,7 +152,7 @@ func (s *Store) Revoke(ctx context.Context, id string, at, expires time.Time) (t
 	s.mu.Lock()
 	delete(s.started, id)
 	s.mu.Unlock()
-	s.obs.Observe(ctx, Event{Kind: Revoked, Task: t})
+	s.tell(ctx, Event{Kind: Revoked, Task: t})
 	return t, nil
 }
 
@@ -140,7 +168,7 @@ func (s *Store) Start(ctx context.Context, id string, at time.Time) (task.Task, 
 	}
 	s.started[id] = t
 	s.mu.Unlock()
-	s.obs.Observe(ctx, Event{Kind: Started, Task: t})
+	s.tell(ctx, Event{Kind: Started, Task: t})
 	return t, nil
 }
 
@@ -161,7 +189,7 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 		e.Task = task.Apply(t, out)
 		e.CheckDuration = max(out.FinishedAt.Sub(t.StartedAt), 0)
 	}
-	s.obs.Observe(ctx, e)
+	s.tell(ctx, e)
 	return nil
 }
 
@@ -170,7 +198,7 @@ func (s *Store) Abandon(ctx context.Context, t task.Task) error {
 	if err := s.Store.Abandon(ctx, t); err != nil {
 		return err
 	}
-	s.obs.Observe(ctx, Event{Kind: Abandoned, Task: t})
+	s.tell(ctx, Event{Kind: Abandoned, Task: t})
 	return nil
 }
 
@@ -187,6 +215,6 @@ func (s *Store) Reopen(ctx context.Context, id string, expiresAt time.Time) erro
 	if err != nil {
 		t = task.Task{ID: id, Status: task.StatusPending, ExpiresAt: expiresAt}
 	}
-	s.obs.Observe(ctx, Event{Kind: Retried, Task: t})
+	s.tell(ctx, Event{Kind: Retried, Task: t})
 	return nil
 }

@@ -1,9 +1,11 @@
 package task_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"runtime"
 	"strings"
@@ -275,6 +277,62 @@ func TestProcessDuplicateDeliveryKeepsOneResult(t *testing.T) {
 	again, _ := store.Get(t.Context(), id)
 	if again != first {
 		t.Errorf("after a duplicate delivery task = %+v; want unchanged %+v", again, first)
+	}
+}
+
+// TestProcessFindsTheTaskFinal: a delivery that finds its task final
+// when it records the result (revoked by a client during the check, or
+// finished by another delivery) acknowledges the message and logs what
+// happened, naming the state.
+func TestProcessFindsTheTaskFinal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		n          task.Number
+		meanwhile  func(ctx context.Context, store task.Store, id string) error // during the check
+		wantStatus task.Status
+		wantLog    string
+	}{
+		{"revoked during the check", "11", func(ctx context.Context, store task.Store, id string) error {
+			_, err := store.Revoke(ctx, id, t0, t0.Add(time.Hour))
+			return err
+		}, task.StatusRevoked, `msg="task was revoked (cancelled by a client); its result is not recorded"`},
+		{"revoked during a big check", "170141183460469231731687303715884105727", func(ctx context.Context, store task.Store, id string) error {
+			_, err := store.Revoke(ctx, id, t0, t0.Add(time.Hour))
+			return err
+		}, task.StatusRevoked, `msg="task was revoked (cancelled by a client); its result is not recorded"`},
+		{"finished by another delivery", "11", func(ctx context.Context, store task.Store, id string) error {
+			return store.Finish(ctx, id, task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		}, task.StatusSuccess, `msg="task is already final; its result is not recorded" task_id=%s status=SUCCESS`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := memory.NewStore()
+			id := submitted(t, store, tt.n)
+			var logs bytes.Buffer
+			p := newProcessor(store)
+			p.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			p.Check = func(ctx context.Context, n task.Number) (bool, error) {
+				if err := tt.meanwhile(ctx, store, id); err != nil {
+					t.Errorf("meanwhile: %v", err)
+				}
+				return task.CheckPrime(ctx, n)
+			}
+			if err := p.Process(t.Context(), task.Delivery{Body: task.MessageFor(task.Task{ID: id, Number: tt.n}), ReceiveCount: 1}); err != nil {
+				t.Fatalf("Process = %v; want nil (ack)", err)
+			}
+			if got, _ := store.Get(t.Context(), id); got.Status != tt.wantStatus {
+				t.Errorf("task status %s; want %s", got.Status, tt.wantStatus)
+			}
+			want := tt.wantLog
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, id)
+			}
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("log:\n%s\nwant a line with %s", logs.String(), want)
+			}
+		})
 	}
 }
 

@@ -91,7 +91,7 @@ const DeadLetteredPrefix = "the task's message was dead-lettered"
 
 // DeadLetteredError is the Error of a task the Reaper settled.
 const DeadLetteredError = DeadLetteredPrefix + ": every allowed delivery failed before a result was recorded " +
-	"(the store was unavailable, or the worker was stopped); redrive the dead letters to run it again, or submit the number again"
+	"(the store was unavailable, the worker was stopped, or its timeout left no time for a check); redrive the dead letters to run it again, or submit the number again"
 
 // IsDeadLettered reports whether t is FAILURE because the Reaper settled it.
 func IsDeadLettered(t Task) bool {

@@ -110,7 +110,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	finish := func(ctx context.Context) error { return p.Store.Finish(ctx, t.ID, out) }
 	switch err := p.retryStore(ctx, "finish", t.ID, finish); {
 	case errors.Is(err, ErrConflict):
-		log.InfoContext(ctx, "task finished by another delivery", slog.String("task_id", t.ID))
+		alreadyFinal(ctx, log, t.ID, err, "its result is not recorded")
 	case errors.Is(err, ErrNotFound):
 		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", t.ID))
 		return nil
@@ -139,7 +139,7 @@ func (p *Processor) start(ctx context.Context, id string) (Task, error) {
 	})
 	switch {
 	case errors.Is(err, ErrConflict):
-		log.InfoContext(ctx, "duplicate delivery of a finished task", slog.String("task_id", id))
+		alreadyFinal(ctx, log, id, err, "it is not checked")
 		return Task{}, nil
 	case errors.Is(err, ErrNotFound):
 		log.WarnContext(ctx, "message for a task that does not exist", slog.String("task_id", id))
@@ -151,6 +151,25 @@ func (p *Processor) start(ctx context.Context, id string) (Task, error) {
 		return Task{}, fmt.Errorf("start task %s: %w", id, err)
 	}
 	return t, nil
+}
+
+// alreadyFinal logs that a delivery found task id final (err, from Start
+// or Finish, says in which state, where the store knows): a client revoked
+// it, or another delivery of its message recorded its result. outcome
+// says what becomes of this delivery's work.
+func alreadyFinal(ctx context.Context, log *slog.Logger, id string, err error, outcome string) {
+	var status Status
+	if fe, ok := errors.AsType[*FinalError](err); ok {
+		status = fe.Status
+	}
+	switch status {
+	case StatusRevoked:
+		log.InfoContext(ctx, "task was revoked (cancelled by a client); "+outcome, slog.String("task_id", id))
+	case "":
+		log.InfoContext(ctx, "task is already final; "+outcome, slog.String("task_id", id), slog.Any("reason", err))
+	default: // a duplicate delivery, or the task was settled or withdrawn
+		log.InfoContext(ctx, "task is already final; "+outcome, slog.String("task_id", id), slog.String("status", string(status)))
+	}
 }
 
 // FinishReserve is the time a check leaves before the invocation's deadline

@@ -22,11 +22,13 @@ type Store interface {
 	Get(ctx context.Context, id string) (Task, error)
 	// Start moves a PENDING or STARTED task to STARTED, sets StartedAt to
 	// at and adds one to Attempts, and returns the task as written. A task
-	// that is already final gives ErrConflict; a missing one ErrNotFound.
+	// that is already final gives ErrConflict (wrapped in a *FinalError
+	// that holds its status, where the store knows it); a missing one
+	// ErrNotFound.
 	Start(ctx context.Context, id string, at time.Time) (Task, error)
 	// Finish moves a PENDING or STARTED task to the outcome's final status.
-	// A task that is already final gives ErrConflict (its result stands); a
-	// missing one ErrNotFound.
+	// A task that is already final gives ErrConflict (its result stands),
+	// as Start does; a missing one ErrNotFound.
 	Finish(ctx context.Context, id string, out Outcome) error
 	// Abandon replaces a task that is still PENDING with t, which must be
 	// final. Submit uses it when the task's message could not be queued, so
@@ -105,4 +107,11 @@ func Reopened(t Task, expiresAt time.Time) (Task, error) {
 	return t, nil
 }
 
-func inState(t Task) error { return fmt.Errorf("in state %s: %w", t.Status, ErrConflict) }
+// inState is the error of a transition refused in t's state: a
+// *FinalError if t is final, so that the caller can say which.
+func inState(t Task) error {
+	if t.Status.Final() {
+		return &FinalError{ID: t.ID, Status: t.Status}
+	}
+	return fmt.Errorf("in state %s: %w", t.Status, ErrConflict)
+}

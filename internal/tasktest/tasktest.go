@@ -367,14 +367,19 @@ func assertStored(t *testing.T, s task.Store, want task.Task) {
 }
 
 // assertFinal checks that the final task want refuses a worker's
-// deliveries, a Start at at and a Finish with out, and stays as it is.
+// deliveries, a Start at at and a Finish with out, with a FinalError that
+// names its state (the worker logs it), and stays as it is.
 func assertFinal(t *testing.T, s task.Store, want task.Task, at time.Time, out task.Outcome) {
 	t.Helper()
-	if _, err := s.Start(t.Context(), want.ID, at); !errors.Is(err, task.ErrConflict) {
-		t.Errorf("Start after %s = %v; want ErrConflict", want.Status, err)
+	isFinal := func(err error) bool {
+		fe, ok := errors.AsType[*task.FinalError](err)
+		return errors.Is(err, task.ErrConflict) && ok && fe.Status == want.Status
 	}
-	if err := s.Finish(t.Context(), want.ID, out); !errors.Is(err, task.ErrConflict) {
-		t.Errorf("Finish after %s = %v; want ErrConflict", want.Status, err)
+	if _, err := s.Start(t.Context(), want.ID, at); !isFinal(err) {
+		t.Errorf("Start after %s = %v; want a FinalError with status %[1]s", want.Status, err)
+	}
+	if err := s.Finish(t.Context(), want.ID, out); !isFinal(err) {
+		t.Errorf("Finish after %s = %v; want a FinalError with status %[1]s", want.Status, err)
 	}
 	assertStored(t, s, want)
 }

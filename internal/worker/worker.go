@@ -73,8 +73,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		})
 	}
 	wg.Wait()
-	if skipped > 0 {
-		cmp.Or(h.Logger, slog.Default()).WarnContext(ctx, "deadline near; returning the rest of the batch", slog.Int("unprocessed", skipped))
+	switch log := cmp.Or(h.Logger, slog.Default()); {
+	case skipped > 0 && skipped == len(ev.Records):
+		log.WarnContext(ctx, "no time to process any record: the invocation's timeout leaves less than the reserve; the batch goes back to the queue",
+			slog.Int("unprocessed", skipped), slog.Duration("reserve", cmp.Or(h.Reserve, DefaultReserve)))
+	case skipped > 0:
+		log.WarnContext(ctx, "deadline near; returning the rest of the batch", slog.Int("unprocessed", skipped))
 	}
 	var resp events.SQSEventResponse
 	for i, f := range failed {

@@ -1,10 +1,13 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,8 +81,10 @@ func (f *fakeProcessor) Process(ctx context.Context, d task.Delivery) error {
 func TestDeadlineReturnsTheRest(t *testing.T) {
 	t.Parallel()
 	var processed []int
+	var logs bytes.Buffer
 	h := &worker.Handler{
 		Concurrency: 1,
+		Logger:      slog.New(slog.NewTextHandler(&logs, nil)),
 		Reserve:     time.Hour, // any real deadline is "near"
 		Processor: &fakeProcessor{processFunc: func(_ context.Context, d task.Delivery) error {
 			processed = append(processed, d.ReceiveCount)
@@ -96,6 +101,10 @@ func TestDeadlineReturnsTheRest(t *testing.T) {
 	if got := failedIDs(resp); len(got) != len(ev.Records) {
 		t.Errorf("batchItemFailures = %v; want all %d records", got, len(ev.Records))
 	}
+	// A timeout within the reserve (WORKER_TIMEOUT=2s) is named as such.
+	if want := "no time to process any record: the invocation's timeout leaves less than the reserve"; !strings.Contains(logs.String(), want) {
+		t.Errorf("log:\n%s\nwant %q", logs.String(), want)
+	}
 }
 
 func TestDeadlineMidBatch(t *testing.T) {
@@ -103,7 +112,8 @@ func TestDeadlineMidBatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	calls := 0
-	h := &worker.Handler{Concurrency: 1, Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
+	var logs bytes.Buffer
+	h := &worker.Handler{Concurrency: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Processor: &fakeProcessor{processFunc: func(context.Context, task.Delivery) error {
 		calls++
 		cancel() // the invocation runs out of time during the first record
 		return nil
@@ -116,6 +126,9 @@ func TestDeadlineMidBatch(t *testing.T) {
 	want := []string{ev.Records[1].MessageId, ev.Records[2].MessageId}
 	if got := failedIDs(resp); !slices.Equal(got, want) {
 		t.Errorf("batchItemFailures = %v; want %v", got, want)
+	}
+	if want := `msg="deadline near; returning the rest of the batch" unprocessed=2`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log:\n%s\nwant %q", logs.String(), want)
 	}
 }
 
