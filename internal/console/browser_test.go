@@ -185,9 +185,26 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // poll waits until expression is true in the page; text(id) is the text of
 // the element with that id. The timeout is generous: a loaded machine is
 // slow, never wrong.
+//
+// Right after a navigation chromedp may still name the old document's
+// execution context, which Chromium no longer knows ("Cannot find context
+// with specified id"); the poll then starts again, in the new one.
 func poll(expression string) chromedp.Action[chromedp.Void] {
 	expr := `((text) => ` + expression + `)((id) => (document.getElementById(id) || {textContent: ""}).textContent.trim())`
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+	p := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for try := 0; ; try++ {
+			v, err := p(ctx, t)
+			if err == nil || try == 100 || !strings.Contains(err.Error(), "Cannot find context with specified id") {
+				return v, err
+			}
+			select {
+			case <-ctx.Done():
+				return v, err
+			case <-time.After(10 * time.Millisecond): // for chromedp to see the new context
+			}
+		}
+	}
 }
 
 // startLocal runs the local system, as make run does, on a bolt file of

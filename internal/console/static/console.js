@@ -9,6 +9,17 @@ let pending = null; // the action awaiting confirmation
 let inspected = null; // the task the inspector shows, while it is not final
 let inspectSeq = 0; // the latest inspection: an older answer is dropped
 const deadShown = 20; // dead letters listed
+// The dead-letter list is reloaded at each refresh while it lists any, one
+// load at a time; on SQS (backend aws) each look is a ReceiveMessage that
+// hides the messages for a moment, so there it is reloaded when the count
+// changes or every awsDeadEvery refreshes. It is redrawn only when the
+// letters listed change, so that a body opened stays open.
+const awsDeadEvery = 10;
+let deadKey = null, deadLoading = false, deadAgain = false, deadStale = 0;
+const excerptChars = 200; // of a dead letter's body, shown before "…"
+// A notice of success clears itself after noticeClearAfter ms; an error
+// stays until it is closed or replaced.
+let noticeClearAfter = 10000, noticeTimer = 0;
 
 // Polling: one request at a time, every second while the server answers;
 // while it does not, the waits double up to maxWait, so that a stopped
@@ -67,16 +78,26 @@ async function getJSON(path, timeout) {
 }
 
 function notice(msg, isError) {
+  clearTimeout(noticeTimer);
   const n = $("notice");
-  n.textContent = msg;
+  text("notice-text", msg);
   n.className = isError ? "error" : "";
   n.hidden = false;
+  if (!isError) noticeTimer = setTimeout(dismissNotice, noticeClearAfter);
 }
 
-// poll refreshes the page, then schedules the next refresh.
+function dismissNotice() {
+  clearTimeout(noticeTimer);
+  $("notice").hidden = true;
+}
+
+// poll refreshes the page, then schedules the next refresh, unless the
+// page is hidden (another tab, a minimised window): it polls again, at once,
+// when it is shown.
 async function poll() {
   clearTimeout(pollTimer);
   const ok = await refresh();
+  if (document.hidden) return;
   failedPolls = ok ? 0 : failedPolls + 1;
   const wait = ok ? every : Math.min(every * 2 ** failedPolls, maxWait);
   if (!ok) $("live").textContent = "disconnected, retrying in " + Math.round(wait / 1000) + " s";
@@ -116,10 +137,11 @@ async function refresh() {
   chart(s.since_start.rates);
   recent(s.since_start.recent);
   failures(s.since_start.failures);
-  if (deadTotal !== lastDeadTotal) {
-    lastDeadTotal = deadTotal;
-    deadLetters();
-  }
+  const deadChanged = deadTotal !== lastDeadTotal;
+  lastDeadTotal = deadTotal;
+  deadStale++;
+  if (deadChanged) deadLetters(true);
+  else if (deadTotal > 0 && deadStale >= (s.backend === "aws" ? awsDeadEvery : 1)) deadLetters(false);
   if (inspected) inspect(inspected, true);
   return true;
 }
@@ -176,22 +198,60 @@ function failures(rows) {
   $("failures-empty").hidden = rows.length > 0;
 }
 
-async function deadLetters() {
-  let msgs = [];
-  if (lastDeadTotal > 0) {
-    try { msgs = (await getJSON("dead-letters?max=" + deadShown)).messages; } catch (e) { notice("dead letters: " + e.message, true); }
+// deadLetters reloads the dead-letter list. A load asked for while one is
+// under way is dropped, unless changed (the count changed, or an action
+// ran): that one follows. A reload that fails keeps the list shown, and
+// says so only when changed.
+async function deadLetters(changed) {
+  if (deadLoading) {
+    deadAgain = deadAgain || changed;
+    return;
   }
-  $("dead-letters").replaceChildren(...msgs.map((m) => {
-    const li = el("li", { className: "dead-letter" },
-      m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: shortId(m.message_id), title: m.message_id }),
-      el("span", { className: "body", textContent: m.body }),
-      el("span", { className: "when", textContent: m.sent_at && !m.sent_at.startsWith("0001") ? "sent " + new Date(m.sent_at).toLocaleTimeString() : "" }));
-    li.dataset.body = m.body;
-    return li;
-  }));
-  $("dlq-empty").hidden = msgs.length > 0 || lastDeadTotal > 0;
-  $("dlq-more").hidden = !(lastDeadTotal > msgs.length && msgs.length > 0);
-  text("dlq-more", "Showing " + msgs.length + " of " + lastDeadTotal + " dead letters.");
+  deadLoading = true;
+  deadStale = 0;
+  const total = lastDeadTotal;
+  let msgs = [];
+  try {
+    if (total > 0) {
+      try { msgs = (await getJSON("dead-letters?max=" + deadShown)).messages; } catch (e) {
+        if (!changed) return;
+        notice("dead letters: " + e.message, true);
+      }
+    }
+    const key = msgs.map((m) => m.message_id + "@" + m.sent_at).join(" ");
+    if (key !== deadKey) {
+      deadKey = key;
+      $("dead-letters").replaceChildren(...msgs.map((m) => {
+        const li = el("li", { className: "dead-letter" },
+          m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: shortId(m.message_id), title: m.message_id }),
+          bodyOf(m.body),
+          el("span", { className: "when", textContent: m.sent_at && !m.sent_at.startsWith("0001") ? "sent " + new Date(m.sent_at).toLocaleTimeString() : "" }));
+        li.dataset.body = m.body;
+        return li;
+      }));
+    }
+    $("dlq-empty").hidden = msgs.length > 0 || total > 0;
+    $("dlq-more").hidden = !(total > msgs.length && msgs.length > 0);
+    text("dlq-more", "Showing " + msgs.length + " of " + total + " dead letters.");
+  } finally {
+    deadLoading = false;
+    if (deadAgain) {
+      deadAgain = false;
+      deadLetters(true);
+    }
+  }
+}
+
+// bodyOf shows a dead letter's body as text: whole when short; else its
+// first excerptChars characters and its size, the whole body a click away.
+function bodyOf(body) {
+  if (body.length <= excerptChars) return el("span", { className: "body", textContent: body });
+  let start = body.slice(0, excerptChars);
+  if (/[\ud800-\udbff]$/.test(start)) start = start.slice(0, -1); // half a character
+  const bytes = new TextEncoder().encode(body).length;
+  return el("details", { className: "body" },
+    el("summary", { textContent: start + "\u2026 (" + bytes + " bytes)" }),
+    el("pre", { textContent: body }));
 }
 
 function confirmAction(action, question, taskID) {
@@ -257,6 +317,12 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   if (location.hash.length > 1) inspect(location.hash.slice(1));
   // An operator coming back to a disconnected page need not wait.
-  window.addEventListener("focus", () => { if (failedPolls > 0) poll(); });
+  window.addEventListener("focus", () => { if (failedPolls > 0 && !document.hidden) poll(); });
+  // A hidden page asks nothing; shown again, it is brought up to date at once.
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) clearTimeout(pollTimer);
+    else poll();
+  });
+  $("notice-close").addEventListener("click", dismissNotice);
   poll();
 });
