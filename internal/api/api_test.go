@@ -442,3 +442,66 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestMissingResource: a table or queue that does not exist is a 500
+// naming it as a deployment fault, without Retry-After, on every route
+// that reaches a backend; an outage stays a 503.
+func TestMissingResource(t *testing.T) {
+	t.Parallel()
+	noTable := fmt.Errorf("get task %s: %w", fixtureID,
+		&task.MissingResourceError{Kind: "table", Name: "asyncprime-tasks", Err: errors.New("ResourceNotFoundException")})
+	noQueue := fmt.Errorf("not accepted: queue task %s: %w", fixtureID,
+		&task.MissingResourceError{Kind: "queue", Name: "asyncprime-tasks-big", Err: errors.New("QueueDoesNotExist")})
+	outage := fmt.Errorf("%w: connection refused", task.ErrUnavailable)
+	tests := []struct {
+		name       string
+		method     string
+		err        error
+		wantStatus int
+		wantError  string // the error contains
+	}{
+		{name: "submit, no table", method: http.MethodPost, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
+		{name: "submit, no queue", method: http.MethodPost, err: noQueue, wantStatus: 500, wantError: "the queue asyncprime-tasks-big that the service needs does not exist"},
+		{name: "submit, outage", method: http.MethodPost, err: outage, wantStatus: 503, wantError: "temporarily unavailable"},
+		{name: "get, no table", method: http.MethodGet, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
+		{name: "get, outage", method: http.MethodGet, err: outage, wantStatus: 503, wantError: "temporarily unavailable"},
+		{name: "delete, no table", method: http.MethodDelete, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
+		{name: "delete, outage", method: http.MethodDelete, err: outage, wantStatus: 503, wantError: "temporarily unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				resp events.APIGatewayV2HTTPResponse
+				path = "/" + fixtureID
+			)
+			switch tt.method {
+			case http.MethodPost:
+				h := &api.Submit{Tasks: &fakeSubmitter{acceptFunc: func(context.Context, task.Request) (task.Receipt, error) {
+					return task.Receipt{}, tt.err
+				}}}
+				resp, _ = h.Handle(t.Context(), fixture(t, "submit.json"))
+				path = "/"
+			default:
+				h := &api.Status{
+					Store:   &fakeGetter{getFunc: func(context.Context, string) (task.Task, error) { return task.Task{}, tt.err }},
+					Revoker: revokerFunc(func() error { return tt.err }),
+				}
+				req := fixture(t, "status.json")
+				req.RequestContext.HTTP.Method = tt.method
+				resp, _ = h.Handle(t.Context(), req)
+			}
+			apitest.CheckEvent(t, tt.method, path, resp)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, resp.Body, tt.wantStatus)
+			}
+			if got := decodeError(t, resp); !strings.Contains(got, tt.wantError) ||
+				(tt.wantStatus == 500 && !strings.Contains(got, "deployment")) {
+				t.Errorf("error %q; want it to contain %q (and, for a 500, say it is a deployment fault)", got, tt.wantError)
+			}
+			if got, retry := resp.Headers["Retry-After"], tt.wantStatus == 503; (got != "") != retry {
+				t.Errorf("Retry-After = %q; want one: %v", got, retry)
+			}
+		})
+	}
+}

@@ -44,6 +44,15 @@ func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPRespon
 		map[string]string{"Allow": allow})
 }
 
+// missingResource answers 500 when a resource the service needs does not
+// exist (see task.ErrMissingResource): a deployment fault that no retry
+// mends, so no Retry-After. what says what became of the request.
+func missingResource(e *task.MissingResourceError, what string) events.APIGatewayV2HTTPResponse {
+	return errorResponse(http.StatusInternalServerError,
+		"the "+e.Kind+" "+e.Name+" that the service needs does not exist: this is a fault in its deployment or configuration, not a transient one, "+
+			"and retrying will not help until an operator restores it; "+what)
+}
+
 // unavailable answers when the store or the queue did not answer; the
 // client may retry.
 func unavailable(msg string) events.APIGatewayV2HTTPResponse {

@@ -25,7 +25,7 @@ func TestOpenRefusesAnEmptyFile(t *testing.T) {
 }
 
 // TestOpenRefusedBySystem: a file the system will not open (unreadable, a
-// read-only file system, a symlink loop) is not called damaged, and its
+// read-only file system, a symlink loop) or a directory is not called damaged, and its
 // path is named once.
 func TestOpenRefusedBySystem(t *testing.T) {
 	t.Parallel()
@@ -36,6 +36,7 @@ func TestOpenRefusedBySystem(t *testing.T) {
 		reason string
 	}{
 		{"symlink loop", true, func(path string) error { return os.Symlink(filepath.Base(path), path) }, "too many levels of symbolic links"},
+		{"directory", true, func(path string) error { return os.Mkdir(path, 0o755) }, "is a directory, not a database file"},
 		{"unreadable file", false, func(path string) error {
 			db, err := bolt.Open(path, bolt.Options{Logger: discard, SweepInterval: -1, NoSync: true})
 			if err != nil {

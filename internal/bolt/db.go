@@ -90,11 +90,17 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	// bbolt makes a new database of an empty file. Only a missing file is
-	// new: an empty one was truncated, and starting afresh would answer
-	// 404 for every task it held.
-	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
-		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), so its tasks are gone; restore it from a backup, or delete it to start with a new, empty database", path)
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			// bbolt opens it and fails to read a header: not damage.
+			return nil, fmt.Errorf("open %s: it is a directory, not a database file; move it aside, or use another data directory, so that the database file can be made there", path)
+		case fi.Size() == 0:
+			// bbolt makes a new database of an empty file. Only a missing
+			// file is new: an empty one was truncated, and starting afresh
+			// would answer 404 for every task it held.
+			return nil, fmt.Errorf("open %s: the file is empty (0 bytes), so its tasks are gone; restore it from a backup, or delete it to start with a new, empty database", path)
+		}
 	}
 	if err := precheck(path, opts); err != nil {
 		return nil, err

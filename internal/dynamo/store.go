@@ -111,9 +111,10 @@ type Store struct {
 
 var _ task.Store = (*Store)(nil)
 
-// New returns a Store on the named table.
+// New returns a Store on the named table. Its errors wrap
+// task.ErrMissingResource when the table does not exist.
 func New(client Client, table string) *Store {
-	return &Store{client: client, table: table}
+	return &Store{client: tableClient{c: client, table: table}, table: table}
 }
 
 // Create implements task.Store.

@@ -315,3 +315,85 @@ func TestGetMemberAsksAgainForUnprocessedKeys(t *testing.T) {
 		t.Errorf("BatchGetItem asked for %v; want %v", asked, want)
 	}
 }
+
+// goneClient answers every call as DynamoDB does when the table does not
+// exist.
+type goneClient struct{ dynamo.Client }
+
+var errNoTable = &types.ResourceNotFoundException{Message: aws.String("Requested resource not found")}
+
+func (goneClient) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return nil, fmt.Errorf("operation error DynamoDB: PutItem: %w", errNoTable)
+}
+
+func (goneClient) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, fmt.Errorf("operation error DynamoDB: GetItem: %w", errNoTable)
+}
+
+func (goneClient) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return nil, fmt.Errorf("operation error DynamoDB: BatchGetItem: %w", errNoTable)
+}
+
+func (goneClient) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, fmt.Errorf("operation error DynamoDB: UpdateItem: %w", errNoTable)
+}
+
+func (goneClient) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return nil, fmt.Errorf("operation error DynamoDB: TransactWriteItems: %w", errNoTable)
+}
+
+// TestMissingTable checks that every call on a table that does not exist
+// fails with a *task.MissingResourceError naming it, never ErrNotFound (a
+// missing task) or a transient error.
+func TestMissingTable(t *testing.T) {
+	t.Parallel()
+	id, member := task.NewID(), task.NewBatchIDs(2)
+	now := time.Now()
+	pending := task.Task{ID: id, Status: task.StatusPending, Number: "11", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	failed := pending
+	failed.Status, failed.Error, failed.FinishedAt = task.StatusFailure, "withdrawn", now
+	batch := []task.Task{pending, pending}
+	for i := range batch {
+		batch[i].ID = member[i]
+	}
+	claim := task.Claim{Key: "k", Hash: "h", TaskIDs: []string{id}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	out := task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}
+	tests := []struct {
+		name string
+		call func(*dynamo.Store) error
+	}{
+		{"Create", func(s *dynamo.Store) error { return s.Create(t.Context(), pending) }},
+		{"CreateBatch", func(s *dynamo.Store) error { return s.CreateBatch(t.Context(), batch) }},
+		{"CreateTransaction", func(s *dynamo.Store) error { return s.CreateBatch(t.Context(), []task.Task{pending, failed}) }},
+		{"Get", func(s *dynamo.Store) error { _, err := s.Get(t.Context(), id); return err }},
+		{"GetMember", func(s *dynamo.Store) error { _, err := s.Get(t.Context(), member[1]); return err }},
+		{"Start", func(s *dynamo.Store) error { _, err := s.Start(t.Context(), id, now); return err }},
+		{"StartMember", func(s *dynamo.Store) error { _, err := s.Start(t.Context(), member[0], now); return err }},
+		{"Finish", func(s *dynamo.Store) error { return s.Finish(t.Context(), id, out) }},
+		{"Abandon", func(s *dynamo.Store) error { return s.Abandon(t.Context(), failed) }},
+		{"Revoke", func(s *dynamo.Store) error { _, err := s.Revoke(t.Context(), id, now, now.Add(time.Hour)); return err }},
+		{"Claim", func(s *dynamo.Store) error { _, err := s.Claim(t.Context(), claim); return err }},
+		{"Holder", func(s *dynamo.Store) error { _, err := s.Holder(t.Context(), "k", now); return err }},
+		{"Release", func(s *dynamo.Store) error { return s.Release(t.Context(), claim) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.call(dynamo.New(goneClient{}, "asyncprime-tasks"))
+			missing, ok := errors.AsType[*task.MissingResourceError](err)
+			switch {
+			case !ok:
+				t.Fatalf("got %v; want a *task.MissingResourceError", err)
+			case missing.Kind != "table" || missing.Name != "asyncprime-tasks":
+				t.Errorf("missing = %s %s; want table asyncprime-tasks", missing.Kind, missing.Name)
+			case !errors.Is(err, task.ErrMissingResource) || !errors.Is(err, errNoTable):
+				t.Errorf("got %v; want it to wrap ErrMissingResource and the SDK's error", err)
+			case errors.Is(err, task.ErrNotFound) || errors.Is(err, task.ErrConflict):
+				t.Errorf("got %v; want no task error", err)
+			}
+			if want := "the table asyncprime-tasks does not exist"; !strings.Contains(err.Error(), want) {
+				t.Errorf("got %q; want it to contain %q", err, want)
+			}
+		})
+	}
+}

@@ -78,7 +78,7 @@ func counts(ctx context.Context, c AdminClient, url string) (queue.Counts, error
 			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
 		},
 	})
-	if err != nil {
+	if err = missing(err, url); err != nil {
 		return queue.Counts{}, fmt.Errorf("get attributes of %s: %w", url, err)
 	}
 	n := func(name types.QueueAttributeName) int {

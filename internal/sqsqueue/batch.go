@@ -63,7 +63,7 @@ func (q *Queue) sendChunk(ctx context.Context, bodies, ids []string, start, end 
 			}
 		}
 		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
-		if err != nil {
+		if err = missing(err, q.url); err != nil {
 			return fmt.Errorf("send %d messages to %s: %w", len(entries), q.url, err)
 		}
 		for _, ok := range out.Successful {

@@ -63,7 +63,7 @@ func (q *Queue) Send(ctx context.Context, body string) (string, error) {
 		QueueUrl:    aws.String(q.url),
 		MessageBody: aws.String(body),
 	})
-	if err != nil {
+	if err = missing(err, q.url); err != nil {
 		return "", fmt.Errorf("send message to %s: %w", q.url, err)
 	}
 	if out.MessageId == nil {
@@ -89,7 +89,7 @@ func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]eve
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		MessageAttributeNames:       []string{"All"},
 	})
-	if err != nil {
+	if err = missing(err, q.url); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			return nil, fmt.Errorf("receive from %s: %w (%v)", q.url, ctxErr, err)
 		}
@@ -168,7 +168,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles ...string) error {
 			QueueUrl: aws.String(q.url),
 			Entries:  entries,
 		})
-		if err != nil {
+		if err = missing(err, q.url); err != nil {
 			return fmt.Errorf("delete %d messages from %s (%d of %d done): %w", len(chunk), q.url, start, len(receiptHandles), err)
 		}
 		if failed == 0 && len(out.Failed) > 0 {

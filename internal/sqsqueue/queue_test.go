@@ -3,6 +3,7 @@ package sqsqueue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // fakeClient is a sqsqueue.Client whose calls are the Func fields; a call
@@ -210,4 +213,62 @@ func TestDeleteBatches(t *testing.T) {
 			t.Errorf("Delete = %v; want a wrapped boom", err)
 		}
 	})
+}
+
+// TestMissingQueue checks that every call on a queue that does not exist
+// fails with a *task.MissingResourceError naming the queue (by name, not
+// by its URL, which holds the account id), whether the SDK returns its
+// type or only the code.
+func TestMissingQueue(t *testing.T) {
+	t.Parallel()
+	const url = "https://sqs.eu-north-1.amazonaws.com/123456789012/asyncprime-tasks"
+	errs := map[string]error{
+		"Typed": &types.QueueDoesNotExist{Message: aws.String("The specified queue does not exist.")},
+		"QueryCode": &smithy.GenericAPIError{Code: "AWS.SimpleQueueService.NonExistentQueue",
+			Message: "The specified queue does not exist for this wsdl version."},
+	}
+	calls := map[string]func(*sqsqueue.Queue) error{
+		"Send": func(q *sqsqueue.Queue) error { _, err := q.Send(t.Context(), "{}"); return err },
+		"SendBatch": func(q *sqsqueue.Queue) error {
+			_, err := q.SendBatch(t.Context(), []string{"{}", "{}"})
+			return err
+		},
+		"Receive": func(q *sqsqueue.Queue) error { _, err := q.Receive(t.Context(), 1, 0); return err },
+		"Delete":  func(q *sqsqueue.Queue) error { return q.Delete(t.Context(), "h") },
+	}
+	for errName, sdkErr := range errs {
+		gone := fmt.Errorf("operation error SQS: call, https response error StatusCode: 400: %w", sdkErr)
+		client := &fakeClient{
+			SendMessageFunc: func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) { return nil, gone },
+			SendMessageBatchFunc: func(context.Context, *sqs.SendMessageBatchInput) (*sqs.SendMessageBatchOutput, error) {
+				return nil, gone
+			},
+			ReceiveMessageFunc: func(context.Context, *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+				return nil, gone
+			},
+			DeleteMessageBatchFunc: func(*sqs.DeleteMessageBatchInput) (*sqs.DeleteMessageBatchOutput, error) { return nil, gone },
+		}
+		for name, call := range calls {
+			t.Run(errName+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				err := call(sqsqueue.New(client, url))
+				missing, ok := errors.AsType[*task.MissingResourceError](err)
+				switch {
+				case !ok:
+					t.Fatalf("got %v; want a *task.MissingResourceError", err)
+				case missing.Kind != "queue" || missing.Name != "asyncprime-tasks":
+					t.Errorf("missing = %s %s; want queue asyncprime-tasks", missing.Kind, missing.Name)
+				case !errors.Is(err, task.ErrMissingResource) || !errors.Is(err, sdkErr):
+					t.Errorf("got %v; want it to wrap ErrMissingResource and the SDK's error", err)
+				}
+			})
+		}
+	}
+	// Another client error is not a missing queue.
+	q := sqsqueue.New(&fakeClient{SendMessageFunc: func(*sqs.SendMessageInput) (*sqs.SendMessageOutput, error) {
+		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
+	}}, url)
+	if _, err := q.Send(t.Context(), "{}"); errors.Is(err, task.ErrMissingResource) {
+		t.Errorf("Send with AccessDenied = %v; want no ErrMissingResource", err)
+	}
 }

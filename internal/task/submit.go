@@ -159,7 +159,8 @@ func (s *Submitter) budget(ctx context.Context) time.Duration {
 // written before the message is sent, so a worker always finds it, or with
 // it, when the store is an Outbox. If the message cannot be sent, the
 // record is replaced by a FAILURE so that no PENDING task is left without a
-// message, and Submit returns an error that wraps ErrUnavailable.
+// message, and Submit returns an error that wraps ErrUnavailable, or
+// ErrMissingResource if the table or the queue does not exist.
 func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 	r, ts, err := s.accept(ctx, Request{Numbers: []Number{n}})
 	if err != nil {
@@ -175,7 +176,8 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 // as Submit does for one. A batch is written with Store.CreateBatch and
 // queued with the queue's SendBatch when it has one (or both in one write
 // by an Outbox); if any step fails, every task of the batch is replaced by
-// a FAILURE, none was accepted, and the error wraps ErrUnavailable.
+// a FAILURE, none was accepted, and the error wraps ErrUnavailable (or
+// ErrMissingResource: the table or a queue does not exist).
 //
 // With an idempotency key, Accept first reads the key's claim
 // (Store.Holder): a retry of a request that was accepted gets that
@@ -220,7 +222,7 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 			rc, err := replay(r, holder)
 			return rc, nil, err
 		case !errors.Is(err, ErrNotFound):
-			return Receipt{}, nil, fmt.Errorf("%w: look up key %s: %w", ErrUnavailable, Excerpt(r.Key), err)
+			return Receipt{}, nil, notAccepted(err)
 		}
 	}
 	queued, err := s.create(callCtx, ts)
@@ -229,7 +231,7 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		// (a dropped connection, a timeout): make sure it is not left
 		// PENDING, since its message will never be sent.
 		s.abandon(ctx, ts, nil, err)
-		return Receipt{}, nil, fmt.Errorf("%w: create %s: %w", ErrUnavailable, describe(ts), err)
+		return Receipt{}, nil, notAccepted(err)
 	}
 	var claim *Claim
 	if r.Key != "" {
@@ -246,17 +248,28 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		case err != nil:
 			// The claim may have landed: release it with the tasks.
 			s.abandon(ctx, ts, &c, err)
-			return Receipt{}, nil, fmt.Errorf("%w: claim key %s: %w", ErrUnavailable, Excerpt(r.Key), err)
+			return Receipt{}, nil, notAccepted(err)
 		}
 		claim = &c
 	}
 	if !queued {
 		if err := s.send(callCtx, ts); err != nil {
 			s.abandon(ctx, ts, claim, err)
-			return Receipt{}, nil, fmt.Errorf("%w: queue %s: %w", ErrUnavailable, describe(ts), err)
+			return Receipt{}, nil, notAccepted(fmt.Errorf("queue %s: %w", describe(ts), err))
 		}
 	}
 	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
+}
+
+// notAccepted is the error of a request whose step failed with err: it
+// wraps ErrUnavailable, unless a resource is missing (ErrMissingResource),
+// which no retry mends. A store's error names the task or key already
+// (Store's errors say what they were doing), so it is not named again.
+func notAccepted(err error) error {
+	if errors.Is(err, ErrMissingResource) {
+		return fmt.Errorf("not accepted: %w", err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 // replay answers r with the tasks of holder, the claim of r's key, if
@@ -341,7 +354,8 @@ func describe(ts []Task) string {
 // abandon replaces the tasks whose messages were not all sent by FAILUREs,
 // where they were recorded at all, and releases their claim if given,
 // retrying with backoff while the store does not answer, for up to
-// AbandonTimeout.
+// AbandonTimeout; not when the store's table does not exist
+// (ErrMissingResource), which no retry mends.
 // Only if the store stays unreachable all that time is a PENDING record left
 // without a message; its id was never given to a client, and it expires
 // with the retention. A task of a batch whose message was sent is
@@ -388,6 +402,12 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause 
 			}
 		}
 		if err == nil && claim == nil {
+			return
+		}
+		if errors.Is(err, ErrMissingResource) {
+			// Nothing to roll back in a table that does not exist.
+			cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not abandon unqueued tasks: the store's table does not exist",
+				slog.Int("tasks", len(left)), slog.Bool("claim", claim != nil), slog.Any("cause", cause), slog.Any("error", err))
 			return
 		}
 		timer := time.NewTimer(backoff)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +185,80 @@ func TestSubmitBudget(t *testing.T) {
 				t.Errorf("the writes' deadline is %v after the call; want between %v and %v", got.Sub(start), lo.Sub(start), hi.Sub(start))
 			}
 		})
+	}
+}
+
+// TestSubmitWithAMissingResource: when the table or a queue does not
+// exist, Accept fails with ErrMissingResource naming it (not
+// ErrUnavailable: no retry helps), and its roll-back makes one Abandon
+// call per task, never retrying one that cannot succeed.
+func TestSubmitWithAMissingResource(t *testing.T) {
+	t.Parallel()
+	noTable := &task.MissingResourceError{Kind: "table", Name: "tasks", Err: errors.New("ResourceNotFoundException")}
+	noQueue := &task.MissingResourceError{Kind: "queue", Name: "jobs", Err: errors.New("QueueDoesNotExist")}
+	tests := []struct {
+		name         string
+		createErr    error // Create's and Abandon's
+		sendErr      error
+		wantName     string
+		wantAbandons int
+		wantFinal    task.Status // of the task, where it was recorded
+	}{
+		{name: "table", createErr: fmt.Errorf("create task: %w", noTable), wantName: "tasks", wantAbandons: 1},
+		{name: "queue", sendErr: fmt.Errorf("send message: %w", noQueue), wantName: "jobs", wantAbandons: 1, wantFinal: task.StatusFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewStore()
+			abandons := 0
+			store := &fakeStore{Store: mem}
+			if tt.createErr != nil {
+				store.createFunc = func(context.Context, task.Task) error { return tt.createErr }
+			}
+			store.abandonFunc = func(ctx context.Context, tk task.Task) error {
+				abandons++
+				if tt.createErr != nil {
+					return fmt.Errorf("abandon task %s: %w", tk.ID, noTable)
+				}
+				return mem.Abandon(ctx, tk)
+			}
+			q := &fakeQueue{}
+			if tt.sendErr != nil {
+				q.sendFunc = func(context.Context, string) (string, error) { return "", tt.sendErr }
+			}
+			// A retry would show as more Abandon calls before this ends.
+			s := &task.Submitter{Store: store, Queue: q, Now: clock(), AbandonTimeout: time.Second}
+			_, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}})
+			missing, ok := errors.AsType[*task.MissingResourceError](err)
+			switch {
+			case !ok || missing.Name != tt.wantName:
+				t.Fatalf("Accept = %v; want a missing %s", err, tt.wantName)
+			case !errors.Is(err, task.ErrMissingResource) || errors.Is(err, task.ErrUnavailable):
+				t.Errorf("Accept = %v; want ErrMissingResource, not ErrUnavailable", err)
+			}
+			if abandons != tt.wantAbandons {
+				t.Errorf("%d Abandon calls; want %d", abandons, tt.wantAbandons)
+			}
+			for _, id := range mem.IDs() {
+				if got, _ := mem.Get(t.Context(), id); got.Status != tt.wantFinal {
+					t.Errorf("task is %s; want %s", got.Status, tt.wantFinal)
+				}
+			}
+		})
+	}
+}
+
+// TestSubmitErrorSaysOnce: the store's error names the task it could not
+// create; Accept's error does not name it again.
+func TestSubmitErrorSaysOnce(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{Store: memory.NewStore()}
+	store.createFunc = func(_ context.Context, tk task.Task) error {
+		return fmt.Errorf("create task %s: bolt: commit: disk full", tk.ID)
+	}
+	_, err := (&task.Submitter{Store: store, Queue: &fakeQueue{}, Now: clock()}).Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}})
+	if !errors.Is(err, task.ErrUnavailable) || strings.Count(err.Error(), "create task") != 1 {
+		t.Errorf("Accept = %v; want ErrUnavailable, saying \"create task\" once", err)
 	}
 }

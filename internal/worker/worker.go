@@ -96,11 +96,22 @@ func (h *Handler) process(ctx context.Context, rec events.SQSMessage) bool {
 	if err == nil {
 		return true
 	}
+	log := cmp.Or(h.Logger, slog.Default())
+	if missing, ok := errors.AsType[*task.MissingResourceError](err); ok {
+		// No retry mends it, but the message goes back all the same: once
+		// an operator restores the resource, the task runs.
+		log.ErrorContext(ctx, "record failed: the "+missing.Kind+" "+missing.Name+" does not exist, a fault of the deployment or its configuration; the record goes back to the queue",
+			slog.String("message_id", rec.MessageId),
+			slog.Int("receive_count", d.ReceiveCount),
+			slog.String("missing", missing.Kind+" "+missing.Name),
+			slog.Any("error", err))
+		return false
+	}
 	level := slog.LevelWarn
 	if _, poison := errors.AsType[*task.PoisonError](err); poison {
 		level = slog.LevelError
 	}
-	cmp.Or(h.Logger, slog.Default()).Log(ctx, level, "record failed; it will be retried",
+	log.Log(ctx, level, "record failed; it will be retried",
 		slog.String("message_id", rec.MessageId),
 		slog.Int("receive_count", d.ReceiveCount),
 		slog.Any("error", err))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -160,5 +162,37 @@ func TestBatchRecordsRunConcurrently(t *testing.T) {
 	resp, _ := h.Handle(t.Context(), ev)
 	if len(resp.BatchItemFailures) != 0 {
 		t.Errorf("batchItemFailures = %v; want none", failedIDs(resp))
+	}
+}
+
+// goneStore is a memory store whose table does not exist, as far as
+// Finish can tell.
+type goneStore struct{ *memory.Store }
+
+func (goneStore) Finish(_ context.Context, id string, _ task.Outcome) error {
+	return fmt.Errorf("finish task %s: %w", id,
+		&task.MissingResourceError{Kind: "table", Name: "asyncprime-tasks", Err: errors.New("ResourceNotFoundException")})
+}
+
+// TestMissingTableIsLoggedAsSuch: a record whose task cannot be written
+// because the table does not exist goes back to the queue, and the log
+// names the table as missing, at ERROR.
+func TestMissingTableIsLoggedAsSuch(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	store := goneStore{memory.NewStore()}
+	h := &worker.Handler{
+		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+		Processor: &task.Processor{Store: store, Logger: slog.New(slog.DiscardHandler)},
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: task.MessageFor(task.Task{ID: goodID, Number: "11"})}}}
+	resp, _ := h.Handle(t.Context(), ev)
+	if got, want := failedIDs(resp), []string{"m1"}; !slices.Equal(got, want) {
+		t.Errorf("batchItemFailures = %v; want %v (back to the queue)", got, want)
+	}
+	for _, want := range []string{"level=ERROR", "the table asyncprime-tasks does not exist", `missing="table asyncprime-tasks"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log %q; want it to contain %q", logs.String(), want)
+		}
 	}
 }
