@@ -484,3 +484,30 @@ func TestProcessDamagedRecord(t *testing.T) {
 		t.Errorf("Process = %v; want a poison error wrapping ErrDamaged", err)
 	}
 }
+
+// TestProcessErrorSaysOnce: a store's error already names the task; the
+// processor does not name it again.
+func TestProcessErrorSaysOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		number task.Number
+		op     string
+	}{
+		{"11", "finish task"},                  // up to 64 bits: no STARTED write
+		{"18446744073709551629", "start task"}, // 2^64+13: STARTED first
+	} {
+		store := &fakeStore{Store: memory.NewStore()}
+		store.finishFunc = func(_ context.Context, id string, _ task.Outcome) error {
+			return fmt.Errorf("finish task %s: connection reset", id)
+		}
+		store.startFunc = func(_ context.Context, id string, _ time.Time) (task.Task, error) {
+			return task.Task{}, fmt.Errorf("start task %s: connection reset", id)
+		}
+		id := submitted(t, store, tt.number)
+		body := task.MessageFor(task.Task{ID: id, Number: tt.number})
+		err := newProcessor(store).Process(t.Context(), task.Delivery{Body: body, ReceiveCount: 1})
+		if err == nil || strings.Count(err.Error(), tt.op) != 1 {
+			t.Errorf("Process of %s = %v; want an error saying %q once", tt.number, err, tt.op)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func (p *Processor) Process(ctx context.Context, d Delivery) error {
 	case errors.Is(err, ErrDamaged):
 		return &PoisonError{Err: err}
 	case err != nil:
-		return fmt.Errorf("finish task %s: %w", t.ID, err)
+		return err // the store's error names the task
 	}
 	if checkErr != nil {
 		// The FAILURE is recorded; the message still goes to the DLQ so that
@@ -148,7 +148,7 @@ func (p *Processor) start(ctx context.Context, id string) (Task, error) {
 		// No retry repairs it: let the message go to the dead-letter queue.
 		return Task{}, &PoisonError{Err: err}
 	case err != nil:
-		return Task{}, fmt.Errorf("start task %s: %w", id, err)
+		return Task{}, err // the store's error names the task
 	}
 	return t, nil
 }
