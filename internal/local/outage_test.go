@@ -19,6 +19,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/awstest"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
 	"github.com/asyncprime/asyncprime/internal/emulator"
+	"github.com/asyncprime/asyncprime/internal/local"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
@@ -33,9 +34,10 @@ import (
 //
 // The phases move on events, not time: the outage starts once tasks are
 // being accepted, and ends once several submits have failed because of it
-// and begun to roll their task back — promptly, since a roll-back that
-// cannot reach the store for task.DefaultAbandonTimeout leaves its PENDING
-// record behind, by design.
+// and begun to roll their task back. Their roll-backs are given longer than
+// any outage here (with the default task.DefaultAbandonTimeout, one whose
+// outage outlasts it leaves its PENDING record behind, by design; on a
+// loaded machine the fourth roll-back could begin that late).
 func TestEmulatorOutage(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct {
@@ -60,7 +62,15 @@ func TestEmulatorOutage(t *testing.T) {
 				store: store,
 				queue: sqsqueue.New(sqs.NewFromConfig(viaProxy), res.QueueURL, sqsqueue.WithRegion(viaProxy.Region)),
 			}
-			base, _ := run(t, cfg, b, nil)
+			// A roll-back that cannot reach the store for its whole
+			// AbandonTimeout leaves its PENDING record behind, by design;
+			// here it outlasts any outage the test makes, however slowly
+			// the phases move on a loaded machine, so that every record
+			// must end final.
+			base, _ := run(t, cfg, b, func(sys *local.System) {
+				submitter := &task.Submitter{Store: sys.Store, Queue: b.queue, AbandonTimeout: 5 * time.Minute, Logger: quiet()}
+				sys.API.Submit = (&api.Submit{Tasks: submitter, Logger: quiet()}).Handle
+			})
 
 			var mu sync.Mutex
 			var accepted []string
