@@ -112,10 +112,10 @@ func writeTasks(t *testing.T, numbers ...task.Number) (string, []task.Task) {
 	return path, tasks
 }
 
-// TestOpenDamagedPages: pages whose headers are overwritten make Open fail
-// with an error that names the file and what to do, not a panic.
-func TestOpenDamagedPages(t *testing.T) {
-	t.Parallel()
+// manyPages writes a file of 300 tasks, enough for many pages, and
+// returns its path and its bytes.
+func manyPages(t *testing.T) (string, []byte) {
+	t.Helper()
 	numbers := make([]task.Number, 300)
 	for i := range numbers {
 		numbers[i] = "1000000075"
@@ -125,6 +125,14 @@ func TestOpenDamagedPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path, b
+}
+
+// TestOpenDamagedPages: pages whose headers are overwritten make Open fail
+// with an error that names the file and what to do, not a panic.
+func TestOpenDamagedPages(t *testing.T) {
+	t.Parallel()
+	path, b := manyPages(t)
 	page := os.Getpagesize()
 	// Every page after the two meta pages: its header's flags and count.
 	for off := 2 * page; off+16 <= len(b); off += page {
@@ -142,15 +150,7 @@ func TestOpenDamagedPages(t *testing.T) {
 // the process with a stack trace.
 func TestOpenTruncatedFile(t *testing.T) {
 	t.Parallel()
-	numbers := make([]task.Number, 300)
-	for i := range numbers {
-		numbers[i] = "1000000075"
-	}
-	path, _ := writeTasks(t, numbers...)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, b := manyPages(t)
 	used := usedBytes(t, path)
 	page := os.Getpagesize()
 	if used <= 4*page {
