@@ -29,10 +29,10 @@ export ADDR
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-25s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the local mode, the tools and the three Lambda bootstraps (linux/arm64)
+build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/arm64)
 	$(GO) build -o $(BIN)/local ./cmd/local
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke

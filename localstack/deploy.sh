@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the three functions and deploy the asyncprime stack to a running
+# Build the five functions and deploy the asyncprime stack to a running
 # LocalStack with samlocal, then print the HTTP API's URL.
 #
 #   docker compose -f localstack/docker-compose.yml up -d

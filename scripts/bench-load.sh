@@ -25,7 +25,8 @@ for _ in $(seq 100); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 	sleep 0.1
 done
-echo "server: pid $server on $ADDR, BACKEND=${BACKEND:-bolt}, WORKERS=${WORKERS:-$(nproc)}" >&2
+# 16: the local mode's default (local.DefaultWorkers in internal/local/app.go).
+echo "server: pid $server on $ADDR, BACKEND=${BACKEND:-bolt}, WORKERS=${WORKERS:-16}" >&2
 status=0
 bin/loadgen -url "http://$ADDR" -pid "$server" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
