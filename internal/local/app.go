@@ -85,6 +85,10 @@ func ConfigFromEnv() (Config, error) {
 	if err := config.Load(&c); err != nil {
 		return c, err
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return c, fmt.Errorf("environment variable LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel)
+	}
 	for name, n := range map[string]int{"BATCH_SIZE": c.BatchSize, "BIG_BATCH_SIZE": c.BigBatchSize} {
 		if n > queue.MaxBatch {
 			return c, fmt.Errorf("environment variable %s=%d is over SQS's limit of %d", name, n, queue.MaxBatch)
