@@ -50,7 +50,7 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 			gone := make(chan error, 1) // Stop at Close ends moto too: nobody reads then
 			go func() {
 				<-m.Done()
-				gone <- fmt.Errorf("moto (%s), which held the queues and the table, exited (%v): they are gone with it, and so are the tasks they held; start again to get new, empty ones", m.Endpoint, m.Err())
+				gone <- motoGone(m.Endpoint, m.Err())
 			}()
 			b.Gone = gone
 		}
@@ -93,4 +93,14 @@ func openAWS(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error
 		log.WarnContext(ctx, "no DEAD_LETTER_QUEUE_URL: tasks whose messages are dead-lettered are not settled here (the deployed dead-letter function does it)")
 	}
 	return b, nil
+}
+
+// motoGone is the error that stops the local mode when the moto it started
+// exits; exit is how it exited (nil for a clean exit, as after a SIGTERM).
+func motoGone(endpoint string, exit error) error {
+	how := "exit status 0"
+	if exit != nil {
+		how = exit.Error()
+	}
+	return fmt.Errorf("moto (%s), which held the queues and the table, exited (%s): they are gone with it, and so are the tasks they held; start again to get new, empty ones", endpoint, how)
 }
