@@ -9,9 +9,6 @@ GO        ?= go
 ADDR      ?= 127.0.0.1:8000
 FUNCTIONS := submit worker status deadletter
 BIN       := bin
-# Lambda build: arm64, static, stripped, without the legacy RPC mode.
-LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
-LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags='-s -w'
 FUZZTIME  ?= 10000x
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE       := $(BIN)/aws-lambda-rie
