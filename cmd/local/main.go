@@ -25,7 +25,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Level()}))
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
 		stopProfiling, err := serveProfiles(addr, log)
 		if err != nil {
@@ -39,14 +39,6 @@ func run(ctx context.Context) error {
 	}
 	defer b.Close()
 	return local.NewSystem(cfg, b, log).Serve(ctx, cfg.Addr, log, nil)
-}
-
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
 
 // serveProfiles serves net/http/pprof on addr (a loopback address, for

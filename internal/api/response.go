@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -44,13 +45,19 @@ func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPRespon
 		map[string]string{"Allow": allow})
 }
 
-// missingResource answers 500 when a resource the service needs does not
-// exist (see task.ErrMissingResource): a deployment fault that no retry
-// mends, so no Retry-After. what says what became of the request.
-func missingResource(e *task.MissingResourceError, what string) events.APIGatewayV2HTTPResponse {
-	return errorResponse(http.StatusInternalServerError,
-		"the "+e.Kind+" "+e.Name+" that the service needs does not exist: this is a fault in its deployment or configuration, not a transient one, "+
-			"and retrying will not help until an operator restores it; "+what)
+// backendFailed answers a request whose store or queue call failed with
+// err. A resource the service needs that does not exist (see
+// task.ErrMissingResource) is a deployment fault that no retry mends: 500,
+// naming it, with what says what became of the request, and no
+// Retry-After. Any other failure is an outage: 503 (unavailable), with
+// retry.
+func backendFailed(err error, what, retry string) events.APIGatewayV2HTTPResponse {
+	if e, ok := errors.AsType[*task.MissingResourceError](err); ok {
+		return errorResponse(http.StatusInternalServerError,
+			"the "+e.Kind+" "+e.Name+" that the service needs does not exist: this is a fault in its deployment or configuration, not a transient one, "+
+				"and retrying will not help until an operator restores it; "+what)
+	}
+	return unavailable(retry)
 }
 
 // unavailable answers when the store or the queue did not answer; the

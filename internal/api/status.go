@@ -92,10 +92,7 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			"the stored record of task "+id+" is damaged (it failed its integrity check), so its result cannot be given; the damage was logged for the operator; submit the number again"), nil
 	case err != nil:
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "get task failed", slog.String("task_id", id), slog.Any("error", err))
-		if missing, ok := errors.AsType[*task.MissingResourceError](err); ok {
-			return missingResource(missing, "the task cannot be read"), nil
-		}
-		return unavailable("retry in a few seconds"), nil
+		return backendFailed(err, "the task cannot be read", "retry in a few seconds"), nil
 	}
 	if t.Expired(h.now()) {
 		return unknownTask(param), nil
@@ -129,10 +126,7 @@ func (h *Status) cancel(ctx context.Context, id, param string) events.APIGateway
 			"task "+id+" is already final; only a PENDING or STARTED task can be cancelled")
 	case err != nil:
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "revoke task failed", slog.String("task_id", id), slog.Any("error", err))
-		if missing, ok := errors.AsType[*task.MissingResourceError](err); ok {
-			return missingResource(missing, "the task was not cancelled")
-		}
-		return unavailable("retry in a few seconds")
+		return backendFailed(err, "the task was not cancelled", "retry in a few seconds")
 	}
 	cmp.Or(h.Logger, slog.Default()).InfoContext(ctx, "task revoked", slog.String("task_id", id))
 	return taskResponse(t)

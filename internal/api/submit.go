@@ -83,10 +83,7 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			"this Idempotency-Key was used for a different request within the retention; use a new key for a new request"), nil
 	case err != nil:
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
-		if missing, ok := errors.AsType[*task.MissingResourceError](err); ok {
-			return missingResource(missing, "the task was not accepted"), nil
-		}
-		return unavailable("the task was not accepted, submit it again in a few seconds"), nil
+		return backendFailed(err, "the task was not accepted", "the task was not accepted, submit it again in a few seconds"), nil
 	}
 	// One line per request: DEBUG, so that the default level logs no line
 	// per submit (CloudWatch Logs bills each byte; the metrics count them).

@@ -45,11 +45,11 @@ func toClaimItem(c task.Claim) claimItem {
 	}
 }
 
-func (it claimItem) claim(key string) (task.Claim, error) {
+func (it claimItem) claim(key string) task.Claim {
 	return task.Claim{
 		Key: key, Hash: it.Hash, Batch: it.Batch, TaskIDs: it.TaskIDs,
 		CreatedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt.UTC(),
-	}, nil
+	}
 }
 
 // Claim implements task.Store with one conditional PutItem of the claim
@@ -80,10 +80,7 @@ func (s *Store) Holder(ctx context.Context, name string, at time.Time) (task.Cla
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return task.Claim{}, fmt.Errorf("look up key %s: decode item: %w", task.Excerpt(name), err)
 	}
-	c, err := it.claim(name)
-	if err != nil {
-		return task.Claim{}, fmt.Errorf("look up key %s: %w", task.Excerpt(name), err)
-	}
+	c := it.claim(name)
 	if c.Expired(at) {
 		return task.Claim{}, fmt.Errorf("key %s: %w", task.Excerpt(name), task.ErrNotFound)
 	}
@@ -153,10 +150,7 @@ func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimI
 	if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
 		return task.Claim{}, fmt.Errorf("%s key %s: decode the holder: %w", op, task.Excerpt(c.Key), err)
 	}
-	holder, err := cur.claim(c.Key)
-	if err != nil {
-		return task.Claim{}, fmt.Errorf("%s key %s: decode the holder: %w", op, task.Excerpt(c.Key), err)
-	}
+	holder := cur.claim(c.Key)
 	if op == "claim" {
 		if holder.Same(c) {
 			return c, nil // our own write, retried by the SDK after its answer was lost

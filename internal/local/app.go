@@ -85,8 +85,7 @@ func ConfigFromEnv() (Config, error) {
 	if err := config.Load(&c); err != nil {
 		return c, err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+	if _, err := c.level(); err != nil {
 		return c, fmt.Errorf("environment variable LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	for name, n := range map[string]int{"BATCH_SIZE": c.BatchSize, "BIG_BATCH_SIZE": c.BigBatchSize} {
@@ -95,6 +94,22 @@ func ConfigFromEnv() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// Level is LogLevel as a slog.Level; ConfigFromEnv refuses a LOG_LEVEL it
+// cannot parse, and INFO stands in for one set otherwise.
+func (c Config) Level() slog.Level {
+	l, err := c.level()
+	if err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func (c Config) level() (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(c.LogLevel))
+	return l, err
 }
 
 // System is the whole pipeline on one machine: the HTTP API, the queue,

@@ -158,17 +158,14 @@ func (p *Processor) start(ctx context.Context, id string) (Task, error) {
 // it, or another delivery of its message recorded its result. outcome
 // says what becomes of this delivery's work.
 func alreadyFinal(ctx context.Context, log *slog.Logger, id string, err error, outcome string) {
-	var status Status
-	if fe, ok := errors.AsType[*FinalError](err); ok {
-		status = fe.Status
-	}
-	switch status {
-	case StatusRevoked:
+	fe, known := errors.AsType[*FinalError](err)
+	switch {
+	case known && fe.Status == StatusRevoked:
 		log.InfoContext(ctx, "task was revoked (cancelled by a client); "+outcome, slog.String("task_id", id))
-	case "":
+	case known: // a duplicate delivery, or the task was settled or withdrawn
+		log.InfoContext(ctx, "task is already final; "+outcome, slog.String("task_id", id), slog.String("status", string(fe.Status)))
+	default:
 		log.InfoContext(ctx, "task is already final; "+outcome, slog.String("task_id", id), slog.Any("reason", err))
-	default: // a duplicate delivery, or the task was settled or withdrawn
-		log.InfoContext(ctx, "task is already final; "+outcome, slog.String("task_id", id), slog.String("status", string(status)))
 	}
 }
 

@@ -199,17 +199,6 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		return Receipt{}, nil, fmt.Errorf("submit: %d numbers; want 1 to %d", len(r.Numbers), MaxBatch)
 	}
 	now := s.now()
-	ts := make([]Task, len(r.Numbers))
-	// A batch's tasks get ids that name their batch (NewBatchIDs), so
-	// that a store may keep the batch as one record; a single task a
-	// time-ordered id of its own.
-	ids := []string{NewID()}
-	if len(r.Numbers) > 1 {
-		ids = NewBatchIDs(len(r.Numbers))
-	}
-	for i, n := range r.Numbers {
-		ts[i] = Task{ID: ids[i], Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
-	}
 	callCtx, cancel := context.WithTimeout(ctx, s.budget(ctx))
 	defer cancel()
 	if r.Key != "" {
@@ -224,6 +213,17 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		case !errors.Is(err, ErrNotFound):
 			return Receipt{}, nil, notAccepted(err)
 		}
+	}
+	ts := make([]Task, len(r.Numbers))
+	// A batch's tasks get ids that name their batch (NewBatchIDs), so
+	// that a store may keep the batch as one record; a single task a
+	// time-ordered id of its own.
+	ids := []string{NewID()}
+	if len(r.Numbers) > 1 {
+		ids = NewBatchIDs(len(r.Numbers))
+	}
+	for i, n := range r.Numbers {
+		ts[i] = Task{ID: ids[i], Status: StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 	}
 	queued, err := s.create(callCtx, ts)
 	if err != nil {
