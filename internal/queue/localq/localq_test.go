@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/testkit"
@@ -142,4 +143,68 @@ func TestJournal(t *testing.T) {
 	if _, err := q.Receive(ctx, 1, time.Hour); err == nil {
 		t.Error("Receive once the journal is done = nil error; want one")
 	}
+}
+
+// TestLongPollsWakeOnePerMessage: a message wakes one waiting poll, not
+// all of them, and a poll woken just as it gives up hands the message on
+// instead of leaving it visible while the others sleep.
+func TestLongPollsWakeOnePerMessage(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		q := New(Options{})
+		type result struct {
+			n   int
+			err error
+		}
+		poll := func(ctx context.Context, out chan<- result) {
+			got, err := q.Receive(ctx, 10, time.Minute)
+			out <- result{len(got), err}
+		}
+		results := make(chan result, 4)
+		for range 3 {
+			go poll(t.Context(), results)
+		}
+		synctest.Wait()
+		if _, err := q.Send(t.Context(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if len(results) != 1 {
+			t.Fatalf("%d of 3 waiting polls returned after one Send; want 1", len(results))
+		}
+		if r := <-results; r.n != 1 || r.err != nil {
+			t.Fatalf("the woken poll got %d messages, %v; want 1, nil", r.n, r.err)
+		}
+
+		// Two polls wait. The older one is cancelled at the moment a
+		// message wakes it: either it takes the message anyway, or the
+		// other poll must.
+		q.mu.Lock()
+		waiting := len(q.waiting)
+		q.mu.Unlock()
+		if waiting != 2 {
+			t.Fatalf("%d polls waiting; want the 2 not woken", waiting)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		go poll(ctx, results) // third in line
+		synctest.Wait()
+		m := q.Prepare("b")
+		q.mu.Lock()
+		q.waiting[0], q.waiting[2] = q.waiting[2], q.waiting[0] // the cancelled one first
+		cancel()
+		q.addLocked(&message{Msg: m})
+		q.mu.Unlock()
+		synctest.Wait()
+		received, cancelled := 0, 0
+		for len(results) > 0 {
+			r := <-results
+			received += r.n
+			if r.err != nil {
+				cancelled++
+			}
+		}
+		if received != 1 {
+			t.Errorf("polls received %d messages after a woken poll was cancelled; want the 1 handed on (cancelled polls: %d)", received, cancelled)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -98,7 +99,10 @@ type Queue struct {
 	msgs     map[string]*message // by id
 	ready    []*message          // FIFO of visible messages; stale entries skipped
 	inflight Inflight[*message]  // received messages by when they reappear
-	notify   chan struct{}       // closed and replaced when a message is added
+	// waiting holds the long polls waiting for a message, oldest first,
+	// each by its channel (buffered, 1). A poll joins only when it found
+	// nothing visible; each message made visible wakes one (addLocked).
+	waiting []chan struct{}
 }
 
 var _ queue.Queue = (*Queue)(nil)
@@ -110,7 +114,7 @@ func New(opts Options) *Queue {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Queue{opts: opts, arn: ARN(opts.Name), msgs: make(map[string]*message), notify: make(chan struct{})}
+	return &Queue{opts: opts, arn: ARN(opts.Name), msgs: make(map[string]*message)}
 }
 
 // Name returns the queue's name.
@@ -161,12 +165,41 @@ func (q *Queue) Add(ms ...Msg) {
 	}
 }
 
-// addLocked makes m visible and wakes the long polls. The caller holds q.mu.
+// addLocked makes m visible and wakes the long poll that has waited
+// longest, if any. The caller holds q.mu.
 func (q *Queue) addLocked(m *message) {
 	q.msgs[m.ID] = m
 	q.ready = append(q.ready, m)
-	close(q.notify)
-	q.notify = make(chan struct{})
+	q.wakeLocked()
+}
+
+// wakeLocked wakes the long poll that has waited longest, if any: one per
+// message made visible, rather than every poll for each message (sixteen
+// pollers on an idle queue would each wake, lock and find nothing, fifteen
+// times in sixteen). The caller holds q.mu.
+func (q *Queue) wakeLocked() {
+	if len(q.waiting) == 0 {
+		return
+	}
+	w := q.waiting[0]
+	q.waiting[0] = nil
+	q.waiting = q.waiting[1:]
+	if len(q.waiting) == 0 {
+		q.waiting = nil // let the backing array go
+	}
+	w <- struct{}{} // never blocks: a poll is in the list once, emptied
+}
+
+// unwaitLocked takes w out of the list of waiting polls. It reports false
+// if w was no longer there: it was woken, and its channel holds the token,
+// which unwaitLocked takes. The caller holds q.mu.
+func (q *Queue) unwaitLocked(w chan struct{}) bool {
+	if i := slices.Index(q.waiting, w); i >= 0 {
+		q.waiting = slices.Delete(q.waiting, i, i+1)
+		return true
+	}
+	<-w
+	return false
 }
 
 // removeLocked drops m; its ready and in-flight entries are skipped later.
@@ -253,33 +286,58 @@ func (q *Queue) Receive(ctx context.Context, max int, wait time.Duration) ([]eve
 		defer timer.Stop()
 		deadline = timer.C
 	}
+	var woken chan struct{} // this poll's token while it is in q.waiting
+	var reappear *time.Timer
+	defer func() {
+		if reappear != nil {
+			reappear.Stop()
+		}
+	}()
 	for {
 		if err := q.closed(); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 		q.mu.Lock()
-		got, added, next := q.take(max), q.notify, q.inflight.Next()
-		q.mu.Unlock()
+		got, next := q.take(max), q.inflight.Next()
 		if len(got) > 0 || wait <= 0 {
+			q.mu.Unlock()
 			return got, nil
 		}
-		var reappear <-chan time.Time
-		var timer *time.Timer
+		if woken == nil {
+			woken = make(chan struct{}, 1)
+		}
+		q.waiting = append(q.waiting, woken)
+		q.mu.Unlock()
+		var reappeared <-chan time.Time
 		if !next.IsZero() {
-			timer = time.NewTimer(time.Until(next))
-			reappear = timer.C
+			if reappear == nil {
+				reappear = time.NewTimer(time.Until(next))
+			} else {
+				reappear.Reset(time.Until(next))
+			}
+			reappeared = reappear.C
 		}
+		timedOut := false
 		select {
+		case <-woken:
+			continue // a message was added: take it
 		case <-ctx.Done():
-			return nil, fmt.Errorf("receive: %w", ctx.Err())
-		case <-closing:
 		case <-deadline:
-			return nil, nil
-		case <-added:
-		case <-reappear:
+			timedOut = true
+		case <-closing:
+		case <-reappeared:
 		}
-		if timer != nil {
-			timer.Stop()
+		q.mu.Lock()
+		if !q.unwaitLocked(woken) && (timedOut || ctx.Err() != nil) {
+			// Woken for a message as this poll gives up: pass it on.
+			q.wakeLocked()
+		}
+		q.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+		if timedOut {
+			return nil, nil
 		}
 	}
 }
