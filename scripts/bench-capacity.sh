@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-RATES=${RATES:-250,500,1000,1500,2000,2500,3000,3500,4000}
+RATES=${RATES:-250,500,1000,1500,2000,2500,3000,3500,4000,4500,5000,6000,8000}
 SEED_RATES=${SEED_RATES:-50,100,150,200,250,300,400,500,600,800}
 DURATION=${DURATION:-10s}
 POLL=${POLL:-10ms}
@@ -71,7 +71,13 @@ SEED_RUN_DIR=$work/seed "$SEED_STACK/start.sh"
 sweep "the tutorial's stack ($SEED_STACK)" "http://127.0.0.1:8000" "$work/seed.json" "$SEED_RATES" -check=false
 python3 - "$work/ours.json" "$work/seed.json" <<'PY'
 import json, sys
-ours, seed = (json.load(open(p))["max_sustained_per_s"] for p in sys.argv[1:3])
-ratio = f"{ours / seed:.1f}×" if seed else "n/a (the tutorial's stack sustained none of its rates)"
-print(f"highest sustained: {ours:.0f} jobs/s (make run) vs {seed:.0f} jobs/s (tutorial's stack): {ratio}")
+ours, seed = (json.load(open(p)) for p in sys.argv[1:3])
+def rate(r):  # a sweep that sustained every rate found a floor, not its limit
+    floor = not r.get("stopped_at_per_s") and not r.get("interrupted") and r["max_sustained_per_s"] > 0
+    return r["max_sustained_per_s"], ("at least " if floor else "")
+(o, o_floor), (s, s_floor) = rate(ours), rate(seed)
+ratio = f"{o / s:.1f}×" if s else "n/a (the tutorial's stack sustained none of its rates)"
+if s and (o_floor or s_floor):
+    ratio += " (a sweep sustained every rate it ran: add rates to find its limit)"
+print(f"highest sustained: {o_floor}{o:.0f} jobs/s (make run) vs {s_floor}{s:.0f} jobs/s (tutorial's stack): {ratio}")
 PY

@@ -137,9 +137,21 @@ func (r *SweepReport) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "not sustained at %.0f jobs/s: %s\n", s.Offered, s.NotSustained)
 		}
 	}
-	_, err := fmt.Fprintf(w, "highest sustained rate: %.0f jobs/s (objective: every job finishes, p99 time to result ≤ %.0f ms; %.0f s per rate, polls every %.0f ms)\n",
-		r.MaxSustained, r.ObjectiveP99, r.DurationS, r.PollMS)
-	return err
+	if _, err := fmt.Fprintf(w, "highest sustained rate: %.0f jobs/s (objective: every job finishes, p99 time to result ≤ %.0f ms; %.0f s per rate, polls every %.0f ms)\n",
+		r.MaxSustained, r.ObjectiveP99, r.DurationS, r.PollMS); err != nil {
+		return err
+	}
+	if r.LimitAbove() {
+		_, err := fmt.Fprintf(w, "every rate was sustained: the limit is above %.0f jobs/s; add higher rates to find it\n", r.MaxSustained)
+		return err
+	}
+	return nil
+}
+
+// LimitAbove reports whether the sweep sustained every rate it ran to the
+// end, so that the highest sustained rate is a floor, not the limit.
+func (r *SweepReport) LimitAbove() bool {
+	return r.StoppedAtRate == 0 && !r.Interrupted && r.MaxSustained > 0
 }
 
 // WriteJSON writes the report as one line of JSON.

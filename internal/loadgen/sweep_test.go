@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 )
@@ -175,6 +176,22 @@ func TestSweepStopsAtFirstRateNotSustained(t *testing.T) {
 	}
 	if rep.MaxSustained != 200 || rep.StoppedAtRate != 300 || len(rep.Steps) != 3 || rep.Steps[2].Sustained {
 		t.Errorf("report: max sustained %v, stopped at %v, %d steps; want 200, 300, 3 with the last not sustained", rep.MaxSustained, rep.StoppedAtRate, len(rep.Steps))
+	}
+	if rep.LimitAbove() {
+		t.Error("LimitAbove = true for a sweep that stopped at a rate not sustained")
+	}
+
+	// Every rate sustained: the table says the limit was not found.
+	rep, err = Sweep(t.Context(), cfg, []float64{100, 200}, DefaultObjective, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if want := "the limit is above 200 jobs/s"; !rep.LimitAbove() || !strings.Contains(table.String(), want) {
+		t.Errorf("LimitAbove = %v, table:\n%s\nwant true and %q", rep.LimitAbove(), table.String(), want)
 	}
 }
 
