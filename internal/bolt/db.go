@@ -56,9 +56,9 @@ type Options struct {
 
 // DefaultCommitInterval is Options.CommitInterval's default: under load,
 // fewer commits and less CPU per task for at most 0.5 ms more per write.
-// Of none, 0.5, 2 ms and a pause as long as the last commit, it gave the
-// lowest submit p99 at 1,000 jobs/s, with the disk idle and with the disk
-// busy (docs/benchmarks.md has the measurements).
+// Of none, 0.25, 0.5, 1 and 2 ms and a pause as long as the last commit
+// took, 0.25-0.5 ms gave the lowest submit p99 at 1,000 jobs/s, and 0.5 ms
+// also with the disk busy (docs/benchmarks.md has the measurements).
 const DefaultCommitInterval = 500 * time.Microsecond
 
 // DB is one bbolt file holding a task store, a job queue and its
