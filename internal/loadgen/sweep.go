@@ -154,5 +154,11 @@ func (r *SweepReport) LimitAbove() bool {
 	return r.StoppedAtRate == 0 && !r.Interrupted && r.MaxSustained > 0
 }
 
-// WriteJSON writes the report as one line of JSON.
-func (r *SweepReport) WriteJSON(w io.Writer) error { return json.NewEncoder(w).Encode(r) }
+// WriteJSON writes the report as one line of JSON, with LimitAbove as
+// "limit_above".
+func (r *SweepReport) WriteJSON(w io.Writer) error {
+	return json.NewEncoder(w).Encode(struct {
+		*SweepReport
+		LimitAbove bool `json:"limit_above"`
+	}{r, r.LimitAbove()})
+}

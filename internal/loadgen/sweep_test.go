@@ -193,6 +193,13 @@ func TestSweepStopsAtFirstRateNotSustained(t *testing.T) {
 	if want := "the limit is above 200 jobs/s"; !rep.LimitAbove() || !strings.Contains(table.String(), want) {
 		t.Errorf("LimitAbove = %v, table:\n%s\nwant true and %q", rep.LimitAbove(), table.String(), want)
 	}
+	var js strings.Builder
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if want := `"limit_above":true`; !strings.Contains(js.String(), want) || !strings.Contains(js.String(), `"max_sustained_per_s":200`) {
+		t.Errorf("WriteJSON = %s; want the report's fields and %s", js.String(), want)
+	}
 }
 
 func TestStatusResultShapes(t *testing.T) {

@@ -165,8 +165,15 @@ func TestLongPollsWakeOnePerMessage(t *testing.T) {
 			go poll(t.Context(), results)
 		}
 		synctest.Wait()
-		if _, err := q.Send(t.Context(), "a"); err != nil {
-			t.Fatal(err)
+		// Added with q.mu held, so that no poll can take the lock and join
+		// the list again before it is counted.
+		a := q.Prepare("a")
+		q.mu.Lock()
+		q.addLocked(&message{Msg: a})
+		stillWaiting := len(q.waiting)
+		q.mu.Unlock()
+		if stillWaiting != 2 {
+			t.Fatalf("%d of 3 polls left waiting by one message; want 2: one woken, not all", stillWaiting)
 		}
 		synctest.Wait()
 		if len(results) != 1 {
