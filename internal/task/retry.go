@@ -50,7 +50,10 @@ func Retry(ctx context.Context, store RetryStore, q, big Sender, id string, rete
 	if big != nil && Big(old.Number) {
 		q = big
 	}
-	if _, err := q.Send(ctx, EncodeMessage(id)); err != nil {
+	// The same message as a submit's: a number of up to 64 bits travels in
+	// it, so that the retried task goes from PENDING to its result in one
+	// write, as a new one does.
+	if _, err := q.Send(ctx, MessageFor(old)); err != nil {
 		restore, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultAbandonTimeout)
 		defer cancel()
 		if aerr := store.Abandon(restore, old); aerr != nil {

@@ -56,8 +56,8 @@ func TestRetry(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Retry = %v; want %v", err, tt.wantErr)
 			}
-			if (sent != "") != tt.wantSent || tt.wantSent && sent != task.EncodeMessage(tt.id) {
-				t.Errorf("sent %q; want a message: %v", sent, tt.wantSent)
+			if (sent != "") != tt.wantSent || tt.wantSent && sent != task.MessageFor(tt.task) {
+				t.Errorf("sent %q; want a message: %v, the one a submit sends (%q)", sent, tt.wantSent, task.MessageFor(tt.task))
 			}
 			if sentBig != tt.wantBig {
 				t.Errorf("sent to the big-task queue: %v; want %v", sentBig, tt.wantBig)
