@@ -24,7 +24,8 @@ func TestMessageFor(t *testing.T) {
 		{name: "largest uint64", n: "18446744073709551615", wantNumber: "18446744073709551615"},
 		{name: "2^64", n: "18446744073709551616"},
 		{name: "2^127-1", n: "170141183460469231731687303715884105727"},
-		{name: "below int64", n: "-9223372036854775809"},
+		{name: "below int64", n: "-9223372036854775809", wantNumber: "-9223372036854775809"},
+		{name: "-(2^127-1)", n: "-170141183460469231731687303715884105727", wantNumber: "-170141183460469231731687303715884105727"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +48,7 @@ func TestMessageFor(t *testing.T) {
 // TestProcessRecordsStartedOnlyForLongChecks follows tasks from Submit
 // through Process: a number of up to 64 bits goes from PENDING to SUCCESS
 // in one write (no Start); a longer one, or a message that names just the
-// task (as Retry sends), is STARTED first.
+// task, is STARTED first.
 func TestProcessRecordsStartedOnlyForLongChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -63,6 +64,7 @@ func TestProcessRecordsStartedOnlyForLongChecks(t *testing.T) {
 		{name: "2^61-1", n: "2305843009213693951", wantPrime: true},
 		{name: "2^64-59, beyond int64", n: "18446744073709551557", wantPrime: true},
 		{name: "2^127-1", n: "170141183460469231731687303715884105727", wantPrime: true, wantStarts: 1, wantAttempts: 1},
+		{name: "-(2^127-1), negative beyond 64 bits", n: "-170141183460469231731687303715884105727"},
 		{name: "small, message names just the task", n: "11", idOnly: true, wantPrime: true, wantStarts: 1, wantAttempts: 1},
 	}
 	for _, tt := range tests {

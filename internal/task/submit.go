@@ -35,8 +35,8 @@ func EncodeMessage(id string) string {
 }
 
 // MessageFor returns the queue message body for a new task: its id, and
-// its number if that is of up to 64 bits (Quick), so that the worker
-// records only the result. For a longer number it is EncodeMessage(t.ID).
+// its number unless it is Big, so that the worker records only the result.
+// For a Big number it is EncodeMessage(t.ID).
 func MessageFor(t Task) string {
 	if !Quick(t.Number) {
 		return EncodeMessage(t.ID)
@@ -45,14 +45,9 @@ func MessageFor(t Task) string {
 }
 
 // Quick reports whether n's check takes no time worth recording: n fits in
-// 64 bits, signed or not. Processor records STARTED only for the others.
-func Quick(n Number) bool {
-	if _, ok := n.Int64(); ok {
-		return true
-	}
-	_, err := strconv.ParseUint(string(n), 10, 64)
-	return err == nil
-}
+// 64 bits, signed or not, or is negative (never prime, however long). It
+// is the opposite of Big: Processor records STARTED only for Big numbers.
+func Quick(n Number) bool { return !Big(n) }
 
 // DecodeMessage parses a queue message body. It fails for anything that
 // does not name a well-formed task id.
