@@ -125,23 +125,17 @@ func (q *Queue) DeadLetter() *Queue { return q.opts.DeadLetter }
 
 // Restore puts back a message read from the journal when the process
 // starts, in Seq order, before the queue is used. A message that was in
-// flight stays so until its VisibleAt, but no later than one visibility
-// timeout from now.
+// flight is visible at once, its receive count kept: the journal is opened
+// by one process at a time (its file is locked), so whoever received the
+// message has stopped and will never delete it, and waiting out its
+// visibility timeout would only hold its task up after every restart.
 func (q *Queue) Restore(m Msg) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.seq = max(q.seq, m.Seq)
-	now := q.opts.Now()
-	if limit := now.Add(q.opts.VisibilityTimeout); m.VisibleAt.After(limit) {
-		m.VisibleAt = limit
-	}
+	m.VisibleAt = time.Time{}
 	mm := &message{Msg: m}
 	q.msgs[m.ID] = mm
-	if m.VisibleAt.After(now) {
-		q.inflight.Push(mm, m.Receives, m.VisibleAt)
-		return
-	}
-	mm.VisibleAt = time.Time{}
 	q.ready = append(q.ready, mm)
 }
 
