@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -129,6 +130,9 @@ func TestSubmitRejects(t *testing.T) {
 		{name: "form content type", contentType: "application/x-www-form-urlencoded", body: "number=11", wantStatus: 415, wantError: "send application/json"},
 		{name: "text content type", contentType: "text/plain", body: `{"number": 11}`, wantStatus: 415},
 		{name: "garbage content type", contentType: ";;;", body: `{"number": 11}`, wantStatus: 415},
+		{name: "UTF-16 charset", contentType: "application/json; charset=utf-16", body: `{"number": 11}`, wantStatus: 415, wantError: `charset "utf-16" is not supported; send UTF-8 JSON`},
+		{name: "Latin-1 charset", contentType: "application/json; charset=ISO-8859-1", body: `{"number": 11}`, wantStatus: 415, wantError: "send UTF-8 JSON"},
+		{name: "invalid UTF-8 in an ignored field", body: "{\"number\": 11, \"note\": \"\xff\xfe\"}", wantStatus: 400, wantError: "not valid UTF-8"},
 		{name: "gzip body", headers: map[string]string{"content-encoding": "gzip"}, body: gzipBase64(t, `{"number": 11}`), base64: true,
 			wantStatus: 415, wantError: `Content-Encoding "gzip" is not supported; send the body uncompressed`, notWant: "not valid JSON"},
 		{name: "Idempotency-Key twice", headers: map[string]string{"idempotency-key": "order-42,order-43"}, body: `{"number": 11}`,
@@ -240,7 +244,7 @@ func TestSubmitWithoutContentTypeIsJSON(t *testing.T) {
 	}}}
 	req := fixture(t, "submit.json")
 	delete(req.Headers, "content-type")
-	for _, ct := range []string{"", "application/json; charset=utf-8", "application/vnd.api+json"} {
+	for _, ct := range []string{"", "application/json; charset=utf-8", "application/json; charset=UTF-8", "application/json;charset=\"utf-8\"", "application/json; charset=us-ascii", "application/vnd.api+json"} {
 		if ct != "" {
 			req.Headers["content-type"] = ct
 		}
@@ -417,6 +421,9 @@ func FuzzParseRequest(f *testing.F) {
 				t.Fatalf("error of %d bytes echoes too much input", len(err.Error()))
 			}
 			return
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("ParseRequest accepted %q, which is not UTF-8", body)
 		}
 		if len(ns) == 0 || len(ns) > task.MaxBatch || (!batch && len(ns) != 1) {
 			t.Fatalf("ParseRequest(%q) = %d numbers, batch %v; want 1 to %d, and 1 unless batch", body, len(ns), batch, task.MaxBatch)

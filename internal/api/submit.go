@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -106,10 +108,15 @@ func accepted(rc task.Receipt) events.APIGatewayV2HTTPResponse {
 // status and message of the error response.
 func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string) {
 	if ct := header(req.Headers, "content-type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
 			return task.Request{}, http.StatusUnsupportedMediaType,
 				fmt.Sprintf("Content-Type %s is not supported; send application/json", task.Excerpt(ct))
+		}
+		// JSON is UTF-8 (RFC 8259); ASCII is a part of it.
+		if cs, ok := params["charset"]; ok && !slices.Contains([]string{"utf-8", "utf8", "us-ascii"}, strings.ToLower(cs)) {
+			return task.Request{}, http.StatusUnsupportedMediaType,
+				fmt.Sprintf("charset %s is not supported; send UTF-8 JSON, as application/json or application/json; charset=utf-8", task.Excerpt(cs))
 		}
 	}
 	var key string
@@ -128,7 +135,7 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 	body := req.Body
 	if req.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(body)) > MaxBodyBytes+2 {
-			return task.Request{}, http.StatusRequestEntityTooLarge, tooLarge
+			return task.Request{}, http.StatusRequestEntityTooLarge, TooLarge
 		}
 		b, err := base64.StdEncoding.DecodeString(body)
 		if err != nil {
@@ -137,7 +144,7 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 		body = string(b)
 	}
 	if len(body) > MaxBodyBytes {
-		return task.Request{}, http.StatusRequestEntityTooLarge, tooLarge
+		return task.Request{}, http.StatusRequestEntityTooLarge, TooLarge
 	}
 	numbers, batch, err := ParseRequest([]byte(body))
 	if err != nil {
@@ -146,7 +153,8 @@ func parseSubmit(req events.APIGatewayV2HTTPRequest) (task.Request, int, string)
 	return task.Request{Numbers: numbers, Batch: batch, Key: key}, 0, ""
 }
 
-var tooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": N} with at most %d digits, or fewer or shorter \"numbers\"", MaxBodyBytes, task.MaxDigits)
+// TooLarge is the error message of a 413: the body is over MaxBodyBytes.
+var TooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": N} with at most %d digits, or fewer or shorter \"numbers\"", MaxBodyBytes, task.MaxDigits)
 
 // ParseRequest parses a submit body: a JSON object with either "number"
 // (one number: a JSON integer or a string of decimal digits) or "numbers", an array of 1 to task.MaxBatch
@@ -156,6 +164,10 @@ var tooLarge = fmt.Sprintf("the body is larger than %d bytes; send {\"number\": 
 func ParseRequest(body []byte) (numbers []task.Number, batch bool, err error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, false, errors.New(`the body is empty; send a JSON object like {"number": 11} or {"numbers": [11, 13]}`)
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would read each bad byte as U+FFFD, silently.
+		return nil, false, errors.New(`the body is not valid UTF-8; send UTF-8 JSON like {"number": 11}`)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {

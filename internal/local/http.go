@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -44,6 +45,15 @@ func (a *API) Wait() { a.inflight.Wait() }
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.inflight.Add(1)
 	defer a.inflight.Done()
+	if r.ContentLength > api.MaxBodyBytes && (r.ContentLength > MaxDrainBytes || expectsContinue(r)) {
+		// A body declared too large, that the client waits to be asked
+		// for (Expect: 100-continue) or that is over API Gateway's payload
+		// limit, which API Gateway refuses itself: answer 413 at once,
+		// without asking for or reading it.
+		w.Header().Set("Connection", "close")
+		writeJSONError(w, http.StatusRequestEntityTooLarge, api.TooLarge)
+		return
+	}
 	// A body past api.MaxBodyBytes is passed on cut one byte past it, so
 	// that the handler answers 413 without the server reading it all.
 	var body []byte
@@ -198,10 +208,17 @@ func serveOpenAPI(w http.ResponseWriter) {
 	w.Write(asyncprime.OpenAPI)
 }
 
+// expectsContinue reports whether the client waits for 100 Continue before
+// it sends its body.
+func expectsContinue(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Expect"), "100-continue")
+}
+
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	io.WriteString(w, `{"error":"`+msg+`"}`)
+	b, _ := json.Marshal(api.Error{Error: msg})
+	w.Write(b)
 }
 
 func requestID() string {

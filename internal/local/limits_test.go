@@ -111,3 +111,38 @@ func TestProtocolRejections(t *testing.T) {
 		})
 	}
 }
+
+// A body declared too large is refused at once, without reading it, when
+// the client waits to be asked for it (Expect: 100-continue) or when it is
+// over API Gateway's payload limit: no 100 Continue, no upload, no wait
+// for bytes that never come.
+func TestDeclaredOversizedBodyIs413AtOnce(t *testing.T) {
+	t.Parallel()
+	addr := startFront(t)
+	tests := []struct {
+		name    string
+		request string
+	}{
+		{name: "expect 100-continue", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20000\r\nExpect: 100-continue\r\n\r\n"},
+		{name: "expect 100-continue, over 10 MB", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\nExpect: 100-Continue\r\n\r\n"},
+		// Only 13 bytes of the declared 99,999,999 are sent: without the
+		// early answer the server would wait for the rest until its read
+		// timeout (30 s), and the test would take that long.
+		{name: "over 10 MB, short body", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{\"number\":11}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp := rawRequest(t, addr, tt.request, false)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("status = %d; want 413 at once (not 100 Continue)", resp.StatusCode)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q; want application/json", ct)
+			}
+			if !resp.Close {
+				t.Error("connection kept open; want it closed after the answer (the body was not read)")
+			}
+		})
+	}
+}
