@@ -3,6 +3,7 @@ package samtemplate
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/asyncprime/asyncprime/internal/metrics"
@@ -61,5 +62,20 @@ func TestDashboard(t *testing.T) {
 		if !shown[m] {
 			t.Errorf("the dashboard does not show %v", m)
 		}
+	}
+}
+
+// TestDashboardName: CloudWatch dashboard names are global to the account,
+// so a name made of the stack's alone would clash between stacks of the
+// same name in two regions; the DashboardUrl output links to it by name.
+func TestDashboardName(t *testing.T) {
+	t.Parallel()
+	src := loaded(t).Source
+	if got, want := dig(src.Properties("Dashboard"), "DashboardName", "Fn::Sub"), "${AWS::StackName}-${AWS::Region}"; got != want {
+		t.Errorf("Dashboard DashboardName: got %v; want !Sub %s", dig(src.Properties("Dashboard"), "DashboardName"), want)
+	}
+	url, _ := dig(src, "Outputs", "DashboardUrl", "Value", "Fn::Sub").(string)
+	if !strings.Contains(url, "region=${AWS::Region}#dashboards:name=${Dashboard}") {
+		t.Errorf("DashboardUrl output: got %q; want the console URL of the region, naming ${Dashboard}", url)
 	}
 }
