@@ -28,6 +28,9 @@ export ADDR
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-25s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The recipes keep to bash 3.2, which macOS ships: no case modification
+# (bash 4; the logical id's first letter is made upper case with tr), and
+# no GNU-only stat -c.
 .PHONY: build
 build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/arm64)
 	$(GO) build -o $(BIN)/local ./cmd/local
@@ -35,7 +38,7 @@ build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
 	$(GO) build -o $(BIN)/primectl ./cmd/primectl
 	@for fn in $(FUNCTIONS); do \
-		case $$fn in deadletter) id=DeadLetter;; *) id=$${fn^};; esac; \
+		case $$fn in deadletter) id=DeadLetter;; *) id=$$(printf %s "$${fn:0:1}" | tr '[:lower:]' '[:upper:]')$${fn:1};; esac; \
 		$(MAKE) --no-print-directory -f sam.mk build-$${id}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
 	done
 
@@ -46,7 +49,7 @@ package: build ## Zip each arm64 bootstrap as Lambda takes it, and print the siz
 	@for fn in $(FUNCTIONS); do \
 		rm -f dist/$$fn.zip; \
 		(cd $(BIN)/lambda/$$fn && zip -q -X -9 ../../../dist/$$fn.zip bootstrap); \
-		printf "%-10s %12s %12s\n" $$fn "$$(stat -c %s $(BIN)/lambda/$$fn/bootstrap)" "$$(stat -c %s dist/$$fn.zip)"; \
+		printf "%-10s %12s %12s\n" $$fn "$$(wc -c < $(BIN)/lambda/$$fn/bootstrap | tr -d ' ')" "$$(wc -c < dist/$$fn.zip | tr -d ' ')"; \
 	done
 
 .PHONY: run

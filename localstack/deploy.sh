@@ -8,6 +8,8 @@
 # Environment: STACK_NAME (asyncprime, as in samconfig.toml),
 # LOCALSTACK_ENDPOINT (http://localhost:4566). Progress goes to standard
 # error; standard output is the API's URL alone: API=$(localstack/deploy.sh)
+#
+# It keeps to bash 3.2, which macOS ships (see scripts/sam-local.sh).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,7 +33,7 @@ export AWS_ENDPOINT_URL=$endpoint
 
 # Their progress is not the script's result: to standard error.
 samlocal build --config-env localstack >&2
-samlocal deploy --config-env localstack --stack-name "$stack" "$@" >&2
+samlocal deploy --config-env localstack --stack-name "$stack" ${1+"$@"} >&2
 
 if command -v awslocal >/dev/null; then
 	aws=(awslocal)
@@ -40,7 +42,7 @@ elif command -v aws >/dev/null; then
 else
 	die "deployed, but neither awslocal (pip install 'awscli-local[ver1]', which brings the AWS CLI v1) nor aws is installed to read the stack's outputs"
 fi
-api_id=$("${aws[@]}" cloudformation describe-stacks --region "$region" --stack-name "$stack" \
+api_id=$(${aws[@]+"${aws[@]}"} cloudformation describe-stacks --region "$region" --stack-name "$stack" \
 	--query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue" --output text)
 [[ -n $api_id && $api_id != None ]] || die "stack $stack has no ApiId output"
 
