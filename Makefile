@@ -63,7 +63,7 @@ run-aws: ## Run the local mode on the SQS and DynamoDB APIs (moto on loopback un
 	BACKEND=aws exec $(BIN)/local
 
 .PHONY: invoke
-invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interface Emulator: make invoke FN=submit|worker|status [EVENT=file]
+invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interface Emulator: make invoke FN=submit|worker|status|deadletter [EVENT=file]
 	CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -o $(BIN)/host/$(FN)/bootstrap ./functions/$(FN)
 	$(GO) run ./cmd/invoke -fn $(FN) -event $(EVENT) -bootstrap $(BIN)/host/$(FN)/bootstrap -rie $(RIE)
 
