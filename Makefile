@@ -76,6 +76,11 @@ deploy: ## Build with SAM and deploy to your AWS account (sam build && sam deplo
 	sam build
 	sam deploy --guided
 
+.PHONY: localstack-up
+localstack-up: ## Start LocalStack on 127.0.0.1:4566 (localstack/docker-compose.yml); needs LOCALSTACK_AUTH_TOKEN
+	@[ -n "$${LOCALSTACK_AUTH_TOKEN:-}" ] || { echo "make localstack-up: LOCALSTACK_AUTH_TOKEN is not set; the LocalStack image does not start without one (app.localstack.cloud > Auth Tokens; see localstack/README.md)" >&2; exit 1; }
+	docker compose -f localstack/docker-compose.yml up -d
+
 .PHONY: localstack-deploy
 localstack-deploy: ## Deploy the stack to a running LocalStack with samlocal (see localstack/README.md)
 	localstack/deploy.sh

@@ -2,7 +2,7 @@
 # Build the five functions and deploy the asyncprime stack to a running
 # LocalStack with samlocal, then print the HTTP API's URL.
 #
-#   docker compose -f localstack/docker-compose.yml up -d
+#   make localstack-up              # or docker compose -f localstack/docker-compose.yml up -d
 #   localstack/deploy.sh            # extra arguments go to samlocal deploy
 #
 # Environment: STACK_NAME (asyncprime, as in samconfig.toml),
@@ -22,8 +22,12 @@ die() { echo "localstack/deploy.sh: $*" >&2; exit 1; }
 
 command -v samlocal >/dev/null || die "samlocal not found: pip install aws-sam-cli-local (it installs the AWS SAM CLI with it)"
 command -v curl >/dev/null || die "curl not found"
-curl -fsS "$endpoint/_localstack/health" >/dev/null ||
-	die "LocalStack does not answer at $endpoint: docker compose -f localstack/docker-compose.yml up -d"
+if ! curl -fsS "$endpoint/_localstack/health" >/dev/null; then
+	hint="start it: make localstack-up (or docker compose -f localstack/docker-compose.yml up -d)"
+	[[ -n ${LOCALSTACK_AUTH_TOKEN:-} ]] ||
+		hint="$hint, with LOCALSTACK_AUTH_TOKEN set: the image does not start without it (see localstack/README.md)"
+	die "LocalStack does not answer at $endpoint; $hint"
+fi
 
 # LocalStack accepts any credentials; the SAM CLI and the AWS CLI want some.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}

@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -74,5 +75,44 @@ func TestLocalStackServices(t *testing.T) {
 		if !have[svc] {
 			t.Errorf("localstack/docker-compose.yml SERVICES lacks %s (for %s); want it listed", svc, why)
 		}
+	}
+}
+
+// TestComposeRequiresNoVariable: Compose resolves the whole file for every
+// command, so a required variable (${VAR:?...} or ${VAR?...}) would make
+// `docker compose ... down -v` and `logs -f` fail in a shell without it.
+// The token is checked by make localstack-up instead, before Compose runs.
+func TestComposeRequiresNoVariable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(root, "localstack", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*:?\?`).MatchString(line) {
+			t.Errorf("localstack/docker-compose.yml:%d requires a variable: %s; want ${VAR:-} (checked by make localstack-up)", i+1, strings.TrimSpace(line))
+		}
+	}
+}
+
+// TestLocalStackUpNeedsToken: without LOCALSTACK_AUTH_TOKEN, make
+// localstack-up stops before Compose runs and says what is missing.
+func TestLocalStackUpNeedsToken(t *testing.T) {
+	t.Parallel()
+	makePath := lookPath(t, "make")
+	cmd := exec.CommandContext(t.Context(), makePath, "--no-print-directory", "localstack-up")
+	cmd.Dir = root
+	// No docker on this PATH: were the check skipped, the command would
+	// fail differently.
+	cmd.Env = []string{"PATH=" + filepath.Dir(makePath) + ":/bin:/usr/bin", "HOME=" + t.TempDir(), "DOCKER_HOST=unix:///nonexistent"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "LOCALSTACK_AUTH_TOKEN is not set") {
+		t.Errorf("make localstack-up without LOCALSTACK_AUTH_TOKEN: %v\n%s\nwant it to stop, saying LOCALSTACK_AUTH_TOKEN is not set", err, out)
+	}
+	if strings.Contains(string(out), "docker compose") {
+		t.Errorf("make localstack-up ran docker compose without a token:\n%s", out)
 	}
 }
