@@ -28,6 +28,9 @@ export ADDR
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-25s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The recipes keep to bash 3.2, which macOS ships: no case modification
+# (bash 4; the logical id's first letter is made upper case with tr), and
+# no GNU-only stat -c.
 .PHONY: build
 build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/arm64)
 	$(GO) build -o $(BIN)/local ./cmd/local
@@ -35,7 +38,7 @@ build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
 	$(GO) build -o $(BIN)/primectl ./cmd/primectl
 	@for fn in $(FUNCTIONS); do \
-		case $$fn in deadletter) id=DeadLetter;; *) id=$${fn^};; esac; \
+		case $$fn in deadletter) id=DeadLetter;; *) id=$$(printf %s "$${fn:0:1}" | tr '[:lower:]' '[:upper:]')$${fn:1};; esac; \
 		$(MAKE) --no-print-directory -f sam.mk build-$${id}Function ARTIFACTS_DIR=$(BIN)/lambda/$$fn; \
 	done
 
@@ -46,7 +49,7 @@ package: build ## Zip each arm64 bootstrap as Lambda takes it, and print the siz
 	@for fn in $(FUNCTIONS); do \
 		rm -f dist/$$fn.zip; \
 		(cd $(BIN)/lambda/$$fn && zip -q -X -9 ../../../dist/$$fn.zip bootstrap); \
-		printf "%-10s %12s %12s\n" $$fn "$$(stat -c %s $(BIN)/lambda/$$fn/bootstrap)" "$$(stat -c %s dist/$$fn.zip)"; \
+		printf "%-10s %12s %12s\n" $$fn "$$(wc -c < $(BIN)/lambda/$$fn/bootstrap | tr -d ' ')" "$$(wc -c < dist/$$fn.zip | tr -d ' ')"; \
 	done
 
 .PHONY: run
@@ -60,7 +63,7 @@ run-aws: ## Run the local mode on the SQS and DynamoDB APIs (moto on loopback un
 	BACKEND=aws exec $(BIN)/local
 
 .PHONY: invoke
-invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interface Emulator: make invoke FN=submit|worker|status [EVENT=file]
+invoke: $(RIE) ## Run one function's bootstrap under the Lambda Runtime Interface Emulator: make invoke FN=submit|worker|status|deadletter [EVENT=file]
 	CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -o $(BIN)/host/$(FN)/bootstrap ./functions/$(FN)
 	$(GO) run ./cmd/invoke -fn $(FN) -event $(EVENT) -bootstrap $(BIN)/host/$(FN)/bootstrap -rie $(RIE)
 
@@ -72,6 +75,11 @@ sam-local: ## The pipeline under the SAM CLI and Docker: moto (or AWS_ENDPOINT_U
 deploy: ## Build with SAM and deploy to your AWS account (sam build && sam deploy --guided)
 	sam build
 	sam deploy --guided
+
+.PHONY: localstack-up
+localstack-up: ## Start LocalStack on 127.0.0.1:4566 (localstack/docker-compose.yml); needs LOCALSTACK_AUTH_TOKEN
+	@[ -n "$${LOCALSTACK_AUTH_TOKEN:-}" ] || { echo "make localstack-up: LOCALSTACK_AUTH_TOKEN is not set; the LocalStack image does not start without one (app.localstack.cloud > Auth Tokens; see localstack/README.md)" >&2; exit 1; }
+	docker compose -f localstack/docker-compose.yml up -d
 
 .PHONY: localstack-deploy
 localstack-deploy: ## Deploy the stack to a running LocalStack with samlocal (see localstack/README.md)

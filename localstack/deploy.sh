@@ -2,12 +2,14 @@
 # Build the five functions and deploy the asyncprime stack to a running
 # LocalStack with samlocal, then print the HTTP API's URL.
 #
-#   docker compose -f localstack/docker-compose.yml up -d
+#   make localstack-up              # or docker compose -f localstack/docker-compose.yml up -d
 #   localstack/deploy.sh            # extra arguments go to samlocal deploy
 #
 # Environment: STACK_NAME (asyncprime, as in samconfig.toml),
 # LOCALSTACK_ENDPOINT (http://localhost:4566). Progress goes to standard
 # error; standard output is the API's URL alone: API=$(localstack/deploy.sh)
+#
+# It keeps to bash 3.2, which macOS ships (see scripts/sam-local.sh).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,8 +22,12 @@ die() { echo "localstack/deploy.sh: $*" >&2; exit 1; }
 
 command -v samlocal >/dev/null || die "samlocal not found: pip install aws-sam-cli-local (it installs the AWS SAM CLI with it)"
 command -v curl >/dev/null || die "curl not found"
-curl -fsS "$endpoint/_localstack/health" >/dev/null ||
-	die "LocalStack does not answer at $endpoint: docker compose -f localstack/docker-compose.yml up -d"
+if ! curl -fsS "$endpoint/_localstack/health" >/dev/null; then
+	hint="start it: make localstack-up (or docker compose -f localstack/docker-compose.yml up -d)"
+	[[ -n ${LOCALSTACK_AUTH_TOKEN:-} ]] ||
+		hint="$hint, with LOCALSTACK_AUTH_TOKEN set: the image does not start without it (see localstack/README.md)"
+	die "LocalStack does not answer at $endpoint; $hint"
+fi
 
 # LocalStack accepts any credentials; the SAM CLI and the AWS CLI want some.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
@@ -31,7 +37,7 @@ export AWS_ENDPOINT_URL=$endpoint
 
 # Their progress is not the script's result: to standard error.
 samlocal build --config-env localstack >&2
-samlocal deploy --config-env localstack --stack-name "$stack" "$@" >&2
+samlocal deploy --config-env localstack --stack-name "$stack" ${1+"$@"} >&2
 
 if command -v awslocal >/dev/null; then
 	aws=(awslocal)
@@ -40,7 +46,7 @@ elif command -v aws >/dev/null; then
 else
 	die "deployed, but neither awslocal (pip install 'awscli-local[ver1]', which brings the AWS CLI v1) nor aws is installed to read the stack's outputs"
 fi
-api_id=$("${aws[@]}" cloudformation describe-stacks --region "$region" --stack-name "$stack" \
+api_id=$(${aws[@]+"${aws[@]}"} cloudformation describe-stacks --region "$region" --stack-name "$stack" \
 	--query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue" --output text)
 [[ -n $api_id && $api_id != None ]] || die "stack $stack has no ApiId output"
 

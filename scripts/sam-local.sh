@@ -19,6 +19,11 @@
 # SAM (the sam command), SAM_LOCAL_ARGS (more arguments for both sam local
 # commands, such as --docker-network NAME), SAM_LOCAL_BINFMT_DIR (where it
 # looks for QEMU's arm64 registration; /proc/sys/fs/binfmt_misc).
+#
+# It keeps to bash 3.2, which macOS ships: no `wait -n`, no negative array
+# subscripts, and an array that may be empty is expanded as
+# ${a[@]+"${a[@]}"}, since bash before 4.4 takes "${a[@]}" of an empty
+# array for an unbound variable under set -u.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -78,17 +83,19 @@ fi
 # processes it started; Ctrl-C reaches this script, which stops them all.
 set -m
 pids=()
+tick= # the pid of the current 1 s sleep of the wait at the end
 cleanup() {
 	trap - EXIT INT TERM
 	say "stopping"
-	for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
+	if [[ -n $tick ]]; then kill "$tick" 2>/dev/null || true; fi
+	for pid in ${pids[@]+"${pids[@]}"}; do kill -INT -- "-$pid" 2>/dev/null || true; done
 	for _ in $(seq 75); do
 		alive=0
-		for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+		for pid in ${pids[@]+"${pids[@]}"}; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
 		((alive)) || break
 		sleep 0.2
 	done
-	for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+	for pid in ${pids[@]+"${pids[@]}"}; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -103,13 +110,14 @@ if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
 else
 	command -v moto_server >/dev/null || die "moto_server is not installed: make tools (or pip install 'moto[server]'), or set AWS_ENDPOINT_URL to a running LocalStack"
 	moto_server -H "$bind" -p "$moto_port" >"$logs/moto.log" 2>&1 &
-	pids+=($!)
+	moto_pid=$!
+	pids+=("$moto_pid")
 	host=$bind
 	[[ $host == 0.0.0.0 ]] && host=127.0.0.1
 	endpoint=http://$host:$moto_port
 	for _ in $(seq 100); do
 		curl -fsS -o /dev/null "$endpoint/moto-api/" 2>/dev/null && break
-		kill -0 "${pids[-1]}" 2>/dev/null || die "moto did not start on $bind:$moto_port; see $logs/moto.log"
+		kill -0 "$moto_pid" 2>/dev/null || die "moto did not start on $bind:$moto_port; see $logs/moto.log"
 		sleep 0.2
 	done
 	curl -fsS -o /dev/null "$endpoint/moto-api/" || die "moto does not answer at $endpoint; see $logs/moto.log"
@@ -126,10 +134,11 @@ rm -f "$envfile"
 AWS_ENDPOINT_URL=$endpoint SAM_ENV_OUT=$envfile SAM_CONTAINER_ENDPOINT=$container_endpoint \
 	WORKER_INVOKE_ENDPOINT=http://127.0.0.1:$lambda_port WORKER_FUNCTION_NAME=WorkerFunction \
 	"$logs/trigger" &
-pids+=($!)
+trigger_pid=$!
+pids+=("$trigger_pid")
 for _ in $(seq 600); do
 	[[ -s $envfile ]] && break
-	kill -0 "${pids[-1]}" 2>/dev/null || die "the trigger stopped before creating the queue and table"
+	kill -0 "$trigger_pid" 2>/dev/null || die "the trigger stopped before creating the queue and table"
 	sleep 0.2
 done
 [[ -s $envfile ]] || die "the trigger did not write $envfile"
@@ -138,12 +147,22 @@ done
 # the API functions get API Gateway's most, the worker 60 s.
 overrides="ApiFunctionTimeout=29 WorkerTimeout=60"
 # shellcheck disable=SC2086
-"$sam" local start-lambda --port "$lambda_port" --env-vars "$envfile" --parameter-overrides "$overrides" "${add_host[@]}" ${SAM_LOCAL_ARGS:-} &
-pids+=($!)
+"$sam" local start-lambda --port "$lambda_port" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
+pids+=("$!")
 # shellcheck disable=SC2086
-"$sam" local start-api --port "$api_port" --env-vars "$envfile" --parameter-overrides "$overrides" "${add_host[@]}" ${SAM_LOCAL_ARGS:-} &
-pids+=($!)
+"$sam" local start-api --port "$api_port" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
+pids+=("$!")
 
 say "API on http://127.0.0.1:$api_port (the functions reach the emulator at $container_endpoint); Ctrl-C stops everything"
-# Stop everything as soon as any part stops.
-wait -n "${pids[@]}" || true
+# Stop everything as soon as any part stops: look once a second (bash 3.2
+# has no `wait -n`). The sleep runs in the background and is waited for,
+# so that Ctrl-C, which the trap turns into exit, ends the wait at once.
+while :; do
+	for pid in ${pids[@]+"${pids[@]}"}; do
+		kill -0 "$pid" 2>/dev/null || break 2
+	done
+	sleep 1 &
+	tick=$!
+	wait "$tick" || true
+	tick=
+done

@@ -56,3 +56,29 @@ func TestDeadLetterFunction(t *testing.T) {
 		t.Errorf("schedules running DeadLetterFunction: got %d; want 1", schedules)
 	}
 }
+
+// TestDeadLetterNoRetries: Lambda retries a failed asynchronous (scheduled)
+// invocation twice by default; the dead-letter function's retry is the next
+// minute's run, so the template asks for none.
+func TestDeadLetterNoRetries(t *testing.T) {
+	t.Parallel()
+	configs := 0
+	for id, r := range loaded(t).Transformed.Resources() {
+		if r["Type"] != "AWS::Lambda::EventInvokeConfig" {
+			continue
+		}
+		if fn, _ := ref(dig(r, "Properties", "FunctionName")); fn != "DeadLetterFunction" {
+			continue
+		}
+		configs++
+		if got := dig(r, "Properties", "MaximumRetryAttempts"); got != 0.0 {
+			t.Errorf("%s MaximumRetryAttempts: got %v; want 0", id, got)
+		}
+		if got := dig(r, "Properties", "Qualifier"); got != "$LATEST" {
+			t.Errorf("%s Qualifier: got %v; want $LATEST, the version the schedule invokes", id, got)
+		}
+	}
+	if configs != 1 {
+		t.Errorf("AWS::Lambda::EventInvokeConfig for DeadLetterFunction: got %d; want 1", configs)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // taskUUID is the form of task ids.
@@ -150,5 +152,51 @@ func TestWorkerEvent(t *testing.T) {
 	}
 	if good != 2 || poison != 1 {
 		t.Errorf("bodies: got %d tasks and %d not JSON; want 2 and 1", good, poison)
+	}
+}
+
+// TestScheduledEvent checks the sample event of the dead-letter function:
+// what EventBridge sends for the template's schedule (the shape of `sam
+// local generate-event cloudwatch scheduled-event`), naming the rule the
+// transformed template makes for it.
+func TestScheduledEvent(t *testing.T) {
+	t.Parallel()
+	var e events.EventBridgeEvent
+	readEvent(t, "deadletter.json", &e)
+	for _, c := range []struct{ what, got, want string }{
+		{"version", e.Version, "0"},
+		{"detail-type", e.DetailType, "Scheduled Event"},
+		{"source", e.Source, "aws.events"},
+		{"detail", string(e.Detail), "{}"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q; want %q", c.what, c.got, c.want)
+		}
+	}
+	if e.ID == "" || e.AccountID == "" || e.Region == "" || e.Time.IsZero() {
+		t.Errorf("id %q, account %q, region %q, time %v; want all set", e.ID, e.AccountID, e.Region, e.Time)
+	}
+	var rules []string
+	for id, r := range loaded(t).Transformed.Resources() {
+		if r["Type"] != "AWS::Events::Rule" {
+			continue
+		}
+		for _, target := range list(dig(r, "Properties", "Targets")) {
+			if fn, _ := getAtt(dig(target, "Arn"), "Arn"); fn == "DeadLetterFunction" {
+				rules = append(rules, id)
+			}
+		}
+	}
+	if len(rules) != 1 {
+		t.Fatalf("rules that run DeadLetterFunction: %v; want one", rules)
+	}
+	// CloudFormation names the rule <stack>-<logical id>-<suffix>.
+	arn := regexp.MustCompile(`^arn:aws:events:([a-z0-9-]+):([0-9]{12}):rule/[A-Za-z0-9-]+-` + rules[0] + `-[A-Z0-9]+$`)
+	if len(e.Resources) != 1 {
+		t.Fatalf("resources: got %v; want the rule's ARN", e.Resources)
+	}
+	m := arn.FindStringSubmatch(e.Resources[0])
+	if m == nil || m[1] != e.Region || m[2] != e.AccountID {
+		t.Errorf("resources[0]: got %q; want the ARN of rule <stack>-%s-<suffix> in region %s, account %s", e.Resources[0], rules[0], e.Region, e.AccountID)
 	}
 }

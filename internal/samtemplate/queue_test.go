@@ -1,9 +1,12 @@
 package samtemplate
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,9 +19,9 @@ import (
 // TestWorkerQueues checks, for each worker function, the queue it reads
 // and what lies behind it:
 //
-//   - VisibilityTimeout: the queue hides a message for at least six times
-//     the worker's timeout, for every timeout the template allows, as
-//     Lambda's SQS guidance asks;
+//   - VisibilityTimeout: the queue hides a message for six times the
+//     worker's timeout plus the batching window, for every timeout and
+//     window the template allows, as Lambda's SQS guidance asks;
 //   - MaxReceiveCount: the worker's MAX_RECEIVE_COUNT and the queue's
 //     redrive maxReceiveCount are the same parameter, so the worker knows
 //     which delivery is its last;
@@ -45,55 +48,164 @@ func TestWorkerQueues(t *testing.T) {
 	}
 }
 
-func checkVisibilityTimeout(t *testing.T, fn string, defaultTimeout, defaultVisibility float64) {
+func checkVisibilityTimeout(t *testing.T, fn string, defaultTimeout, defaultVisi float64) {
 	ts := loaded(t)
-	queues := eventQueues(t, ts.Transformed, fn)
-	if len(queues) == 0 {
-		t.Fatalf("no event source mapping reads a queue for %s", fn)
+	found := 0
+	for _, r := range ts.Transformed.Resources() {
+		if r["Type"] != "AWS::Lambda::EventSourceMapping" {
+			continue
+		}
+		if f, _ := ref(dig(r, "Properties", "FunctionName")); f != fn {
+			continue
+		}
+		queue, _ := getAtt(dig(r, "Properties", "EventSourceArn"), "Arn")
+		window := dig(r, "Properties", "MaximumBatchingWindowInSeconds")
+		if window == nil {
+			window = 0.0
+		}
+		checkQueueVisibility(t, ts.Source, fn, queue, window, defaultTimeout, defaultVisi)
+		found++
 	}
-	for _, queue := range queues {
-		checkQueueVisibility(t, ts.Source, fn, queue, defaultTimeout, defaultVisibility)
+	if found == 0 {
+		t.Fatalf("no event source mapping reads a queue for %s", fn)
 	}
 }
 
-func checkQueueVisibility(t *testing.T, src Template, fn, queue string, defaultTimeout, defaultVisibility float64) {
+// sqsMaxVisibility is the longest visibility timeout SQS allows: 12 hours.
+const sqsMaxVisibility = 43200
+
+// checkQueueVisibility wants the queue's visibility timeout to be six
+// times the function's timeout plus the event source mapping's batching
+// window, for every combination of the values the template allows them.
+func checkQueueVisibility(t *testing.T, src Template, fn, queue string, window any, defaultTimeout, defaultVisibility float64) {
 	visibility := dig(src.Properties(queue), "VisibilityTimeout")
 	timeout := dig(src.Properties(fn), "Timeout")
 	if timeout == nil {
 		timeout = dig(src, "Globals", "Function", "Timeout")
 	}
-	param, isRef := ref(timeout)
-	candidates := []any{nil}
-	if isRef {
-		candidates = list(dig(src, "Parameters", param, "AllowedValues"))
-		if len(candidates) == 0 {
-			candidates = []any{dig(src, "Parameters", param, "Default")}
+	// The parameters the three depend on, each with every value it may
+	// take.
+	params := map[string][]any{}
+	for _, v := range []any{timeout, window, visibility} {
+		for _, p := range paramRefs(v) {
+			params[p] = allowedValues(t, src, p)
 		}
 	}
-	for _, c := range candidates {
-		overrides := map[string]any{}
-		if isRef {
-			overrides[param] = c
-		}
+	names := slices.Sorted(maps.Keys(params))
+	var wrong []string
+	bad := 0
+	table := map[string]map[string]float64{} // timeout -> window -> 6t+w, for the message
+	for _, overrides := range combinations(names, params) {
 		to, err := resolveNumber(src, timeout, overrides)
 		if err != nil {
 			t.Fatalf("%s Timeout: %v", fn, err)
 		}
-		vis, err := resolveNumber(src, visibility, overrides)
+		win, err := resolveNumber(src, window, overrides)
 		if err != nil {
-			t.Fatalf("%s VisibilityTimeout: %v", queue, err)
+			t.Fatalf("%s MaximumBatchingWindowInSeconds: %v", fn, err)
 		}
-		if vis < 6*to || vis > 43200 {
-			t.Errorf("with %s=%v: %s VisibilityTimeout is %v; want between 6×%v = %v and 43200", param, c, queue, vis, to, 6*to)
+		want := 6*to + win
+		k1, k2 := strconv.FormatFloat(to, 'f', -1, 64), strconv.FormatFloat(win, 'f', -1, 64)
+		if table[k1] == nil {
+			table[k1] = map[string]float64{}
+		}
+		table[k1][k2] = want
+		if want > sqsMaxVisibility {
+			t.Errorf("with %v: 6×%v + %v = %v exceeds SQS's longest visibility timeout, %v s", overrides, to, win, want, sqsMaxVisibility)
+		}
+		vis, err := resolveNumber(src, visibility, overrides)
+		if err != nil || vis != want {
+			bad++
+			wrong = append(wrong, fmt.Sprintf("with %v: %s VisibilityTimeout is %v (%v); want 6×%v + %v = %v", overrides, queue, vis, err, to, win, want))
 		}
 	}
-	if len(candidates) < 2 {
-		t.Logf("checked the default worker timeout only: %v", candidates)
+	if len(wrong) > 10 {
+		wrong = append(wrong[:10], "...")
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%d of %d combinations wrong:\n%s\nthe mapping for these values:\n%s", bad, len(combinations(names, params)), strings.Join(wrong, "\n"), mappingYAML(table))
 	}
 	to, _ := resolveNumber(src, timeout, nil)
 	if vis, _ := resolveNumber(src, visibility, nil); to != defaultTimeout || vis != defaultVisibility {
 		t.Errorf("defaults: %s timeout %v, visibility timeout %v; want %v and %v", fn, to, vis, defaultTimeout, defaultVisibility)
 	}
+}
+
+// allowedValues returns the values a parameter may take: its
+// AllowedValues, else each whole number from its MinValue to its MaxValue,
+// else its default alone.
+func allowedValues(t *testing.T, src Template, param string) []any {
+	t.Helper()
+	if allowed := list(dig(src, "Parameters", param, "AllowedValues")); len(allowed) > 0 {
+		return allowed
+	}
+	lo, okLo := dig(src, "Parameters", param, "MinValue").(float64)
+	hi, okHi := dig(src, "Parameters", param, "MaxValue").(float64)
+	if okLo && okHi && hi-lo <= 100000 {
+		var out []any
+		for n := lo; n <= hi; n++ {
+			out = append(out, n)
+		}
+		return out
+	}
+	t.Logf("%s has no AllowedValues and no bounded range: checked with its default only", param)
+	return []any{dig(src, "Parameters", param, "Default")}
+}
+
+// paramRefs returns the parameters v refers to with Ref, anywhere in it.
+func paramRefs(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		if p, ok := ref(x); ok && !strings.HasPrefix(p, "AWS::") {
+			return []string{p}
+		}
+		for _, e := range x {
+			out = append(out, paramRefs(e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, paramRefs(e)...)
+		}
+	}
+	return out
+}
+
+// combinations returns every assignment of one value to each name.
+func combinations(names []string, values map[string][]any) []map[string]any {
+	out := []map[string]any{{}}
+	for _, n := range names {
+		var next []map[string]any
+		for _, partial := range out {
+			for _, v := range values[n] {
+				c := maps.Clone(partial)
+				c[n] = v
+				next = append(next, c)
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// mappingYAML writes a two-level mapping as template.yaml holds
+// WorkerQueue, in numeric order.
+func mappingYAML(table map[string]map[string]float64) string {
+	num := func(a, b string) int {
+		x, _ := strconv.ParseFloat(a, 64)
+		y, _ := strconv.ParseFloat(b, 64)
+		return cmp.Compare(x, y)
+	}
+	var b strings.Builder
+	b.WriteString("  WorkerQueue:\n")
+	for _, k1 := range slices.SortedFunc(maps.Keys(table), num) {
+		var entries []string
+		for _, k2 := range slices.SortedFunc(maps.Keys(table[k1]), num) {
+			entries = append(entries, fmt.Sprintf("%q: %v", k2, table[k1][k2]))
+		}
+		fmt.Fprintf(&b, "    %q: {%s}\n", k1, strings.Join(entries, ", "))
+	}
+	return b.String()
 }
 
 // resolveNumber evaluates a number, a parameter Ref (overrides first, then

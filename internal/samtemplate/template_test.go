@@ -250,3 +250,28 @@ func routes(t *testing.T, tmpl Template) map[string]string {
 	}
 	return got
 }
+
+// TestMemorySizes: each function's memory comes from the parameter whose
+// description names it: FunctionMemorySize (through Globals) for all but
+// the big-number worker, which has BigWorkerMemorySize.
+func TestMemorySizes(t *testing.T) {
+	t.Parallel()
+	src := loaded(t).Source
+	global, _ := ref(dig(src, "Globals", "Function", "MemorySize"))
+	for fn := range Functions {
+		got, ok := ref(dig(src.Properties(fn), "MemorySize"))
+		if !ok {
+			got = global
+		}
+		want := "FunctionMemorySize"
+		if fn == "BigWorkerFunction" {
+			want = "BigWorkerMemorySize"
+		}
+		if got != want {
+			t.Errorf("%s MemorySize: {Ref: %s}; want {Ref: %s}", fn, got, want)
+		}
+	}
+	if d, _ := dig(src, "Parameters", "FunctionMemorySize", "Description").(string); !strings.Contains(d, "BigWorkerMemorySize") || strings.HasSuffix(d, "of every function.") {
+		t.Errorf("FunctionMemorySize Description %q; want it to say the big-number worker has BigWorkerMemorySize", d)
+	}
+}
