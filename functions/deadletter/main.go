@@ -12,6 +12,7 @@ package main
 import (
 	"log/slog"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -19,12 +20,14 @@ import (
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/lambdamain"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 )
 
 // handler records FAILURE for each unfinished task a dead letter of either
 // queue names.
 func handler(env config.DeadLetter, cfg aws.Config, log *slog.Logger) any {
-	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, log)
+	obs := &metrics.EMF{Logger: log, Function: lambdacontext.FunctionName}
+	f := deadletter.NewFunction(env, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), cfg.Region, obs, log)
 	return f.Handle
 }
 

@@ -1,6 +1,7 @@
 package deadletter_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/deadletter"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/provision"
 	"github.com/asyncprime/asyncprime/internal/samtemplate"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
@@ -101,10 +103,11 @@ func TestFunctionOnSQS(t *testing.T) {
 	rec := &recorder{actions: map[string]bool{}}
 	at := rec.endpoint(t, endpoint)
 	env := config.DeadLetter{TableName: res.TableName, DeadLetterQueueURL: res.DeadLetterQueueURL, BigDeadLetterQueueURL: big.DeadLetterQueueURL}
+	obs := &observer{}
 	f := deadletter.NewFunction(env,
 		sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(at) }),
 		dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(at) }),
-		cfg.Region, slog.New(slog.DiscardHandler))
+		cfg.Region, obs, slog.New(slog.DiscardHandler))
 	for range 2 {
 		if err := f.Handle(ctx); err != nil {
 			t.Fatalf("Handle = %v", err)
@@ -115,6 +118,11 @@ func TestFunctionOnSQS(t *testing.T) {
 		if err != nil || !task.IsDeadLettered(got) {
 			t.Fatalf("task %s = %s %q, %v; want FAILURE, dead-lettered", id, got.Status, got.Error, err)
 		}
+	}
+	// Each FAILURE recorded is told once (the dashboard counts it as a
+	// failed task), though the round ran twice.
+	if got := obs.failures(); !slices.Equal(got, slices.Sorted(slices.Values([]string{id, member[1]}))) {
+		t.Errorf("observed FAILUREs of %v; want one for each settled task, %s and %s", got, id, member[1])
 	}
 	if got, err := store.Get(ctx, member[0]); err != nil || got.Status != task.StatusPending {
 		t.Errorf("the other task of the batch = %s, %v; want PENDING still", got.Status, err)
@@ -131,4 +139,24 @@ func TestFunctionOnSQS(t *testing.T) {
 	if want := slices.Sorted(slices.Values(samtemplate.Permissions["DeadLetterFunction"])); !slices.Equal(made, want) {
 		t.Errorf("the dead-letter function made the calls %v over the wire; its role in template.yaml grants %v", made, want)
 	}
+}
+
+// observer records the tasks a metrics.Store saw finish as FAILURE.
+type observer struct {
+	mu     sync.Mutex
+	failed []string
+}
+
+func (o *observer) Observe(_ context.Context, e metrics.Event) {
+	if e.Kind == metrics.Finished && e.Task.Status == task.StatusFailure {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.failed = append(o.failed, e.Task.ID)
+	}
+}
+
+func (o *observer) failures() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Sorted(slices.Values(o.failed))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
+	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/sqsqueue"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
@@ -29,9 +30,14 @@ type Function struct {
 }
 
 // NewFunction wires the dead-letter function to SQS and DynamoDB, as its
-// environment says.
-func NewFunction(env config.DeadLetter, sqsClient SQSClient, db dynamo.Client, region string, log *slog.Logger) *Function {
-	store := dynamo.New(db, env.TableName)
+// environment says. obs, if not nil, is told of each FAILURE it records
+// (the function passes metrics.EMF, so that the dashboard's failed tasks
+// count the dead-lettered ones too).
+func NewFunction(env config.DeadLetter, sqsClient SQSClient, db dynamo.Client, region string, obs metrics.Observer, log *slog.Logger) *Function {
+	var store task.Store = dynamo.New(db, env.TableName)
+	if obs != nil {
+		store = metrics.Observe(store, obs)
+	}
 	reaper := &task.Reaper{Store: store, Retention: env.Retention, Logger: log}
 	f := &Function{Logger: log}
 	for _, q := range []struct{ name, url string }{{"tasks-dlq", env.DeadLetterQueueURL}, {"tasks-big-dlq", env.BigDeadLetterQueueURL}} {

@@ -89,10 +89,11 @@ func shown(widget []dashboardLine, m [4]string) bool {
 // emits lists, by function directory, the task counts each function's code
 // writes (internal/metrics.EMF): the submit function counts tasks
 // submitted and those it could not queue; the worker, on either queue,
-// those it finished.
+// those it finished; the dead-letter function those it recorded FAILURE.
 var emits = map[string][]string{
-	"functions/submit": {metrics.MetricSubmitted, metrics.MetricFailed},
-	"functions/worker": {metrics.MetricSucceeded, metrics.MetricFailed},
+	"functions/submit":     {metrics.MetricSubmitted, metrics.MetricFailed},
+	"functions/worker":     {metrics.MetricSucceeded, metrics.MetricFailed},
+	"functions/deadletter": {metrics.MetricFailed},
 }
 
 // TestDashboard wants the dashboard to show what the functions emit, under
@@ -165,8 +166,9 @@ func TestDashboard(t *testing.T) {
 }
 
 // TestDashboardTaskCounts: the "Tasks per minute" widget draws the tasks
-// finished by every worker, so that submitted can be set against
-// succeeded + failed whichever queue a task went through.
+// finished by every worker and by the dead-letter function, so that
+// submitted can be set against succeeded + failed whichever way a task
+// ended.
 func TestDashboardTaskCounts(t *testing.T) {
 	t.Parallel()
 	widgets := dashboardLines(t, loaded(t).Source)
@@ -180,7 +182,7 @@ func TestDashboardTaskCounts(t *testing.T) {
 		t.Fatal("no widget draws TasksSubmitted")
 	}
 	for fn, dir := range Functions {
-		if dir != "functions/worker" {
+		if dir != "functions/worker" && dir != "functions/deadletter" {
 			continue
 		}
 		for _, name := range emits[dir] {
