@@ -61,8 +61,8 @@ type Config struct {
 
 // Defaults for sam local: the worker's timeout there is 60 s (samconfig.toml
 // overrides WorkerTimeout for the local commands), and the queue's
-// visibility timeout six times that, as the template's WorkerQueue mapping
-// has it.
+// visibility timeout six times that plus the batching window (0 by
+// default), as the template's WorkerQueue mapping has it.
 const (
 	DefaultInvokeTimeout     = 90 * time.Second
 	DefaultVisibilityTimeout = 360 * time.Second
