@@ -183,8 +183,10 @@ func (c *Counters) point(now time.Time) *ratePoint {
 }
 
 // remember puts r first among the recent tasks, and among the failures if
-// it failed, completed with what the rows listed knew of its task. The
-// caller holds c.mu.
+// it failed, completed with what the rows listed knew of its task. A
+// failure leaves the failures when its task changes again (it was
+// retried): the failures are the tasks that are FAILURE, for an operator
+// to act on. The caller holds c.mu.
 func (c *Counters) remember(r TaskRow) {
 	for _, rows := range [][]TaskRow{c.recent, c.fails} {
 		if i := slices.IndexFunc(rows, func(old TaskRow) bool { return old.TaskID == r.TaskID }); i >= 0 {
@@ -195,6 +197,8 @@ func (c *Counters) remember(r TaskRow) {
 	c.recent = upsert(c.recent, r, recentRows)
 	if r.Status == task.StatusFailure {
 		c.fails = upsert(c.fails, r, failureRows)
+	} else {
+		c.fails = slices.DeleteFunc(c.fails, func(old TaskRow) bool { return old.TaskID == r.TaskID })
 	}
 }
 

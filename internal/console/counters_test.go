@@ -136,6 +136,35 @@ func TestCountersLearnNumbers(t *testing.T) {
 		t.Errorf("unnamed() after another event = %v; want none", got)
 	}
 }
+// TestCountersRetriedLeaveFailures: a failure retried leaves the failures,
+// which list the tasks an operator may retry, and is listed again if it
+// fails again.
+func TestCountersRetriedLeaveFailures(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewCounters(func() time.Time { return t0 })
+	id, other := task.NewID(), task.NewID()
+	for _, i := range []string{id, other} {
+		observe(t, c, metrics.Submitted, task.Task{ID: i, Status: task.StatusPending, Number: "4242", CreatedAt: t0})
+		observe(t, c, metrics.Finished, deadLettered(i, t0))
+	}
+	failures := func() []string {
+		var ids []string
+		for _, r := range c.Snapshot().Failures {
+			ids = append(ids, r.TaskID)
+		}
+		return ids
+	}
+	observe(t, c, metrics.Retried, task.Task{ID: id, Status: task.StatusPending, Number: "4242", CreatedAt: t0})
+	if got := failures(); !slices.Equal(got, []string{other}) {
+		t.Errorf("failures after a retry: %v; want [%s]", got, other)
+	}
+	observe(t, c, metrics.Finished, deadLettered(id, t0))
+	if got := failures(); !slices.Equal(got, []string{id, other}) {
+		t.Errorf("failures after failing again: %v; want [%s %s]", got, id, other)
+	}
+}
+
 func TestHostAllowed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
