@@ -136,6 +136,7 @@ func TestCountersLearnNumbers(t *testing.T) {
 		t.Errorf("unnamed() after another event = %v; want none", got)
 	}
 }
+
 // TestCountersRetriedLeaveFailures: a failure retried leaves the failures,
 // which list the tasks an operator may retry, and is listed again if it
 // fails again.
