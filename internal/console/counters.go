@@ -104,15 +104,7 @@ func (c *Counters) Observe(_ context.Context, e metrics.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.point(now)
-	r := row(e.Task, now)
-	if o, ok := c.open[r.TaskID]; ok { // what its earlier events told
-		if r.Number == "" {
-			r.Number, r.Digits = o.number, o.digits
-		}
-		if r.created.IsZero() {
-			r.created = o.created
-		}
-	}
+	r := c.complete(row(e.Task, now))
 	switch e.Kind {
 	case metrics.Submitted, metrics.Retried:
 		if e.Kind == metrics.Submitted {
@@ -182,29 +174,25 @@ func (c *Counters) point(now time.Time) *ratePoint {
 	return &c.rates[sec%RatePoints]
 }
 
-// remember puts r first among the recent tasks, and among the failures if
-// it failed, completed with what the rows listed knew of its task. A
-// failure leaves the failures when its task changes again (it was
-// retried): the failures are the tasks that are FAILURE, for an operator
-// to act on. The caller holds c.mu.
-func (c *Counters) remember(r TaskRow) {
+// complete fills in what r, the row of an event, does not know of its
+// task, from what the task's earlier events told: kept while the task is
+// open, and in its rows listed. The caller holds c.mu.
+func (c *Counters) complete(r TaskRow) TaskRow {
+	if o, ok := c.open[r.TaskID]; ok {
+		r = completeFrom(r, TaskRow{Number: o.number, Digits: o.digits, created: o.created})
+	}
+	id := r.TaskID
 	for _, rows := range [][]TaskRow{c.recent, c.fails} {
-		if i := slices.IndexFunc(rows, func(old TaskRow) bool { return old.TaskID == r.TaskID }); i >= 0 {
-			r = complete(r, rows[i])
+		if i := slices.IndexFunc(rows, func(old TaskRow) bool { return old.TaskID == id }); i >= 0 {
+			r = completeFrom(r, rows[i])
 		}
 	}
-	r = timed(r)
-	c.recent = upsert(c.recent, r, recentRows)
-	if r.Status == task.StatusFailure {
-		c.fails = upsert(c.fails, r, failureRows)
-	} else {
-		c.fails = slices.DeleteFunc(c.fails, func(old TaskRow) bool { return old.TaskID == r.TaskID })
-	}
+	return timed(r)
 }
 
-// complete fills in what r, a row of a newer event of old's task, does not
-// know of it.
-func complete(r, old TaskRow) TaskRow {
+// completeFrom fills in what r does not know of its task from old, an
+// earlier row of it.
+func completeFrom(r, old TaskRow) TaskRow {
 	if r.Number == "" { // an event that knew only the id
 		r.Number, r.Digits, r.asked = old.Number, old.Digits, old.asked
 		r.Attempts = max(r.Attempts, old.Attempts)
@@ -213,6 +201,19 @@ func complete(r, old TaskRow) TaskRow {
 		r.created = old.created
 	}
 	return r
+}
+
+// remember puts r first among the recent tasks, and among the failures if
+// it failed. A failure leaves the failures when its task changes again (it
+// was retried): the failures are the tasks that are FAILURE, for an
+// operator to act on. The caller holds c.mu.
+func (c *Counters) remember(r TaskRow) {
+	c.recent = upsert(c.recent, r, recentRows)
+	if r.Status == task.StatusFailure {
+		c.fails = upsert(c.fails, r, failureRows)
+	} else {
+		c.fails = slices.DeleteFunc(c.fails, func(old TaskRow) bool { return old.TaskID == r.TaskID })
+	}
 }
 
 // timed sets r's time to result when it is final and that is known.
