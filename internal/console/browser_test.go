@@ -146,6 +146,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("confirm-ok")),
 		poll(`text("notice").includes("PENDING again")`),
 		poll(`text("total-retried") === "1"`),
+		// The failure retried leaves the failures: no Retry of a task
+		// that is PENDING again.
+		poll(fmt.Sprintf(`!document.querySelector('#failures button.retry[data-task=%q]')`, failed)),
 		poll(fmt.Sprintf(`(document.getElementById("task-%s") || {textContent: ""}).textContent.includes("SUCCESS")`, failed)))
 	if got := status(t, base, failed); got != task.StatusSuccess {
 		t.Errorf("retried task is %s; want SUCCESS", got)
@@ -190,8 +193,7 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // execution context, which Chromium no longer knows ("Cannot find context
 // with specified id"); the poll then starts again, in the new one.
 func poll(expression string) chromedp.Action[chromedp.Void] {
-	expr := `((text) => ` + expression + `)((id) => (document.getElementById(id) || {textContent: ""}).textContent.trim())`
-	p := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+	p := chromedp.Poll[chromedp.Void](withText(expression), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		for try := 0; ; try++ {
 			v, err := p(ctx, t)
@@ -205,6 +207,12 @@ func poll(expression string) chromedp.Action[chromedp.Void] {
 			}
 		}
 	}
+}
+
+// withText gives expression text(id), the trimmed text of the element
+// with that id ("" if none).
+func withText(expression string) string {
+	return `((text) => ` + expression + `)((id) => (document.getElementById(id) || {textContent: ""}).textContent.trim())`
 }
 
 // startLocal runs the local system, as make run does, on a bolt file of

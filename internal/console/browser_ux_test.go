@@ -124,7 +124,7 @@ func TestConsoleReconnects(t *testing.T) {
 
 // TestConsoleNarrow uses the console at a phone's width (375 px) with a
 // 1000-digit number among the tasks and in the inspector: nothing is wider
-// than the screen, and an action started at the bottom of the page reports
+// than the screen, the tasks table included, and an action started at the bottom of the page reports
 // back where the operator can see it.
 func TestConsoleNarrow(t *testing.T) {
 	t.Parallel()
@@ -156,6 +156,11 @@ func TestConsoleNarrow(t *testing.T) {
 	fits := `document.documentElement.scrollWidth <= window.innerWidth && ` +
 		`document.querySelector("#inspect-form button").getBoundingClientRect().right <= window.innerWidth`
 	do(t, ctx, "see nothing wider than the screen", poll(fits))
+	// The tasks table fits too, with no hidden column to scroll to, each
+	// id on one line.
+	check(t, ctx, "the tasks table fits, its ids unbroken",
+		`(() => { const s = document.getElementById("recent").parentElement; return s.scrollWidth <= s.clientWidth; })() && `+
+			`Array.from(document.querySelectorAll("#recent td.id a")).every((a) => a.getClientRects().length === 1)`)
 
 	do(t, ctx, "retry from the inspector, at the bottom of the page",
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`inspect(%q)`, failed)),

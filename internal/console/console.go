@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/api"
@@ -175,7 +176,9 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
 	now := c.cfg.Now()
-	s := Stats{Backend: c.cfg.Backend, Now: now.UTC(), MaxReceiveCount: c.cfg.MaxReceiveCount, SinceStart: c.cfg.Counters.Snapshot(), Errors: map[string]string{}}
+	var named sync.WaitGroup
+	named.Go(func() { c.nameTasks(ctx, now) })
+	s := Stats{Backend: c.cfg.Backend, Now: now.UTC(), MaxReceiveCount: c.cfg.MaxReceiveCount, Errors: map[string]string{}}
 	if c.counts == nil {
 		s.Errors["queue"] = "this queue does not report its counts"
 	} else if n, err := c.counts.Counts(ctx); err != nil {
@@ -193,7 +196,24 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	if len(s.Errors) == 0 {
 		s.Errors = nil
 	}
+	named.Wait()
+	s.SinceStart = c.cfg.Counters.Snapshot()
 	writeJSON(w, http.StatusOK, s)
+}
+
+// nameTasks asks the store for the numbers of the tasks listed that no
+// event told (see Counters.learn): a task submitted before a restart, or
+// one whose earlier events are no longer listed, finishes with an event
+// that knows only its id. It stops at the first error, to ask again at the
+// next refresh.
+func (c *Console) nameTasks(ctx context.Context, now time.Time) {
+	for _, id := range c.cfg.Counters.unnamed() {
+		t, err := c.cfg.Store.Get(ctx, id)
+		if err != nil && !errors.Is(err, task.ErrNotFound) {
+			return
+		}
+		c.cfg.Counters.learn(id, t, err == nil && !t.Expired(now))
+	}
 }
 
 func countsOf(n queue.Counts, now time.Time) *QueueCounts {

@@ -317,6 +317,38 @@ func TestStatsSinceStart(t *testing.T) {
 	}
 }
 
+// TestStatsNamesTasksAfterRestart: tasks submitted before a restart
+// (their Create unseen by these counters) finish with events that know
+// only their ids, as a settler's FAILURE of a dead-lettered task and a
+// 64-bit number's result do; the stats show their numbers, read from the
+// store, in the recent tasks and the failures.
+func TestStatsNamesTasksAfterRestart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	now := time.Now()
+	dead, done := task.NewID(), task.NewID()
+	for id, n := range map[string]task.Number{dead: "4242", done: "11"} {
+		if err := f.store.Create(ctx, task.Task{ID: id, Status: task.StatusPending, Number: n, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs := metrics.Observe(f.store, f.counters)
+	obs.Finish(ctx, dead, task.Outcome{Status: task.StatusFailure, Error: "the task's message was dead-lettered", FinishedAt: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)})
+	obs.Finish(ctx, done, task.Outcome{Status: task.StatusSuccess, IsPrime: true, FinishedAt: now.Add(2 * time.Second), ExpiresAt: now.Add(time.Hour)})
+	var s console.Stats
+	f.do(t, "GET", "/console/api/stats", "", nil, &s)
+	want := map[string]string{dead: "4242", done: "11"}
+	if len(s.SinceStart.Recent) != 2 || len(s.SinceStart.Failures) != 1 {
+		t.Fatalf("recent %+v, failures %+v; want 2 and 1", s.SinceStart.Recent, s.SinceStart.Failures)
+	}
+	for _, r := range append(s.SinceStart.Recent, s.SinceStart.Failures...) {
+		if r.Number != want[r.TaskID] || r.TimeToResult == nil {
+			t.Errorf("row %+v; want number %s and a time to result", r, want[r.TaskID])
+		}
+	}
+}
+
 func sum(xs []int) int {
 	n := 0
 	for _, x := range xs {

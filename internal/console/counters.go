@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ type Counters struct {
 
 	mu     sync.Mutex
 	totals Totals
-	open   map[string]task.Status // tasks seen PENDING or STARTED
+	open   map[string]openTask // tasks seen PENDING or STARTED
 	rates  [RatePoints]ratePoint
 	head   int64 // the second of rates[head%RatePoints]
 	recent []TaskRow
@@ -36,6 +37,17 @@ type Counters struct {
 }
 
 type ratePoint struct{ submitted, completed int }
+
+// openTask is a task seen PENDING or STARTED, with what its events told
+// of it: the event of its result may know only its id (a number of up to
+// 64 bits goes from PENDING to its result with no start, and a settler
+// records the FAILURE of a dead-lettered task from its id).
+type openTask struct {
+	status  task.Status
+	number  string
+	digits  int
+	created time.Time
+}
 
 // Totals are counts since the process started.
 type Totals struct {
@@ -70,6 +82,9 @@ type TaskRow struct {
 	TimeToResult *float64 `json:"time_to_result_seconds"`
 
 	created, finished time.Time // of the task, when its event said
+	// asked is set once the store was asked for the number of a row no
+	// event told it (see Console.nameTasks).
+	asked bool
 }
 
 // NewCounters returns counters starting now. now is time.Now if nil.
@@ -78,7 +93,7 @@ func NewCounters(now func() time.Time) *Counters {
 		now = time.Now
 	}
 	t := now()
-	return &Counters{now: now, start: t, open: make(map[string]task.Status), head: t.Unix()}
+	return &Counters{now: now, start: t, open: make(map[string]openTask), head: t.Unix()}
 }
 
 var _ metrics.Observer = (*Counters)(nil)
@@ -89,7 +104,7 @@ func (c *Counters) Observe(_ context.Context, e metrics.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.point(now)
-	id := e.Task.ID
+	r := c.complete(row(e.Task, now))
 	switch e.Kind {
 	case metrics.Submitted, metrics.Retried:
 		if e.Kind == metrics.Submitted {
@@ -98,11 +113,11 @@ func (c *Counters) Observe(_ context.Context, e metrics.Event) {
 		} else {
 			c.totals.Retried++
 		}
-		c.move(id, task.StatusPending)
+		c.move(r, task.StatusPending)
 	case metrics.Started:
 		c.totals.Started++
-		if _, seen := c.open[id]; seen {
-			c.move(id, task.StatusStarted)
+		if _, seen := c.open[r.TaskID]; seen {
+			c.move(r, task.StatusStarted)
 		}
 	case metrics.Finished, metrics.Abandoned:
 		if e.Task.Status == task.StatusSuccess {
@@ -113,17 +128,18 @@ func (c *Counters) Observe(_ context.Context, e metrics.Event) {
 		if e.Kind == metrics.Finished {
 			p.completed++
 		}
-		c.move(id, "")
+		c.move(r, "")
 	case metrics.Revoked:
 		c.totals.Revoked++
-		c.move(id, "")
+		c.move(r, "")
 	}
-	c.remember(row(e.Task, now))
+	c.remember(r)
 }
 
-// move records that task id is now in state s ("" once final).
-func (c *Counters) move(id string, s task.Status) {
-	switch c.open[id] {
+// move records that task r is now in state s ("" once final), with what
+// is known of it.
+func (c *Counters) move(r TaskRow, s task.Status) {
+	switch c.open[r.TaskID].status {
 	case task.StatusPending:
 		c.totals.Pending--
 	case task.StatusStarted:
@@ -136,9 +152,9 @@ func (c *Counters) move(id string, s task.Status) {
 		c.totals.Running++
 	}
 	if s == "" {
-		delete(c.open, id)
+		delete(c.open, r.TaskID)
 	} else {
-		c.open[id] = s
+		c.open[r.TaskID] = openTask{status: s, number: r.Number, digits: r.Digits, created: r.created}
 	}
 }
 
@@ -158,45 +174,113 @@ func (c *Counters) point(now time.Time) *ratePoint {
 	return &c.rates[sec%RatePoints]
 }
 
+// complete fills in what r, the row of an event, does not know of its
+// task, from what the task's earlier events told: kept while the task is
+// open, and in its rows listed. The caller holds c.mu.
+func (c *Counters) complete(r TaskRow) TaskRow {
+	if o, ok := c.open[r.TaskID]; ok {
+		r = completeFrom(r, TaskRow{Number: o.number, Digits: o.digits, created: o.created})
+	}
+	id := r.TaskID
+	for _, rows := range [][]TaskRow{c.recent, c.fails} {
+		if i := slices.IndexFunc(rows, func(old TaskRow) bool { return old.TaskID == id }); i >= 0 {
+			r = completeFrom(r, rows[i])
+		}
+	}
+	return timed(r)
+}
+
+// completeFrom fills in what r does not know of its task from old, an
+// earlier row of it.
+func completeFrom(r, old TaskRow) TaskRow {
+	if r.Number == "" { // an event that knew only the id
+		r.Number, r.Digits, r.asked = old.Number, old.Digits, old.asked
+		r.Attempts = max(r.Attempts, old.Attempts)
+	}
+	if r.created.IsZero() { // a result written without a start: the submit knew
+		r.created = old.created
+	}
+	return r
+}
+
 // remember puts r first among the recent tasks, and among the failures if
-// it failed. The caller holds c.mu.
+// it failed. A failure leaves the failures when its task changes again (it
+// was retried): the failures are the tasks that are FAILURE, for an
+// operator to act on. The caller holds c.mu.
 func (c *Counters) remember(r TaskRow) {
 	c.recent = upsert(c.recent, r, recentRows)
 	if r.Status == task.StatusFailure {
 		c.fails = upsert(c.fails, r, failureRows)
+	} else {
+		c.fails = slices.DeleteFunc(c.fails, func(old TaskRow) bool { return old.TaskID == r.TaskID })
 	}
+}
+
+// timed sets r's time to result when it is final and that is known.
+func timed(r TaskRow) TaskRow {
+	if r.TimeToResult == nil && r.Status.Final() && !r.created.IsZero() && !r.finished.IsZero() {
+		s := r.finished.Sub(r.created).Seconds()
+		r.TimeToResult = &s
+	}
+	return r
 }
 
 // upsert puts r first in rows, removing its older entry, keeping at most
 // limit rows; it reuses rows' array, so that the hot path does not allocate.
 func upsert(rows []TaskRow, r TaskRow, limit int) []TaskRow {
-	at := len(rows) // where the shift ends: the old entry, or the end
-	for i, old := range rows {
-		if old.TaskID == r.TaskID {
-			if r.Number == "" { // an event that knew only the id
-				r.Number, r.Digits = old.Number, old.Digits
-			}
-			if r.created.IsZero() { // a result written without a start: the submit knew
-				r.created = old.created
-			}
-			at = i
-			break
-		}
-	}
-	if at == len(rows) {
+	at := slices.IndexFunc(rows, func(old TaskRow) bool { return old.TaskID == r.TaskID })
+	if at < 0 { // the shift ends at the end
+		at = len(rows)
 		if len(rows) < limit {
 			rows = append(rows, TaskRow{})
 		} else {
 			at = len(rows) - 1
 		}
 	}
-	if r.TimeToResult == nil && r.Status.Final() && !r.created.IsZero() && !r.finished.IsZero() {
-		s := r.finished.Sub(r.created).Seconds()
-		r.TimeToResult = &s
-	}
 	copy(rows[1:at+1], rows[:at])
 	rows[0] = r
 	return rows
+}
+
+// unnamed returns the ids of the tasks listed whose number no event told
+// and the store was not asked for yet.
+func (c *Counters) unnamed() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for _, rows := range [][]TaskRow{c.recent, c.fails} {
+		for _, r := range rows {
+			if r.Number == "" && !r.asked && !slices.Contains(ids, r.TaskID) {
+				ids = append(ids, r.TaskID)
+			}
+		}
+	}
+	return ids
+}
+
+// learn fills in the rows of task id from t, its record in the store (ok
+// false when the store has none): its number, its submission, and so its
+// time to result.
+func (c *Counters) learn(id string, t task.Task, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rows := range [][]TaskRow{c.recent, c.fails} {
+		for i, r := range rows {
+			if r.TaskID != id || r.Number != "" {
+				continue
+			}
+			r.asked = true
+			if ok {
+				r.Number, r.Digits = numberExcerpt(string(t.Number)), digits(string(t.Number))
+				r.Attempts = max(r.Attempts, t.Attempts)
+				if r.created.IsZero() {
+					r.created = t.CreatedAt
+				}
+				r = timed(r)
+			}
+			rows[i] = r
+		}
+	}
 }
 
 func row(t task.Task, now time.Time) TaskRow {

@@ -18,16 +18,42 @@ const awsDeadEvery = 10;
 let deadKey = null, deadLoading = false, deadAgain = false, deadStale = 0;
 const excerptChars = 200; // of a dead letter's body, shown before "…"
 // A notice of success clears itself after noticeClearAfter ms; an error
-// stays until it is closed or replaced.
-let noticeClearAfter = 10000, noticeTimer = 0;
+// stays until it is closed or replaced. Its text is written liveDelay ms
+// after the notice is shown, so that a screen reader, which speaks of
+// changes in a live region it knows, knows it by then.
+let noticeClearAfter = 10000, noticeTimer = 0, noticeShownAt = 0;
+const liveDelay = 100;
 
 // Polling: one request at a time, every second while the server answers;
 // while it does not, the waits double up to maxWait, so that a stopped
-// server gets a request now and then, not one a second.
+// server gets a request now and then, not one a second. Meanwhile the page
+// is offline: it says so in a banner, dims what it shows, and offers no
+// action.
 const every = 1000, maxWait = 10000, statsTimeout = 10000;
-let failedPolls = 0, pollTimer = 0;
+let failedPolls = 0, pollTimer = 0, polling = false;
+let offline = false, lastAnswer = null;
 
-function text(id, v) { $(id).textContent = v; }
+// The rows of the recent tasks and failures, by task id: a refresh updates
+// them in place, so that a link or a button keeps the focus, and a click
+// lands, across refreshes.
+const recentRows = new Map(), failureItems = new Map();
+// retried maps a task retried from this page to the updated_at of the
+// failure retried: its Retry button stays disabled while that failure is
+// listed (a refresh under way may still list it).
+const retried = new Map();
+
+// setText changes e's text only when it differs: a live region speaks
+// only of a change, and a selection survives a refresh.
+function setText(e, v) {
+  v = String(v);
+  if (e.textContent !== v) e.textContent = v;
+}
+
+function text(id, v) { setText($(id), v); }
+
+function setAttr(e, name, v) {
+  if (e.getAttribute(name) !== v) e.setAttribute(name, v);
+}
 
 function age(seconds) {
   if (seconds == null) return "–";
@@ -50,16 +76,23 @@ function el(tag, props, ...children) {
   return e;
 }
 
-function stateBadge(s) { return el("span", { className: "state " + s, textContent: s }); }
-
 // shortId is the part of an id that tells ids apart: task ids are UUID v7,
 // whose first characters are the time and repeat across a burst, so it
 // shows the random end.
 function shortId(id) { return id.length > 8 ? "\u2026" + id.slice(-8) : id; }
 
+// taskLink links to #id: a click there inspects the task (hashchange), or
+// inspects it again if the address already names it. A click that opens
+// a new tab or window is the browser's.
 function taskLink(id) {
   const a = el("a", { href: "#" + id, textContent: shortId(id), title: id });
-  a.addEventListener("click", (ev) => { ev.preventDefault(); inspect(id); });
+  a.addEventListener("click", (ev) => {
+    if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    if (location.hash === "#" + id) {
+      ev.preventDefault();
+      showTask(id);
+    }
+  });
   return a;
 }
 
@@ -69,21 +102,42 @@ function taskLink(id) {
 // unquoted.
 const numberIn = /"number":(-?\d+)/g, numberOut = /"number": "(-?\d+)"/g;
 
+// request is fetch, with its failures said plainly: a fetch that gets no
+// answer at all (fetch's TypeError, "Failed to fetch") is an error whose
+// unreachable is true.
+async function request(path, options) {
+  try {
+    return await fetch(api(path), options);
+  } catch (e) {
+    const err = new Error(e.name === "TimeoutError" ? "no answer from the server within " + statsTimeout / 1000 + " s" : "the server is not reachable");
+    err.unreachable = true;
+    throw err;
+  }
+}
+
 async function getJSON(path, timeout) {
-  const r = await fetch(api(path), { headers: { Accept: "application/json" }, signal: timeout ? AbortSignal.timeout(timeout) : undefined });
+  const r = await request(path, { headers: { Accept: "application/json" }, signal: timeout ? AbortSignal.timeout(timeout) : undefined });
   const body = await r.text().then((s) => JSON.parse(s.replace(numberIn, '"number":"$1"')))
     .catch(() => ({ error: "not JSON (HTTP " + r.status + ")" }));
   if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
   return body;
 }
 
+// notice reports an action's outcome at the top of the page. A notice
+// hidden is shown empty first, its text written liveDelay ms later.
 function notice(msg, isError) {
   clearTimeout(noticeTimer);
   const n = $("notice");
-  text("notice-text", msg);
+  if (n.hidden) {
+    $("notice-text").textContent = "";
+    n.hidden = false;
+    noticeShownAt = performance.now();
+  }
   n.className = isError ? "error" : "";
-  n.hidden = false;
-  if (!isError) noticeTimer = setTimeout(dismissNotice, noticeClearAfter);
+  noticeTimer = setTimeout(() => {
+    $("notice-text").textContent = msg;
+    if (!isError) noticeTimer = setTimeout(dismissNotice, noticeClearAfter);
+  }, Math.max(0, noticeShownAt + liveDelay - performance.now()));
 }
 
 function dismissNotice() {
@@ -93,16 +147,57 @@ function dismissNotice() {
 
 // poll refreshes the page, then schedules the next refresh, unless the
 // page is hidden (another tab, a minimised window): it polls again, at once,
-// when it is shown.
+// when it is shown. A poll asked for while one is under way is dropped:
+// that one schedules the next.
 async function poll() {
+  if (polling) return;
+  polling = true;
   clearTimeout(pollTimer);
-  const ok = await refresh();
+  let ok;
+  try {
+    ok = await refresh();
+  } finally {
+    polling = false;
+  }
   if (document.hidden) return;
   failedPolls = ok ? 0 : failedPolls + 1;
   const wait = ok ? every : Math.min(every * 2 ** failedPolls, maxWait);
-  if (!ok) $("live").textContent = "disconnected, retrying in " + Math.round(wait / 1000) + " s";
+  if (!ok) {
+    const again = "retrying in " + Math.round(wait / 1000) + " s";
+    text("live", "disconnected, " + again);
+    text("offline-text", offlineText() + "; " + again + ".");
+  }
   clearTimeout(pollTimer);
   pollTimer = setTimeout(poll, wait);
+}
+
+// setOffline says whether the server answered the last refresh, and turns
+// the actions off while it did not.
+function setOffline(off) {
+  $("live").className = off ? "live off" : "live on";
+  if (off === offline) return;
+  offline = off;
+  document.body.classList.toggle("offline", off);
+  if (off) text("offline-text", offlineText() + ".");
+  $("offline").hidden = !off;
+  enableActions();
+}
+
+function offlineText() {
+  return "The server is not reachable" + (lastAnswer ? ": what the page shows is from " + lastAnswer.toLocaleTimeString() : "") + ". Actions are off until it answers";
+}
+
+// enableActions enables each action the page offers when it may run: the
+// server answers, and there is something to act on.
+function enableActions() {
+  $("btn-redrive").disabled = $("btn-purge").disabled = offline || lastDeadTotal <= 0;
+  $("inspect-retry").disabled = offline;
+  for (const li of failureItems.values()) {
+    const b = li.querySelector("button.retry");
+    const off = offline || retried.get(li.dataset.task) === li.dataset.updated;
+    if (off && b === document.activeElement) $("failures-heading").focus(); // a disabled button loses it anyway
+    b.disabled = off;
+  }
 }
 
 // refresh draws the stats once; it reports whether the server answered.
@@ -110,13 +205,12 @@ async function refresh() {
   let s;
   try {
     s = await getJSON("stats", statsTimeout);
-    $("live").className = "live on";
-    $("live").textContent = "live";
   } catch (e) {
-    $("live").className = "live off";
-    $("live").textContent = "disconnected";
+    setOffline(true);
     return false;
   }
+  lastAnswer = new Date();
+  text("live", "live");
   text("backend", s.backend || "local");
   text("since", new Date(s.since_start.since).toLocaleString());
   if (s.max_receive_count) text("max-receives", s.max_receive_count);
@@ -127,18 +221,20 @@ async function refresh() {
   const deadTotal = d ? d.visible + d.in_flight + d.delayed : 0;
   text("dlq-count", d ? deadTotal : "?");
   $("dlq-card").classList.toggle("alert", deadTotal > 0);
-  $("btn-redrive").disabled = $("btn-purge").disabled = deadTotal === 0;
   const probs = Object.entries(s.errors || {}).map(([k, v]) => k + ": " + v);
   $("problems").hidden = probs.length === 0;
-  $("problems").textContent = probs.join(" · ");
+  text("problems", probs.join(" · "));
 
   const t = s.since_start.totals;
   for (const k of ["submitted", "pending", "running", "succeeded", "failed", "retried", "revoked"]) text("total-" + k, t[k]);
+  $("failed-total").classList.toggle("bad", t.failed > 0);
   chart(s.since_start.rates);
   recent(s.since_start.recent);
   failures(s.since_start.failures);
   const deadChanged = deadTotal !== lastDeadTotal;
   lastDeadTotal = deadTotal;
+  setOffline(false);
+  enableActions();
   deadStale++;
   if (deadChanged) deadLetters(true);
   else if (deadTotal > 0 && deadStale >= (s.backend === "aws" ? awsDeadEvery : 1)) deadLetters(false);
@@ -146,10 +242,13 @@ async function refresh() {
   return true;
 }
 
+// chart draws the last five minutes: completions, then submissions over
+// them, dashed, so that both show where they are equal.
 function chart(r) {
   const svg = $("chart"), W = 900, H = 180, pad = 6;
   const n = r.submitted.length;
-  const top = Math.max(1, ...r.submitted, ...r.completed);
+  const peak = Math.max(0, ...r.submitted, ...r.completed);
+  const top = Math.max(1, peak); // the scale: an idle chart is a flat line
   const x = (i) => (i / (n - 1)) * W;
   const y = (v) => H - pad - (v / top) * (H - 2 * pad);
   const path = (vals) => vals.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1)).join(" ");
@@ -162,39 +261,97 @@ function chart(r) {
     g.setAttribute("stroke", "#e6e8ec"); g.setAttribute("stroke-width", "1");
     svg.append(g);
   }
-  for (const [vals, color] of [[r.submitted, "#2f6fde"], [r.completed, "#1f8a4c"]]) {
+  for (const [name, vals, color, dash] of [["completed", r.completed, "#1f8a4c", ""], ["submitted", r.submitted, "#2f6fde", "6 4"]]) {
     const p = document.createElementNS(ns, "path");
+    p.setAttribute("class", name);
     p.setAttribute("d", path(vals));
     p.setAttribute("fill", "none");
     p.setAttribute("stroke", color);
     p.setAttribute("stroke-width", "2");
+    if (dash) p.setAttribute("stroke-dasharray", dash);
     p.setAttribute("vector-effect", "non-scaling-stroke");
     svg.append(p);
   }
-  text("chart-max", "peak " + top + "/s");
+  text("chart-max", peak > 0 ? "peak " + peak + "/s" : "idle");
+}
+
+// place makes nodes the children of parent, in order, moving only those
+// out of place, and never the one that holds the focus (moving it would
+// drop the focus): the others move around it. A child removed while it
+// holds the focus hands it to fallback.
+function place(parent, nodes, fallback) {
+  const keep = new Set(nodes);
+  for (const c of Array.from(parent.children)) {
+    if (keep.has(c)) continue;
+    const focused = c.contains(document.activeElement);
+    c.remove();
+    if (focused) fallback.focus();
+  }
+  const fixed = nodes.find((n) => n.contains(document.activeElement));
+  let ref = parent.firstElementChild; // the children before it are placed
+  for (const n of nodes) {
+    if (n === fixed) ref = n.nextElementSibling;
+    else if (n === ref) ref = ref.nextElementSibling;
+    else parent.insertBefore(n, ref);
+  }
+}
+
+// forget drops the entries of rows whose task is no longer listed.
+function forget(rows, listed) {
+  for (const id of rows.keys()) if (!listed.some((r) => r.task_id === id)) rows.delete(id);
 }
 
 function recent(rows) {
-  const tb = $("recent").tBodies[0];
-  tb.replaceChildren(...rows.map((r) => el("tr", { id: "task-" + r.task_id },
-    el("td", { className: "id" }, taskLink(r.task_id)),
-    el("td", { className: "mono", title: r.digits + " digits", textContent: r.number }),
-    el("td", {}, stateBadge(r.status), r.is_prime == null ? "" : (r.is_prime ? " prime" : " composite")),
-    el("td", { textContent: r.attempts }),
-    el("td", { textContent: duration(r.time_to_result_seconds) }))));
+  const trs = rows.map((r) => {
+    let tr = recentRows.get(r.task_id);
+    if (!tr) {
+      tr = el("tr", { id: "task-" + r.task_id },
+        el("td", { className: "id" }, taskLink(r.task_id)),
+        el("td", { className: "mono num" }),
+        el("td", {}, el("span", { className: "state" }), el("span", { className: "verdict" })),
+        el("td", { className: "opt" }),
+        el("td", { className: "opt" }));
+      recentRows.set(r.task_id, tr);
+    }
+    const [, num, state, tries, took] = tr.cells;
+    setText(num, r.number);
+    setAttr(num, "title", r.number ? r.digits + " digits" : "");
+    const [badge, verdict] = state.children;
+    setAttr(badge, "class", "state " + r.status);
+    setText(badge, r.status);
+    setText(verdict, r.is_prime == null ? "" : (r.is_prime ? " prime" : " composite"));
+    setText(tries, r.attempts);
+    setText(took, duration(r.time_to_result_seconds));
+    return tr;
+  });
+  forget(recentRows, rows);
+  place($("recent").tBodies[0], trs, $("recent-heading"));
   $("recent-empty").hidden = rows.length > 0;
 }
 
 function failures(rows) {
-  $("failures").replaceChildren(...rows.map((r) => {
-    const b = el("button", { type: "button", className: "retry", textContent: "Retry" });
-    b.dataset.task = r.task_id;
-    b.setAttribute("aria-label", "Retry task " + r.task_id);
-    b.addEventListener("click", () => confirmAction("retry", "Run task " + r.task_id + " again? It goes back to PENDING and is queued; whoever polls it sees the new result.", r.task_id));
-    return el("li", { className: "failure" }, taskLink(r.task_id), el("span", { className: "mono", textContent: r.number }),
-      el("span", { className: "when", textContent: new Date(r.updated_at).toLocaleTimeString() }), b,
-      el("span", { className: "err", textContent: r.error || "failed" }));
-  }));
+  const lis = rows.map((r) => {
+    let li = failureItems.get(r.task_id);
+    if (!li) {
+      const b = el("button", { type: "button", className: "retry", textContent: "Retry" });
+      b.dataset.task = r.task_id;
+      b.setAttribute("aria-label", "Retry task " + r.task_id);
+      b.addEventListener("click", () => confirmAction("retry", "Run task " + r.task_id + " again? It goes back to PENDING and is queued; whoever polls it sees the new result.", r.task_id));
+      li = el("li", { className: "failure" }, taskLink(r.task_id), el("span", { className: "mono num" }),
+        el("span", { className: "when" }), b, el("span", { className: "err" }));
+      li.dataset.task = r.task_id;
+      failureItems.set(r.task_id, li);
+    }
+    const [, num, when, , err] = li.children;
+    li.dataset.updated = r.updated_at;
+    setText(num, r.number);
+    setText(when, new Date(r.updated_at).toLocaleTimeString());
+    setText(err, r.error || "failed");
+    return li;
+  });
+  forget(failureItems, rows);
+  forget(retried, rows);
+  place($("failures"), lis, $("failures-heading"));
   $("failures-empty").hidden = rows.length > 0;
 }
 
@@ -261,9 +418,11 @@ function confirmAction(action, question, taskID) {
 }
 
 async function runAction(action, taskID) {
+  let sent = false;
   try {
     const tok = await getJSON("token");
-    const r = await fetch(api("actions/" + action), {
+    sent = true;
+    const r = await request("actions/" + action, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ token: tok.token, task_id: taskID }),
@@ -271,9 +430,16 @@ async function runAction(action, taskID) {
     const body = await r.json().catch(() => ({ error: "HTTP " + r.status }));
     if (!r.ok) throw new Error(body.error || "HTTP " + r.status);
     notice(body.message, false);
-    if (action === "retry" && $("inspect-id").value === taskID) inspect(taskID);
+    if (action === "retry") {
+      const li = failureItems.get(taskID);
+      if (li) retried.set(taskID, li.dataset.updated);
+      enableActions();
+      if ($("inspect-id").value.trim() === taskID) inspect(taskID);
+    }
   } catch (e) {
-    notice(action + ": " + e.message, true);
+    if (!e.unreachable) notice(action + ": " + e.message, true);
+    else if (!sent) notice(action + " not sent: " + e.message + "; try again once the page is live", true);
+    else notice(action + ": no answer, " + e.message + ": the " + action + " may or may not have run; look again once the page is live", true);
   }
   lastDeadTotal = -1;
   refresh();
@@ -297,9 +463,27 @@ async function inspect(id, again) {
   if (seq !== inspectSeq) return; // another inspection started meanwhile
   if (err && again) return; // keep what is shown; the next refresh tries again
   inspected = t && (t.status === "PENDING" || t.status === "STARTED") ? id : null;
-  $("inspect-json").classList.toggle("error", !!err);
-  text("inspect-json", err ? err.message : JSON.stringify(t, null, 2).replace(numberOut, '"number": $1'));
-  $("inspect-retry").hidden = !t || t.status !== "FAILURE";
+  inspectResult(err ? err.message : JSON.stringify(t, null, 2).replace(numberOut, '"number": $1'), !!err, !!t && t.status === "FAILURE");
+}
+
+// inspectResult shows what the inspector found, and offers a retry of a
+// FAILURE task. The retry button hidden (after a retry) hands the focus to
+// the result if it held it, or if the focus was lost meanwhile.
+function inspectResult(msg, isError, canRetry) {
+  $("inspect-json").classList.toggle("error", isError);
+  text("inspect-json", msg);
+  const b = $("inspect-retry");
+  const handOver = !b.hidden && !canRetry && (b === document.activeElement || document.activeElement === document.body);
+  b.hidden = !canRetry;
+  if (handOver) $("inspect-json").focus();
+}
+
+// showTask inspects task id, and takes the operator there: the inspector
+// scrolls into view, its result focused.
+function showTask(id) {
+  inspect(id);
+  $("inspector").scrollIntoView({ block: "start" });
+  $("inspect-json").focus({ preventScroll: true });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -310,19 +494,38 @@ document.addEventListener("DOMContentLoaded", () => {
     pending = null;
     if (p && $("confirm").returnValue === "ok") runAction(p.action, p.taskID);
   });
-  $("inspect-form").addEventListener("submit", (ev) => { ev.preventDefault(); inspect($("inspect-id").value.trim()); });
+  $("inspect-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const id = $("inspect-id").value.trim();
+    if (id) {
+      inspect(id);
+      return;
+    }
+    // Spaces pass "required": say what is missing, and drop any answer
+    // still to come.
+    inspectSeq++;
+    inspected = null;
+    $("inspect-out").hidden = false;
+    inspectResult("enter a task id: a UUID, as the task links show in full when hovered", true, false);
+  });
   $("inspect-retry").addEventListener("click", () => {
     const id = $("inspect-id").value.trim();
     confirmAction("retry", "Run task " + id + " again? It goes back to PENDING and is queued.", id);
   });
-  if (location.hash.length > 1) inspect(location.hash.slice(1));
+  // The task id after # is inspected: at load, once the page is drawn (so
+  // that the inspector is where it stays), and when it changes.
+  window.addEventListener("hashchange", () => { if (location.hash.length > 1) showTask(location.hash.slice(1)); });
+  // The API that takes submissions is the one serving the console, a
+  // level up from it (the local mode serves both).
+  text("submit-hint", "curl -X POST " + new URL("../", location.href).href + " -H 'Content-Type: application/json' -d '{\"number\": 11}'");
   // An operator coming back to a disconnected page need not wait.
   window.addEventListener("focus", () => { if (failedPolls > 0 && !document.hidden) poll(); });
+  $("offline-retry").addEventListener("click", () => poll());
   // A hidden page asks nothing; shown again, it is brought up to date at once.
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) clearTimeout(pollTimer);
     else poll();
   });
   $("notice-close").addEventListener("click", dismissNotice);
-  poll();
+  poll().then(() => { if (location.hash.length > 1) showTask(location.hash.slice(1)); });
 });
