@@ -12,11 +12,14 @@ import (
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
-// claimStore is a memory store whose Claim can fail.
+// claimStore is a memory store whose Claim can fail, and whose Release
+// and Abandon can hang (answer ctx's error when it is done), as a store
+// that stopped answering.
 type claimStore struct {
 	*memory.Store
 	claimErr error
 	released int
+	hung     bool
 }
 
 func (s *claimStore) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
@@ -29,7 +32,19 @@ func (s *claimStore) Claim(ctx context.Context, c task.Claim) (task.Claim, error
 
 func (s *claimStore) Release(ctx context.Context, c task.Claim) error {
 	s.released++
+	if s.hung {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	return s.Store.Release(ctx, c)
+}
+
+func (s *claimStore) Abandon(ctx context.Context, t task.Task) error {
+	if s.hung {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.Abandon(ctx, t)
 }
 
 // batchQueue fails SendBatch when fail is set.
@@ -58,7 +73,10 @@ func statuses(t *testing.T, s *memory.Store) map[task.Status]int {
 	return got
 }
 
-func TestAcceptBatchRollsBackAndReleasesTheKey(t *testing.T) {
+// TestAcceptBatchRollsBackAndLeavesTheKey: a batch whose messages could
+// not be queued is withdrawn, and its key was never claimed (a claim comes
+// after the messages), so that the retry with it runs afresh.
+func TestAcceptBatchRollsBackAndLeavesTheKey(t *testing.T) {
 	t.Parallel()
 	mem := memory.NewStore()
 	store := &claimStore{Store: mem}
@@ -71,8 +89,8 @@ func TestAcceptBatchRollsBackAndReleasesTheKey(t *testing.T) {
 	if got := statuses(t, mem); got[task.StatusFailure] != 3 || got[task.StatusPending] != 0 {
 		t.Errorf("tasks after a failed batch: %v; want 3 FAILURE and none PENDING", got)
 	}
-	if store.released != 1 {
-		t.Errorf("Release called %d times; want 1", store.released)
+	if store.released != 0 {
+		t.Errorf("Release called %d times; want 0: the key is claimed only once the messages are queued", store.released)
 	}
 	// The retry with the same key runs afresh.
 	q.fail = false
@@ -110,9 +128,12 @@ func TestAcceptReplay(t *testing.T) {
 		name         string
 		store        func(*memory.Store) task.Creator
 		wantFailures int
+		wantSent     int
 	}{
-		{"Holder", func(m *memory.Store) task.Creator { return m }, 0},
-		{"Claim", func(m *memory.Store) task.Creator { return racingStore{m} }, 3},
+		{"Holder", func(m *memory.Store) task.Creator { return m }, 0, 3},
+		// The loser's messages were queued before its claim lost; their
+		// deliveries find its tasks final.
+		{"Claim", func(m *memory.Store) task.Creator { return racingStore{m} }, 3, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -127,8 +148,8 @@ func TestAcceptReplay(t *testing.T) {
 			if err != nil || !again.Replayed || !slices.Equal(again.TaskIDs, first.TaskIDs) {
 				t.Fatalf("retry = %+v, %v; want a replay of %v", again, err, first.TaskIDs)
 			}
-			if len(q.sent) != 3 {
-				t.Errorf("%d messages sent; want 3, the first request's", len(q.sent))
+			if len(q.sent) != tc.wantSent {
+				t.Errorf("%d messages sent; want %d", len(q.sent), tc.wantSent)
 			}
 			if got := statuses(t, mem); got[task.StatusPending] != 3 || got[task.StatusFailure] != tc.wantFailures {
 				t.Errorf("tasks: %v; want 3 PENDING and %d FAILURE", got, tc.wantFailures)
@@ -174,6 +195,54 @@ func TestAcceptClaimLostAnswerReleases(t *testing.T) {
 	store.claimErr = nil
 	if rc, err := s.Accept(t.Context(), req); err != nil || rc.Replayed {
 		t.Errorf("retry = %+v, %v; want a fresh accept (the lost claim was released)", rc, err)
+	}
+}
+
+// TestAcceptKeyNeverNamesTasksThatDoNotRun: the store hangs after the
+// tasks are written and the queue fails, so that nothing can be rolled
+// back. The key was not claimed: the retry with it runs afresh, rather
+// than answering tasks that have no message and would stay PENDING.
+func TestAcceptKeyNeverNamesTasksThatDoNotRun(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	store := &claimStore{Store: mem, hung: true}
+	q := &batchQueue{fail: true}
+	s := &task.Submitter{Store: store, Queue: q, Now: clock(), AbandonTimeout: 100 * time.Millisecond, Logger: quietLogger()}
+	req := task.Request{Numbers: []task.Number{"11", "12"}, Batch: true, Key: "k6"}
+	if _, err := s.Accept(t.Context(), req); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	}
+	store.hung, q.fail = false, false
+	rc, err := s.Accept(t.Context(), req)
+	if err != nil || rc.Replayed || len(q.sent) != 2 {
+		t.Fatalf("retry = %+v, %v (%d sent); want 2 new tasks, queued", rc, err, len(q.sent))
+	}
+}
+
+// TestAcceptClaimUnreleasedNamesTasksThatRun: the claim's answer is lost
+// and the store then hangs, so that the claim can be neither confirmed
+// nor released. Its tasks, whose messages are queued, are left PENDING to
+// run, and the retry with the key answers them.
+func TestAcceptClaimUnreleasedNamesTasksThatRun(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewStore()
+	store := &claimStore{Store: mem, claimErr: errors.New("i/o timeout"), hung: true}
+	q := &fakeQueue{}
+	s := &task.Submitter{Store: store, Queue: q, Now: clock(), AbandonTimeout: 100 * time.Millisecond, Logger: quietLogger()}
+	req := task.Request{Numbers: []task.Number{"11"}, Key: "k7"}
+	if _, err := s.Accept(t.Context(), req); !errors.Is(err, task.ErrUnavailable) {
+		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	}
+	if got := statuses(t, mem); got[task.StatusPending] != 1 || len(q.sent) != 1 {
+		t.Fatalf("tasks: %v, %d messages; want the task PENDING with its message queued", got, len(q.sent))
+	}
+	store.claimErr, store.hung = nil, false
+	rc, err := s.Accept(t.Context(), req)
+	if err != nil || !rc.Replayed || len(rc.TaskIDs) != 1 {
+		t.Fatalf("retry = %+v, %v; want a replay of the first request's task", rc, err)
+	}
+	if m, err := task.DecodeMessage(q.sent[0]); err != nil || m.TaskID != rc.TaskIDs[0] {
+		t.Errorf("queued %q; want the message of the replayed task %s", q.sent[0], rc.TaskIDs[0])
 	}
 }
 

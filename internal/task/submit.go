@@ -177,13 +177,16 @@ func (s *Submitter) Submit(ctx context.Context, n Number) (Task, error) {
 // With an idempotency key, Accept first reads the key's claim
 // (Store.Holder): a retry of a request that was accepted gets that
 // request's task ids (Receipt.Replayed) and writes nothing. Otherwise the
-// key is claimed (Store.Claim) after the tasks are written and before
-// their messages are sent (after, with an Outbox). If the same request
-// claimed it meanwhile, Accept abandons its own new tasks and answers the
-// first request's task ids; so two racing requests with one key get the
-// same ids, and ids that exist. If another request holds the key, the
-// error is ErrKeyReused. A request that fails after its claim releases
-// it, so that the client's retry with the same key runs afresh.
+// key is claimed (Store.Claim) once the tasks are written and their
+// messages queued, so that a claim only ever names tasks that run. If the
+// same request claimed it meanwhile, Accept abandons its own new tasks
+// and answers the first request's task ids; so two racing requests with
+// one key get the same ids, and ids that exist. If another request holds
+// the key, the error is ErrKeyReused. A request that fails before its
+// claim leaves the key free, so that the client's retry with it runs
+// afresh; one whose claim write fails releases the claim (it may have
+// landed) and withdraws its tasks, or, if the store does not answer,
+// leaves both: the retry then gets those tasks, which run.
 func (s *Submitter) Accept(ctx context.Context, r Request) (Receipt, error) {
 	rc, _, err := s.accept(ctx, r)
 	return rc, err
@@ -225,32 +228,34 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 		// The write may have been applied even though its answer was lost
 		// (a dropped connection, a timeout): make sure it is not left
 		// PENDING, since its message will never be sent.
-		s.abandon(ctx, ts, nil, err)
+		s.abandon(ctx, ts, nil, false, err)
 		return Receipt{}, nil, notAccepted(err)
 	}
-	var claim *Claim
+	if !queued {
+		if err := s.send(callCtx, ts); err != nil {
+			s.abandon(ctx, ts, nil, false, err)
+			return Receipt{}, nil, notAccepted(fmt.Errorf("queue %s: %w", describe(ts), err))
+		}
+	}
 	if r.Key != "" {
+		// Claimed only now that the messages are queued, so that a claim
+		// always names tasks that run: a claim whose request then failed
+		// and that could not be released answers its retries with those.
 		c := Claim{Key: r.Key, Hash: r.Hash(), Batch: r.Batch, TaskIDs: ids, CreatedAt: now, ExpiresAt: now.Add(cmp.Or(s.Retention, DefaultRetention))}
 		holder, err := s.Store.Claim(callCtx, c)
 		switch {
 		case errors.Is(err, ErrClaimed):
 			// Another request holds the key; these tasks were never shown
-			// to anyone. (With an Outbox their messages are queued: the
-			// deliveries find them final and are acknowledged unchecked.)
-			s.abandon(ctx, ts, nil, err)
+			// to anyone. Their deliveries find them final and are
+			// acknowledged unchecked.
+			s.abandon(ctx, ts, nil, true, err)
 			rc, err := replay(r, holder)
 			return rc, nil, err
 		case err != nil:
-			// The claim may have landed: release it with the tasks.
-			s.abandon(ctx, ts, &c, err)
+			// The claim may have landed: release it, then withdraw the
+			// tasks; if it cannot be released, they stay to run.
+			s.abandon(ctx, ts, &c, true, err)
 			return Receipt{}, nil, notAccepted(err)
-		}
-		claim = &c
-	}
-	if !queued {
-		if err := s.send(callCtx, ts); err != nil {
-			s.abandon(ctx, ts, claim, err)
-			return Receipt{}, nil, notAccepted(fmt.Errorf("queue %s: %w", describe(ts), err))
 		}
 	}
 	return Receipt{TaskIDs: ids, Batch: r.Batch}, ts, nil
@@ -346,17 +351,18 @@ func describe(ts []Task) string {
 	return fmt.Sprintf("%d tasks (first %s)", len(ts), ts[0].ID)
 }
 
-// abandon replaces the tasks whose messages were not all sent by FAILUREs,
-// where they were recorded at all, and releases their claim if given,
-// retrying with backoff while the store does not answer, for up to
-// AbandonTimeout; not when the store's table does not exist
-// (ErrMissingResource), which no retry mends.
-// Only if the store stays unreachable all that time is a PENDING record left
-// without a message; its id was never given to a client, and it expires
-// with the retention. A task of a batch whose message was sent is
-// abandoned as well (it is PENDING until a worker starts it); its delivery
-// then finds it final and is acknowledged.
-func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause error) {
+// abandon replaces the tasks of a request that was not accepted by
+// FAILUREs, where they were recorded at all, after releasing their claim if
+// given (the tasks are withdrawn only once it is released), retrying with
+// backoff while the store does not answer, for up to AbandonTimeout; not
+// when the store's table does not exist (ErrMissingResource), which no
+// retry mends. queued says whether the tasks' messages are queued: a
+// withdrawn task's delivery finds it final and is acknowledged.
+// Only if the store stays unreachable all that time is a PENDING record
+// left: without a message (not queued), its id was never given to a
+// client, and it expires with the retention; with one, it runs, and a
+// retry with the claim's key answers it.
+func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, queued bool, cause error) {
 	// The request's context may be what failed; the roll-back gets its own,
 	// ending a little before the invocation's deadline, if it has one.
 	deadline := time.Now().Add(cmp.Or(s.AbandonTimeout, DefaultAbandonTimeout))
@@ -409,13 +415,23 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, cause 
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			for _, t := range left {
-				cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
-					slog.String("task_id", t.ID), slog.Time("expires_at", t.ExpiresAt), slog.Any("cause", cause), slog.Any("error", err))
-			}
+			log := cmp.Or(s.Logger, slog.Default())
 			if claim != nil {
-				cmp.Or(s.Logger, slog.Default()).ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks until it expires",
-					slog.String("key", Excerpt(claim.Key)), slog.Any("cause", cause), slog.Any("error", err))
+				// Its tasks are left as they are: queued, they run.
+				log.ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks, which are queued and run",
+					slog.String("key", Excerpt(claim.Key)), slog.String("tasks", describe(left)), slog.Any("cause", cause), slog.Any("error", err))
+				return
+			}
+			for _, t := range left {
+				if queued {
+					log.WarnContext(ctx, "could not withdraw a task that was not accepted; its message is queued, so it runs, though no client has its id",
+						slog.String("task_id", t.ID), slog.Any("cause", cause), slog.Any("error", err))
+					continue
+				}
+				// Not the tombstone's hour: the record keeps the
+				// expiry it was created with.
+				log.ErrorContext(ctx, "could not abandon an unqueued task; its PENDING record stays until it expires",
+					slog.String("task_id", t.ID), slog.Time("expires_at", t.CreatedAt.Add(cmp.Or(s.Retention, DefaultRetention))), slog.Any("cause", cause), slog.Any("error", err))
 			}
 			return
 		case <-timer.C:
