@@ -51,10 +51,12 @@ func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
 			if err != nil {
 				return err
 			}
-			if !cur.Expired(c.CreatedAt) {
-				if cur.Same(c) {
-					return nil // a retry
-				}
+			switch {
+			case cur.Same(c) && cur.Released():
+				return task.ErrReleased
+			case cur.Same(c):
+				return nil // a retry
+			case !cur.Expired(c.CreatedAt):
 				holder = cur
 				return task.ErrClaimed
 			}
@@ -97,19 +99,16 @@ func (s *Store) Holder(_ context.Context, key string, at time.Time) (task.Claim,
 // Release implements task.Store.
 func (s *Store) Release(ctx context.Context, c task.Claim) error {
 	err := s.db.c.Do(ctx, func(tx *txn) error {
-		v := tx.get(bucketClaims, []byte(c.Key))
-		if v == nil {
-			return task.ErrNotFound
+		if v := tx.get(bucketClaims, []byte(c.Key)); v != nil {
+			cur, err := decodeClaim(c.Key, v)
+			if err != nil {
+				return err
+			}
+			if !cur.Same(c) {
+				return fmt.Errorf("held by another request: %w", task.ErrConflict)
+			}
 		}
-		cur, err := decodeClaim(c.Key, v)
-		if err != nil {
-			return err
-		}
-		if !cur.Same(c) {
-			return fmt.Errorf("held by another request: %w", task.ErrConflict)
-		}
-		cur.ExpiresAt = c.CreatedAt
-		val, err := encodeClaim(cur)
+		val, err := encodeClaim(c.Release())
 		if err != nil {
 			return err
 		}

@@ -53,12 +53,19 @@ func (it claimItem) claim(key string) task.Claim {
 }
 
 // Claim implements task.Store with one conditional PutItem of the claim
-// item: attribute_not_exists(task_id) OR expires_at <= now (an expired
-// claim that TTL has not deleted yet is free). When the condition fails,
-// the holder comes back with the failure (ALL_OLD): no read is made.
+// item: attribute_not_exists(task_id) OR (expires_at <= now AND
+// task_ids[0] <> c's first task): an expired or released claim that TTL
+// has not deleted yet is free, but for the very claim that was released,
+// whose write may land late (the SDK retries it after its caller gave up).
+// When the condition fails, the holder comes back with the failure
+// (ALL_OLD): no read is made.
 func (s *Store) Claim(ctx context.Context, c task.Claim) (task.Claim, error) {
+	if len(c.TaskIDs) == 0 {
+		return task.Claim{}, fmt.Errorf("claim key %s: the claim names no task", task.Excerpt(c.Key))
+	}
 	cond := expression.AttributeNotExists(expression.Name(AttrID)).Or(
-		expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(c.CreatedAt.Unix())))
+		expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(c.CreatedAt.Unix())).And(
+			expression.Name(AttrTaskIDs + "[0]").NotEqual(expression.Value(c.TaskIDs[0]))))
 	return s.putClaim(ctx, "claim", c, toClaimItem(c), cond)
 }
 
@@ -88,24 +95,19 @@ func (s *Store) Holder(ctx context.Context, name string, at time.Time) (task.Cla
 }
 
 // Release implements task.Store: a PutItem of the claim with expires_at
-// set to its creation, if the key still holds it (same request hash and
-// first task id). It uses PutItem, as Claim, so that the submit function's
-// role needs nothing more.
+// set to its creation, if the key holds it (same request hash and first
+// task id) or nothing: then the released claim refuses c's own write,
+// should it land later. It uses PutItem, as Claim, so that the submit
+// function's role needs nothing more.
 func (s *Store) Release(ctx context.Context, c task.Claim) error {
 	if len(c.TaskIDs) == 0 {
 		return fmt.Errorf("release key %s: the claim names no task", task.Excerpt(c.Key))
 	}
-	it := toClaimItem(c)
-	it.ExpiresAt = c.CreatedAt
-	cond := expression.AttributeExists(expression.Name(AttrID)).
-		And(expression.Name(AttrRequestHash).Equal(expression.Value(c.Hash))).
-		And(expression.Name(AttrTaskIDs + "[0]").Equal(expression.Value(c.TaskIDs[0])))
-	_, err := s.putClaim(ctx, "release", c, it, cond)
-	var held *heldError
-	switch {
-	case errors.As(err, &held) && held.missing:
-		return fmt.Errorf("release key %s: %w", task.Excerpt(c.Key), task.ErrNotFound)
-	case errors.As(err, &held):
+	cond := expression.AttributeNotExists(expression.Name(AttrID)).Or(
+		expression.Name(AttrRequestHash).Equal(expression.Value(c.Hash)).
+			And(expression.Name(AttrTaskIDs + "[0]").Equal(expression.Value(c.TaskIDs[0]))))
+	_, err := s.putClaim(ctx, "release", c, toClaimItem(c.Release()), cond)
+	if _, held := errors.AsType[*heldError](err); held {
 		return fmt.Errorf("release key %s: held by another request: %w", task.Excerpt(c.Key), task.ErrConflict)
 	}
 	return err
@@ -152,7 +154,10 @@ func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimI
 	}
 	holder := cur.claim(c.Key)
 	if op == "claim" {
-		if holder.Same(c) {
+		switch {
+		case holder.Same(c) && holder.Released():
+			return task.Claim{}, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrReleased)
+		case holder.Same(c):
 			return c, nil // our own write, retried by the SDK after its answer was lost
 		}
 		return holder, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)

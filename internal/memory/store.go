@@ -108,11 +108,15 @@ func (s *Store) update(op, id string, change func(task.Task) (task.Task, error))
 func (s *Store) Claim(_ context.Context, c task.Claim) (task.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.claims[c.Key]; ok && !cur.Expired(c.CreatedAt) {
-		if cur.Same(c) {
+	if cur, ok := s.claims[c.Key]; ok {
+		switch {
+		case cur.Same(c) && cur.Released():
+			return task.Claim{}, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrReleased)
+		case cur.Same(c):
 			return c, nil // a retry
+		case !cur.Expired(c.CreatedAt):
+			return clone(cur), fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)
 		}
-		return clone(cur), fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)
 	}
 	s.claims[c.Key] = clone(c)
 	return c, nil
@@ -133,15 +137,10 @@ func (s *Store) Holder(_ context.Context, key string, at time.Time) (task.Claim,
 func (s *Store) Release(_ context.Context, c task.Claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.claims[c.Key]
-	switch {
-	case !ok:
-		return fmt.Errorf("release key %s: %w", task.Excerpt(c.Key), task.ErrNotFound)
-	case !cur.Same(c):
+	if cur, ok := s.claims[c.Key]; ok && !cur.Same(c) {
 		return fmt.Errorf("release key %s: held by another request: %w", task.Excerpt(c.Key), task.ErrConflict)
 	}
-	cur.ExpiresAt = c.CreatedAt
-	s.claims[c.Key] = cur
+	s.claims[c.Key] = clone(c.Release())
 	return nil
 }
 

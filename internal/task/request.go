@@ -70,6 +70,16 @@ type Claim struct {
 // Expired reports whether the claim no longer holds its key at now.
 func (c Claim) Expired(now time.Time) bool { return !now.Before(c.ExpiresAt) }
 
+// Released reports whether the claim was released: Store.Release sets its
+// ExpiresAt to its CreatedAt.
+func (c Claim) Released() bool { return c.Expired(c.CreatedAt) }
+
+// Release returns c released, as Store.Release records it.
+func (c Claim) Release() Claim {
+	c.ExpiresAt = c.CreatedAt
+	return c
+}
+
 // Same reports whether c and o are the same claim: key, request and tasks.
 func (c Claim) Same(o Claim) bool {
 	return c.Key == o.Key && c.Hash == o.Hash && c.Batch == o.Batch && slices.Equal(c.TaskIDs, o.TaskIDs)
@@ -78,6 +88,9 @@ func (c Claim) Same(o Claim) bool {
 var (
 	// ErrClaimed means Store.Claim found the key held by another claim.
 	ErrClaimed = errors.New("idempotency key already claimed")
+	// ErrReleased means Store.Claim found its own claim released: the
+	// request that made it gave up on it.
+	ErrReleased = errors.New("the claim was released")
 	// ErrKeyReused means the idempotency key was used before for another
 	// request (other numbers, or the other body form).
 	ErrKeyReused = errors.New("the Idempotency-Key was used for a different request")

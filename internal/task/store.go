@@ -50,7 +50,9 @@ type Store interface {
 	// and ErrClaimed, writing nothing. It is one conditional write, never a
 	// read then a write, so of two racing claims exactly one wins and the
 	// other learns the winner. Claiming the very same claim again succeeds
-	// (a retried write).
+	// (a retried write), unless it was released: then it gives
+	// ErrReleased, writing nothing, so that a write that lands late (its
+	// request gave up on it, and released it) cannot take the key back.
 	Claim(ctx context.Context, c Claim) (Claim, error)
 	// Holder returns the claim that holds key at at, read consistently (a
 	// Holder after a successful Claim sees it). It returns ErrNotFound if
@@ -58,8 +60,10 @@ type Store interface {
 	// has expired.
 	Holder(ctx context.Context, key string, at time.Time) (Claim, error)
 	// Release expires the claim of c.Key if it is c (the same task ids), so
-	// that a retry of a request that failed may claim the key again. A key
-	// that holds another claim gives ErrConflict; a missing one ErrNotFound.
+	// that a retry of a request that failed may claim the key again; if
+	// the key holds no claim, it records c as released, so that c's own
+	// write, should it land later, is refused (see Claim). A key that holds
+	// another claim gives ErrConflict.
 	Release(ctx context.Context, c Claim) error
 }
 

@@ -251,8 +251,40 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if _, err := s.Claim(t.Context(), third); err != nil {
 			t.Errorf("Claim once the holder expired = %v; want nil", err)
 		}
-		if err := s.Release(t.Context(), task.Claim{Key: "none-" + task.NewID(), Hash: "h", TaskIDs: []string{task.NewID()}, CreatedAt: t0}); !errors.Is(err, task.ErrNotFound) {
-			t.Errorf("Release of an unknown key = %v; want ErrNotFound", err)
+	})
+
+	// A claim's write may land after its request gave up on it and
+	// released it (a timed-out write the SDK retried, or applied late):
+	// the key must stay free of it, for the request's retry.
+	t.Run("ReleasedClaimLandingLate", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		for _, claimFirst := range []bool{true, false} {
+			key := "key-" + task.NewID()
+			c := task.Claim{Key: key, Hash: "h1", TaskIDs: []string{task.NewID()}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if claimFirst {
+				if _, err := s.Claim(t.Context(), c); err != nil {
+					t.Fatalf("Claim = %v; want nil", err)
+				}
+			}
+			// Released before (or without) its claim landing.
+			if err := s.Release(t.Context(), c); err != nil {
+				t.Fatalf("Release (claimed first: %v) = %v; want nil", claimFirst, err)
+			}
+			if _, err := s.Claim(t.Context(), c); !errors.Is(err, task.ErrReleased) {
+				t.Errorf("Claim of a released claim, landing late (claimed first: %v) = %v; want ErrReleased", claimFirst, err)
+			}
+			if got, err := s.Holder(t.Context(), key, t0); !errors.Is(err, task.ErrNotFound) {
+				t.Errorf("Holder after a late claim of a released one (claimed first: %v) = %+v, %v; want ErrNotFound", claimFirst, got, err)
+			}
+			// The retry of the request, in the same second, claims the key.
+			retry := task.Claim{Key: key, Hash: "h1", TaskIDs: []string{task.NewID()}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if _, err := s.Claim(t.Context(), retry); err != nil {
+				t.Errorf("Claim by the retry (claimed first: %v) = %v; want nil", claimFirst, err)
+			}
+			if got, err := s.Holder(t.Context(), key, t0); err != nil || !got.Same(retry) {
+				t.Errorf("Holder after the retry's claim (claimed first: %v) = %+v, %v; want the retry's claim", claimFirst, got, err)
+			}
 		}
 	})
 
