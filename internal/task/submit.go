@@ -418,13 +418,13 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, queued
 			log := cmp.Or(s.Logger, slog.Default())
 			if claim != nil {
 				// Its tasks are left as they are: queued, they run.
-				log.ErrorContext(ctx, "could not release an idempotency key; retries with it answer the failed request's tasks, which are queued and run",
+				log.ErrorContext(ctx, "could not release an idempotency key; if its claim landed, retries with it answer the failed request's tasks, which are queued and run",
 					slog.String("key", Excerpt(claim.Key)), slog.String("tasks", describe(left)), slog.Any("cause", cause), slog.Any("error", err))
 				return
 			}
 			for _, t := range left {
 				if queued {
-					log.WarnContext(ctx, "could not withdraw a task that was not accepted; its message is queued, so it runs, though no client has its id",
+					log.WarnContext(ctx, "could not withdraw a task that was not accepted; its message is queued, so it runs (or ends withdrawn, should the write land late), though no client has its id",
 						slog.String("task_id", t.ID), slog.Any("cause", cause), slog.Any("error", err))
 					continue
 				}
