@@ -19,6 +19,7 @@ import (
 	"github.com/asyncprime/asyncprime/internal/memory"
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/task"
+	"github.com/asyncprime/asyncprime/internal/testkit"
 	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
@@ -66,9 +67,12 @@ func steps(parts ...any) []chromedp.Action[chromedp.Void] {
 }
 
 // TestConsoleKeepsFocus: the tables are updated in place, not redrawn, at
-// each refresh: a link focused keeps the focus while rows come in above
-// it, and while its own row moves to the top; Tab goes from one row to
-// the next; and a click whose press and release straddle refreshes lands.
+// each refresh: Tab goes from one row to the next, each focus outliving
+// refreshes; while the focus is in the list it holds still: rows that come
+// meanwhile wait, counted by a button, and the rows shown are updated
+// where they are (a task retried turns SUCCESS in its place); the button
+// shows the rows waiting, the focus on the newest; and the list catches
+// up by itself once the focus has left it.
 func TestConsoleKeepsFocus(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
@@ -85,12 +89,17 @@ func TestConsoleKeepsFocus(t *testing.T) {
 		},
 	}}).Handle
 	watchPage(t, ctx, nil)
+	// The failed task is the oldest: its row is the last (a row moves to
+	// the top at each change of its task).
+	failed := submit(t, base, "4242")
+	testkit.Eventually(t, 2*time.Minute, func() bool { return status(t, base, failed) == task.StatusFailure }, "task 4242 FAILURE")
 	for _, n := range []string{"11", "12", "13"} {
 		submit(t, base, n)
 	}
 	do(t, ctx, "load the console",
 		chromedp.Navigate(base+"/console/"),
-		poll(`document.querySelectorAll("#recent tbody tr").length === 3 && text("total-succeeded") === "3"`),
+		poll(`document.querySelectorAll("#recent tbody tr").length === 4 && text("total-succeeded") === "3" && text("total-failed") === "1"`),
+		poll(fmt.Sprintf(`document.querySelector("#recent tbody tr:last-child").id === "task-%s"`, failed)),
 		countStats)
 
 	// Tab from row to row, each focus outliving two refreshes.
@@ -98,7 +107,7 @@ func TestConsoleKeepsFocus(t *testing.T) {
 		return fmt.Sprintf(`document.querySelector("#recent tbody tr:nth-child(%d) a")`, i)
 	}
 	do(t, ctx, "focus the first row's link", chromedp.Focus(chromedp.CSS("#recent tbody tr:first-child a")))
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= 4; i++ {
 		if i > 1 {
 			do(t, ctx, "press Tab", chromedp.KeyEvent(kb.Tab))
 		}
@@ -106,50 +115,52 @@ func TestConsoleKeepsFocus(t *testing.T) {
 		check(t, ctx, fmt.Sprintf("row %d's link focused after two refreshes", i), `document.activeElement === `+rowLink(i))
 	}
 
-	// Rows come in above the focused one.
+	// Rows that come while the focus is in the list wait, counted; the
+	// focused row stays where it is.
 	do(t, ctx, "keep the focused link", chromedp.Evaluate[chromedp.Void](`window.__focused = document.activeElement`))
 	for _, n := range []string{"17", "19"} {
 		submit(t, base, n)
 	}
-	do(t, ctx, "see two rows come in", steps(poll(`document.querySelectorAll("#recent tbody tr").length === 5`), refreshes(2))...)
-	check(t, ctx, "the link focused still focused, in the last row",
-		`document.activeElement === window.__focused && window.__focused.closest("tr") === document.querySelector("#recent tbody tr:last-child")`)
-
-	// The focused row itself moves to the top: a failed task retried.
-	failed := submit(t, base, "4242")
-	do(t, ctx, "see the task fail",
-		poll(fmt.Sprintf(`!!document.querySelector('#failures button.retry[data-task=%q]')`, failed)))
-	submit(t, base, "23")
-	do(t, ctx, "focus the failed task's link, under a newer row",
-		poll(`document.querySelectorAll("#recent tbody tr").length === 7`),
-		poll(fmt.Sprintf(`document.querySelector("#recent tbody tr:nth-child(2)").id === "task-%s"`, failed)),
-		chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#task-%s a`, failed))),
-		chromedp.Evaluate[chromedp.Void](`window.__focused = document.activeElement`))
-	failing.Store(false)
-	do(t, ctx, "retry it, and see its row move to the top", steps(
-		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`runAction("retry", %q)`, failed)),
-		poll(fmt.Sprintf(`document.querySelector("#recent tbody tr").id === "task-%s" && text("task-%s").includes("SUCCESS")`, failed, failed)),
+	do(t, ctx, "see two rows wait", steps(
+		poll(`text("total-submitted") === "6" && !document.getElementById("recent-held").hidden && text("recent-held").startsWith("2 new")`),
 		refreshes(2))...)
-	check(t, ctx, "the moved row's link still focused", `document.activeElement === window.__focused && window.__focused.isConnected`)
+	check(t, ctx, "the list held, its focused link still focused in the last row",
+		`document.querySelectorAll("#recent tbody tr").length === 4 && document.activeElement === window.__focused && `+
+			`window.__focused.closest("tr") === document.querySelector("#recent tbody tr:last-child") && text("recent-held-live").includes("2 new")`)
 
-	// A click pressed before refreshes and released after them lands.
-	type point struct{ X, Y float64 }
-	p, err := chromedp.Run(ctx, chromedp.Evaluate[point](`(() => { const a = `+rowLink(3)+`; a.scrollIntoView({block: "center"}); window.__target = a.title; const r = a.getBoundingClientRect(); return {X: r.x + r.width / 2, Y: r.y + r.height / 2}; })()`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	do(t, ctx, "press, wait two refreshes, release", steps(
-		chromedp.MouseEvent(chromedp.MousePressed, p.X, p.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
-		refreshes(2),
-		chromedp.MouseEvent(chromedp.MouseReleased, p.X, p.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
-		poll(`location.hash === "#" + window.__target && text("inspect-json").includes(window.__target)`))...)
+	// The focused row's task is retried: it turns SUCCESS where it is
+	// (unheld, its row would move to the top).
+	failing.Store(false)
+	do(t, ctx, "retry the focused row's task, and see it succeed in its place", steps(
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`runAction("retry", %q)`, failed)),
+		poll(fmt.Sprintf(`text("task-%s").includes("SUCCESS") && text("total-retried") === "1"`, failed)),
+		refreshes(2))...)
+	check(t, ctx, "the retried row still last, its link still focused",
+		fmt.Sprintf(`document.querySelector("#recent tbody tr:last-child").id === "task-%s" && document.activeElement === window.__focused`, failed))
+
+	// The button shows the rows waiting: the focus goes to the newest.
+	newest := submit(t, base, "23")
+	do(t, ctx, "show the rows waiting, with the keyboard",
+		poll(`text("total-submitted") === "7" && text("recent-held").startsWith("3 new")`),
+		chromedp.Focus(chromedp.ID("recent-held")),
+		chromedp.KeyEvent(kb.Enter),
+		poll(fmt.Sprintf(`document.querySelectorAll("#recent tbody tr").length === 7 && document.activeElement === %s && %s.closest("tr").id === "task-%s"`, rowLink(1), rowLink(1), newest)),
+		poll(`document.getElementById("recent-held").hidden && text("recent-held-live") === ""`))
+
+	// The focus gone, the list catches up by itself.
+	last := submit(t, base, "29")
+	do(t, ctx, "see a row wait, then come in once the focus leaves",
+		poll(`text("total-submitted") === "8" && text("recent-held").startsWith("1 new")`),
+		chromedp.Focus(chromedp.ID("inspect-id")),
+		poll(fmt.Sprintf(`document.querySelector("#recent tbody tr").id === "task-%s" && document.getElementById("recent-held").hidden`, last)))
 }
 
 // TestConsoleInspectorNavigation: a task link sets the address's #id and
 // takes the operator to the inspector (scrolled into view, its result
-// focused); a #id changed by hand is inspected too; after a retry from the
-// inspector the focus is on its result, not lost with the button; and an
-// id of spaces is asked for, not sent.
+// focused); a #id changed by hand is inspected too; the inspector's retry
+// acts on the task shown, not on another id typed in the box meanwhile;
+// after a retry from the inspector the focus is on its result, not lost
+// with the button; and an id of spaces is asked for, not sent.
 func TestConsoleInspectorNavigation(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
@@ -189,11 +200,14 @@ func TestConsoleInspectorNavigation(t *testing.T) {
 		poll(inView+` && document.activeElement === document.getElementById("inspect-json")`))
 
 	failing.Store(false)
-	do(t, ctx, "retry from the inspector",
+	do(t, ctx, "type another id, and retry from the inspector",
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById("inspect-id").value = %q`, ok)),
 		chromedp.Click(chromedp.ID("inspect-retry")),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
+		poll(fmt.Sprintf(`text("confirm-text").includes(%q) && !text("confirm-text").includes(%q)`, failed, ok)),
 		chromedp.Click(chromedp.ID("confirm-ok")),
 		poll(`text("notice").includes("PENDING again")`),
+		poll(fmt.Sprintf(`text("inspect-json").includes(%q) && document.getElementById("inspect-id").value === %q`, failed, ok)),
 		poll(`document.getElementById("inspect-retry").hidden && document.activeElement === document.getElementById("inspect-json")`))
 
 	do(t, ctx, "inspect an id of spaces",
@@ -216,6 +230,9 @@ func TestConsoleOffline(t *testing.T) {
 	now := time.Now()
 	counters.Observe(t.Context(), metrics.Event{Kind: metrics.Submitted, Task: task.Task{ID: id, Status: task.StatusPending, Number: "4242", CreatedAt: now}})
 	counters.Observe(t.Context(), metrics.Event{Kind: metrics.Finished, Task: task.Task{ID: id, Status: task.StatusFailure, Error: "broken", FinishedAt: now}})
+	if err := store.Create(t.Context(), task.Task{ID: id, Status: task.StatusFailure, Number: "4242", Error: "broken", CreatedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	c := console.New(console.Config{Backend: "memory", Store: store, Queue: q, Counters: counters, MaxReceiveCount: 2, Logger: slog.New(slog.DiscardHandler)})
 	var down atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,19 +265,26 @@ func TestConsoleOffline(t *testing.T) {
 	do(t, ctx, "see the page offline, wherever it is scrolled",
 		poll(`!document.getElementById("offline").hidden && text("offline-text").includes("not reachable")`),
 		poll(actionsOff),
-		poll(`Number(getComputedStyle(document.querySelector(".cards")).opacity) < 1`),
+		poll(`Number(getComputedStyle(document.querySelector(".cards")).opacity) < 1 && Number(getComputedStyle(document.querySelector("header .since")).opacity) < 1`),
 		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`),
 		poll(`window.scrollY > 0 && (() => { const r = document.getElementById("offline").getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })()`))
 	do(t, ctx, "confirm the redrive with the server away",
 		chromedp.Click(chromedp.ID("confirm-ok")),
 		poll(`document.getElementById("notice").className === "error" && text("notice-text").includes("not reachable")`))
+	do(t, ctx, "inspect a task with the server away",
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById("inspect-id").value = %q; document.getElementById("inspect-form").requestSubmit()`, id)),
+		poll(`text("inspect-json").includes("not reachable") && document.getElementById("inspect-json").classList.contains("error")`))
 	check(t, ctx, "no raw fetch error", `!text("notice-text").includes("Failed to fetch")`)
 
 	down.Store(false)
 	do(t, ctx, "see the page live again",
 		chromedp.Click(chromedp.ID("offline-retry")),
 		poll(`text("live") === "live" && document.getElementById("offline").hidden && !document.body.classList.contains("offline")`),
-		poll(actionsOn))
+		// The banner gone with its button, the focus is on the status.
+		poll(`document.activeElement === document.getElementById("live")`),
+		poll(actionsOn),
+		// The inspector's error goes: the task is read again.
+		poll(fmt.Sprintf(`text("inspect-json").includes(%q) && text("inspect-json").includes("FAILURE") && !document.getElementById("inspect-json").classList.contains("error")`, id)))
 }
 
 // contrast is a page function: the WCAG contrast ratio of two CSS colours
@@ -298,6 +322,10 @@ func TestConsoleLooks(t *testing.T) {
 		poll(`text("submit-hint").startsWith("curl -X POST " + location.origin + "/ ")`),
 		poll(`!document.getElementById("failed-total").classList.contains("bad") && getComputedStyle(document.getElementById("total-failed")).color === getComputedStyle(document.body).color`),
 		poll(`document.getElementById("live").getAttribute("aria-live") === "polite"`),
+		// The status is named for what it says, not for a tooltip.
+		poll(`document.getElementById("live").getAttribute("aria-label") === "connection" && !document.getElementById("live").hasAttribute("title")`),
+		// The chart's heading names only itself, not its legend.
+		poll(`Array.from(document.querySelectorAll("h2")).some((h) => h.textContent.trim() === "Per second, last 5 minutes") && !document.querySelector("h2 .legend")`),
 		poll(`Array.from(document.querySelectorAll("h2")).some((h) => h.textContent.trim() === "Dead-letter queue")`),
 		poll(`!document.querySelector("h2 button")`))
 	check(t, ctx, "a notice shown before its text", `(() => { notice("hello", false); return !document.getElementById("notice").hidden && text("notice-text") === ""; })()`)
@@ -317,8 +345,14 @@ func TestConsoleLooks(t *testing.T) {
 			counters.Observe(ctxB, metrics.Event{Kind: metrics.Revoked, Task: task.Task{ID: id, Status: s}})
 		}
 	}
+	// A number not prime, 1, reads so (not "composite").
+	one := task.NewID()
+	counters.Observe(ctxB, metrics.Event{Kind: metrics.Submitted, Task: task.Task{ID: one, Status: task.StatusPending, Number: "1", CreatedAt: now}})
+	counters.Observe(ctxB, metrics.Event{Kind: metrics.Finished, Task: task.Task{ID: one, Status: task.StatusSuccess, IsPrime: false, FinishedAt: now}})
 	do(t, ctx, "see a task in each state",
-		poll(`document.querySelectorAll("#recent .state").length === 5 && text("total-failed") === "1"`),
+		poll(`document.querySelectorAll("#recent .state").length === 6 && text("total-failed") === "1"`),
+		poll(fmt.Sprintf(`text("task-%s").endsWith("SUCCESS not prime") || text("task-%s").includes("SUCCESS not prime")`, one, one)),
+		poll(`!document.body.textContent.includes("composite")`),
 		poll(`text("chart-max").startsWith("peak ")`))
 	badges := `Array.from(document.querySelectorAll("#recent .state")).map((b) => { const s = getComputedStyle(b); return [b.textContent, ` + contrast + `(s.color, s.backgroundColor)]; })`
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[[][2]any](badges))

@@ -133,6 +133,9 @@ func TestConsoleNotice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("confirm")),
 		chromedp.Click(chromedp.ID("confirm-ok")),
 		poll(shown+` && document.getElementById("notice").className === "" && text("notice-text") === "deleted 1 dead letters"`),
+		// Purge disabled with nothing left to purge, its focus goes to the
+		// dead-letter heading, not to the page.
+		poll(`document.getElementById("btn-purge").disabled && document.activeElement === document.getElementById("dead-heading")`),
 		chromedp.Evaluate[chromedp.Void](`notice("done", false)`),
 		chromedp.Evaluate[chromedp.Void](`noticeClearAfter = 1; notice("done again", false)`),
 		poll(`document.getElementById("notice").hidden`))

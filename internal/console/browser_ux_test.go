@@ -75,8 +75,9 @@ func refused(paths ...string) func(chromedp.ConsoleMessage) bool {
 
 // TestConsoleReconnects takes the server away under an open page: the page
 // says it is disconnected and backs off (one failed request per retry,
-// each retry further apart, not one a second), then reconnects when the
-// server answers again.
+// each retry further apart, not one a second), counting down each wait
+// outside the live status (which says only "live" and "disconnected"),
+// then reconnects when the server answers again.
 func TestConsoleReconnects(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
@@ -105,13 +106,19 @@ func TestConsoleReconnects(t *testing.T) {
 		return m.Source == "network" && strings.Contains(m.Text, "net::ERR_")
 	})
 
-	do(t, ctx, "load the console",
+	do(t, ctx, "load the console, recording what its status and countdown say",
 		chromedp.Navigate(srv.URL+"/console/"),
-		poll(`text("live") === "live"`))
+		poll(`text("live") === "live"`),
+		chromedp.Evaluate[chromedp.Void](`window.__said = {live: new Set(), "retry-in": new Set()};
+			for (const id of ["live", "retry-in"]) {
+				const e = document.getElementById(id);
+				new MutationObserver(() => window.__said[id].add(e.textContent.trim())).observe(e, {childList: true, characterData: true, subtree: true});
+			}`))
 	down.Store(true)
-	do(t, ctx, "see the page back off",
-		poll(`text("live").startsWith("disconnected")`),
-		poll(`text("live").includes("retrying in 8 s")`))
+	do(t, ctx, "see the page back off, and count down",
+		poll(`text("live") === "disconnected"`),
+		poll(`window.__said["retry-in"].has(", retrying in 8 s") && window.__said["retry-in"].has(", retrying in 7 s")`),
+		poll(`text("offline-text").includes("retrying in ")`))
 	// Three failed requests so far (then waits of 2, 4 and 8 s), whatever
 	// the time it took; Chromium may resend a request once when a kept-alive
 	// connection closes, hence at most six.
@@ -119,7 +126,8 @@ func TestConsoleReconnects(t *testing.T) {
 		t.Errorf("%d failed stats requests before the 8 s wait; want at most 6 (a request a second is an error storm)", n)
 	}
 	down.Store(false)
-	do(t, ctx, "reconnect", poll(`text("live") === "live"`))
+	do(t, ctx, "reconnect", poll(`text("live") === "live" && text("retry-in") === ""`))
+	check(t, ctx, "the live status said only its state", `Array.from(window.__said.live).every((s) => s === "live" || s === "disconnected")`)
 }
 
 // TestConsoleNarrow uses the console at a phone's width (375 px) with a
@@ -223,7 +231,9 @@ func TestConsoleStatesAndErrors(t *testing.T) {
 	// The inspector's refusals read as errors; an empty id asks for one.
 	do(t, ctx, "inspect an unknown task, with the keyboard",
 		chromedp.SendKeys(chromedp.ID("inspect-id"), unknown+kb.Enter),
-		poll(`text("inspect-json").includes("no task") && document.getElementById("inspect-json").classList.contains("error")`))
+		poll(`text("inspect-json").includes("no task") && document.getElementById("inspect-json").classList.contains("error")`),
+		// The address names the task inspected.
+		poll(fmt.Sprintf(`location.hash === "#%s"`, unknown)))
 	do(t, ctx, "inspect with no id",
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("inspect-id").value = ""; document.getElementById("inspect-form").requestSubmit()`),
 		poll(`!document.getElementById("inspect-id").validity.valid && text("inspect-json").includes("no task")`))

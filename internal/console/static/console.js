@@ -5,8 +5,10 @@
 const $ = (id) => document.getElementById(id);
 const api = (path) => "api/" + path;
 let lastDeadTotal = -1;
+let deadReload = false; // an action ran: reload the dead letters at the next refresh
 let pending = null; // the action awaiting confirmation
-let inspected = null; // the task the inspector shows, while it is not final
+let inspected = null; // the task the inspector reads again at each refresh
+let shownTask = null; // the task whose record the inspector shows
 let inspectSeq = 0; // the latest inspection: an older answer is dropped
 const deadShown = 20; // dead letters listed
 // The dead-letter list is reloaded at each refresh while it lists any, one
@@ -16,6 +18,7 @@ const deadShown = 20; // dead letters listed
 // letters listed change, so that a body opened stays open.
 const awsDeadEvery = 10;
 let deadKey = null, deadLoading = false, deadAgain = false, deadStale = 0;
+let deadHeld = null; // the dead letters loaded and not drawn yet: {msgs, total}
 const excerptChars = 200; // of a dead letter's body, shown before "…"
 // A notice of success clears itself after noticeClearAfter ms; an error
 // stays until it is closed or replaced. Its text is written liveDelay ms
@@ -31,12 +34,16 @@ const liveDelay = 100;
 // action.
 const every = 1000, maxWait = 10000, statsTimeout = 10000;
 let failedPolls = 0, pollTimer = 0, polling = false;
+let retryAt = 0, countdownTimer = 0; // the next poll while offline, counted down
 let offline = false, lastAnswer = null;
 
 // The rows of the recent tasks and failures, by task id: a refresh updates
 // them in place, so that a link or a button keeps the focus, and a click
 // lands, across refreshes.
 const recentRows = new Map(), failureItems = new Map();
+// holds: the recent tasks and the failures, each a list held still while
+// the operator is in it (see hold).
+const holds = {};
 // retried maps a task retried from this page to the updated_at of the
 // failure retried: its Retry button stays disabled while that failure is
 // listed (a refresh under way may still list it).
@@ -162,13 +169,23 @@ async function poll() {
   if (document.hidden) return;
   failedPolls = ok ? 0 : failedPolls + 1;
   const wait = ok ? every : Math.min(every * 2 ** failedPolls, maxWait);
-  if (!ok) {
-    const again = "retrying in " + Math.round(wait / 1000) + " s";
-    text("live", "disconnected, " + again);
-    text("offline-text", offlineText() + "; " + again + ".");
-  }
   clearTimeout(pollTimer);
   pollTimer = setTimeout(poll, wait);
+  clearInterval(countdownTimer);
+  if (!ok) {
+    text("live", "disconnected");
+    retryAt = performance.now() + wait;
+    countdown();
+    countdownTimer = setInterval(countdown, 1000);
+  } else text("retry-in", "");
+}
+
+// countdown says when the next poll is, in whole seconds, outside the live
+// region: a screen reader hears the connection's changes, not a count.
+function countdown() {
+  const s = Math.max(1, Math.round((retryAt - performance.now()) / 1000));
+  text("retry-in", ", retrying in " + s + " s");
+  text("offline-text", offlineText() + "; retrying in " + s + " s.");
 }
 
 // setOffline says whether the server answered the last refresh, and turns
@@ -179,7 +196,12 @@ function setOffline(off) {
   offline = off;
   document.body.classList.toggle("offline", off);
   if (off) text("offline-text", offlineText() + ".");
+  else clearInterval(countdownTimer);
+  // The banner hidden with its "Try now" focused hands the focus to the
+  // connection's status.
+  const handOver = !off && $("offline").contains(document.activeElement);
   $("offline").hidden = !off;
+  if (handOver) $("live").focus();
   enableActions();
 }
 
@@ -190,7 +212,11 @@ function offlineText() {
 // enableActions enables each action the page offers when it may run: the
 // server answers, and there is something to act on.
 function enableActions() {
-  $("btn-redrive").disabled = $("btn-purge").disabled = offline || lastDeadTotal <= 0;
+  // A button disabled while it has the focus would drop it to the page:
+  // the dead-letter heading takes it.
+  const deadOff = offline || lastDeadTotal <= 0;
+  if (deadOff && [$("btn-redrive"), $("btn-purge")].includes(document.activeElement)) $("dead-heading").focus();
+  $("btn-redrive").disabled = $("btn-purge").disabled = deadOff;
   $("inspect-retry").disabled = offline;
   for (const li of failureItems.values()) {
     const b = li.querySelector("button.retry");
@@ -231,7 +257,8 @@ async function refresh() {
   chart(s.since_start.rates);
   recent(s.since_start.recent);
   failures(s.since_start.failures);
-  const deadChanged = deadTotal !== lastDeadTotal;
+  const deadChanged = deadTotal !== lastDeadTotal || deadReload;
+  deadReload = false;
   lastDeadTotal = deadTotal;
   setOffline(false);
   enableActions();
@@ -296,13 +323,90 @@ function place(parent, nodes, fallback) {
   }
 }
 
-// forget drops the entries of rows whose task is no longer listed.
-function forget(rows, listed) {
-  for (const id of rows.keys()) if (!listed.some((r) => r.task_id === id)) rows.delete(id);
+// forget drops the entries of m whose task is no longer shown.
+function forget(m, shown) {
+  for (const id of m.keys()) if (!shown.has(id)) m.delete(id);
 }
 
-function recent(rows) {
-  const trs = rows.map((r) => {
+// hold sets up the list in element name+"-box" to hold still while the
+// pointer is over it or the focus is in it: a refresh then updates the
+// rows shown in place, but none comes in, moves or leaves, so that a slow
+// click lands on the row it was aimed at and Tab goes from row to row. A
+// button in the box says how many rows wait, and shows them; the list
+// resumes by itself once pointer and focus have both left. draw(rows,
+// held) draws the list and returns the number of rows waiting; released,
+// if any, is called when the list lets go (what is above it in its panel
+// holds with it).
+function hold(name, noun, draw, released) {
+  const h = { box: $(name + "-box"), button: $(name + "-held"), live: $(name + "-held-live"), noun, draw, released, rows: null, pointer: false, once: false, announced: 0 };
+  h.redraw = () => {
+    if (h.rows) show(h, h.rows);
+    if (!isHeld(h) && h.released) h.released();
+  };
+  h.box.addEventListener("mouseenter", () => { h.pointer = true; });
+  h.box.addEventListener("mouseleave", () => { h.pointer = false; h.redraw(); });
+  h.box.addEventListener("focusout", (ev) => { if (!h.box.contains(ev.relatedTarget)) h.redraw(); });
+  h.button.addEventListener("click", () => {
+    h.once = true;
+    h.redraw();
+    const first = h.box.querySelector("tbody a, li a");
+    (first || $(name + "-heading")).focus();
+  });
+  holds[name] = h;
+}
+
+function isHeld(h) {
+  return !h.once && (h.pointer || h.box.contains(document.activeElement));
+}
+
+// show draws rows in h's list, held or not, and says what waits. The
+// count waiting is spoken when rows start to wait, then at most every
+// heldSpeakEvery ms, so that a busy system does not chatter.
+const heldSpeakEvery = 10000;
+function show(h, rows) {
+  h.rows = rows;
+  const waiting = h.draw(rows, isHeld(h));
+  h.once = false;
+  setText(h.button, waiting + " new \u2014 show");
+  h.button.setAttribute("aria-label", "show " + waiting + " new " + h.noun);
+  h.button.hidden = waiting === 0;
+  if (waiting === 0) {
+    h.announced = 0;
+    setText(h.live, "");
+  } else if (!h.announced || performance.now() - h.announced >= heldSpeakEvery) {
+    h.announced = performance.now();
+    setText(h.live, waiting + " new " + h.noun + " held while you are in the list");
+  }
+}
+
+// keep draws a list, held or not: made gives the element of a row
+// (creating it), fill writes a row into it. Held, the elements shown stay,
+// in their order, each filled from its row if still listed, but those
+// gone lets go of the ones it names; else the rows' elements are placed
+// in order. It returns the number of rows not shown.
+function keep(parent, rows, byID, made, fill, held, fallback, gone) {
+  const listed = new Map(rows.map((r) => [r.task_id, r]));
+  let nodes;
+  if (held && parent.children.length > 0) { // an empty list has no row to aim at
+    nodes = Array.from(parent.children).filter((n) => listed.has(n.dataset.task) || !gone(n.dataset.task));
+    for (const n of nodes) if (listed.has(n.dataset.task)) fill(n, listed.get(n.dataset.task));
+  } else {
+    nodes = rows.map((r) => {
+      const n = made(r);
+      fill(n, r);
+      return n;
+    });
+  }
+  place(parent, nodes, fallback);
+  const shown = new Set(nodes.map((n) => n.dataset.task));
+  for (const id of byID.keys()) if (!shown.has(id)) byID.delete(id);
+  return rows.filter((r) => !shown.has(r.task_id)).length;
+}
+
+function recent(rows) { show(holds.recent, rows); }
+
+function drawRecent(rows, held) {
+  const made = (r) => {
     let tr = recentRows.get(r.task_id);
     if (!tr) {
       tr = el("tr", { id: "task-" + r.task_id },
@@ -311,26 +415,36 @@ function recent(rows) {
         el("td", {}, el("span", { className: "state" }), el("span", { className: "verdict" })),
         el("td", { className: "opt" }),
         el("td", { className: "opt" }));
+      tr.dataset.task = r.task_id;
       recentRows.set(r.task_id, tr);
     }
+    return tr;
+  };
+  const fill = (tr, r) => {
     const [, num, state, tries, took] = tr.cells;
     setText(num, r.number);
     setAttr(num, "title", r.number ? r.digits + " digits" : "");
     const [badge, verdict] = state.children;
     setAttr(badge, "class", "state " + r.status);
     setText(badge, r.status);
-    setText(verdict, r.is_prime == null ? "" : (r.is_prime ? " prime" : " composite"));
+    setText(verdict, r.is_prime == null ? "" : (r.is_prime ? " prime" : " not prime"));
     setText(tries, r.attempts);
     setText(took, duration(r.time_to_result_seconds));
-    return tr;
-  });
-  forget(recentRows, rows);
-  place($("recent").tBodies[0], trs, $("recent-heading"));
-  $("recent-empty").hidden = rows.length > 0;
+  };
+  const waiting = keep($("recent").tBodies[0], rows, recentRows, made, fill, held, $("recent-heading"), () => false);
+  $("recent-empty").hidden = recentRows.size > 0;
+  return waiting;
 }
 
 function failures(rows) {
-  const lis = rows.map((r) => {
+  show(holds.failures, rows);
+  if (!isHeld(holds.failures)) drawDead();
+}
+
+// drawFailures draws the failures; held, a failure retried from this page
+// leaves it all the same, as the operator's own doing.
+function drawFailures(rows, held) {
+  const made = (r) => {
     let li = failureItems.get(r.task_id);
     if (!li) {
       const b = el("button", { type: "button", className: "retry", textContent: "Retry" });
@@ -342,17 +456,19 @@ function failures(rows) {
       li.dataset.task = r.task_id;
       failureItems.set(r.task_id, li);
     }
+    return li;
+  };
+  const fill = (li, r) => {
     const [, num, when, , err] = li.children;
     li.dataset.updated = r.updated_at;
     setText(num, r.number);
     setText(when, new Date(r.updated_at).toLocaleTimeString());
     setText(err, r.error || "failed");
-    return li;
-  });
-  forget(failureItems, rows);
-  forget(retried, rows);
-  place($("failures"), lis, $("failures-heading"));
-  $("failures-empty").hidden = rows.length > 0;
+  };
+  const waiting = keep($("failures"), rows, failureItems, made, fill, held, $("failures-heading"), (id) => retried.has(id));
+  forget(retried, failureItems);
+  $("failures-empty").hidden = failureItems.size > 0;
+  return waiting;
 }
 
 // deadLetters reloads the dead-letter list. A load asked for while one is
@@ -375,21 +491,9 @@ async function deadLetters(changed) {
         notice("dead letters: " + e.message, true);
       }
     }
-    const key = msgs.map((m) => m.message_id + "@" + m.sent_at).join(" ");
-    if (key !== deadKey) {
-      deadKey = key;
-      $("dead-letters").replaceChildren(...msgs.map((m) => {
-        const li = el("li", { className: "dead-letter" },
-          m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: shortId(m.message_id), title: m.message_id }),
-          bodyOf(m.body),
-          el("span", { className: "when", textContent: m.sent_at && !m.sent_at.startsWith("0001") ? "sent " + new Date(m.sent_at).toLocaleTimeString() : "" }));
-        li.dataset.body = m.body;
-        return li;
-      }));
-    }
-    $("dlq-empty").hidden = msgs.length > 0 || total > 0;
-    $("dlq-more").hidden = !(total > msgs.length && msgs.length > 0);
-    text("dlq-more", "Showing " + msgs.length + " of " + total + " dead letters.");
+    // Above the failures, the list holds still with them.
+    deadHeld = { msgs, total };
+    if (!isHeld(holds.failures)) drawDead();
   } finally {
     deadLoading = false;
     if (deadAgain) {
@@ -397,6 +501,28 @@ async function deadLetters(changed) {
       deadLetters(true);
     }
   }
+}
+
+// drawDead draws the dead letters last loaded, if not drawn yet.
+function drawDead() {
+  if (!deadHeld) return;
+  const { msgs, total } = deadHeld;
+  deadHeld = null;
+  const key = msgs.map((m) => m.message_id + "@" + m.sent_at).join(" ");
+  if (key !== deadKey) {
+    deadKey = key;
+    $("dead-letters").replaceChildren(...msgs.map((m) => {
+      const li = el("li", { className: "dead-letter" },
+        m.task_id ? taskLink(m.task_id) : el("span", { className: "mono", textContent: shortId(m.message_id), title: m.message_id }),
+        bodyOf(m.body),
+        el("span", { className: "when", textContent: m.sent_at && !m.sent_at.startsWith("0001") ? "sent " + new Date(m.sent_at).toLocaleTimeString() : "" }));
+      li.dataset.body = m.body;
+      return li;
+    }));
+  }
+  $("dlq-empty").hidden = msgs.length > 0 || total > 0;
+  $("dlq-more").hidden = !(total > msgs.length && msgs.length > 0);
+  text("dlq-more", "Showing " + msgs.length + " of " + total + " dead letters.");
 }
 
 // bodyOf shows a dead letter's body as text: whole when short; else its
@@ -434,14 +560,14 @@ async function runAction(action, taskID) {
       const li = failureItems.get(taskID);
       if (li) retried.set(taskID, li.dataset.updated);
       enableActions();
-      if ($("inspect-id").value.trim() === taskID) inspect(taskID);
+      if (shownTask === taskID) inspect(taskID, true);
     }
   } catch (e) {
     if (!e.unreachable) notice(action + ": " + e.message, true);
     else if (!sent) notice(action + " not sent: " + e.message + "; try again once the page is live", true);
     else notice(action + ": no answer, " + e.message + ": the " + action + " may or may not have run; look again once the page is live", true);
   }
-  lastDeadTotal = -1;
+  deadReload = true;
   refresh();
 }
 
@@ -462,7 +588,10 @@ async function inspect(id, again) {
   }
   if (seq !== inspectSeq) return; // another inspection started meanwhile
   if (err && again) return; // keep what is shown; the next refresh tries again
-  inspected = t && (t.status === "PENDING" || t.status === "STARTED") ? id : null;
+  // A task not final is read again at each refresh; so is one the server
+  // did not answer for, so that the error goes once it answers.
+  inspected = (t && (t.status === "PENDING" || t.status === "STARTED")) || (err && err.unreachable) ? id : null;
+  shownTask = t ? id : null;
   inspectResult(err ? err.message : JSON.stringify(t, null, 2).replace(numberOut, '"number": $1'), !!err, !!t && t.status === "FAILURE");
 }
 
@@ -487,6 +616,8 @@ function showTask(id) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  hold("recent", "tasks", drawRecent);
+  hold("failures", "failures", drawFailures, drawDead);
   $("btn-redrive").addEventListener("click", () => confirmAction("redrive", "Move all " + lastDeadTotal + " dead letters back to the task queue? The worker will try them again."));
   $("btn-purge").addEventListener("click", () => confirmAction("purge", "Delete all " + lastDeadTotal + " dead letters for good? This cannot be undone."));
   $("confirm").addEventListener("close", () => {
@@ -498,18 +629,23 @@ document.addEventListener("DOMContentLoaded", () => {
     ev.preventDefault();
     const id = $("inspect-id").value.trim();
     if (id) {
+      // The address names the task inspected (and the back button goes
+      // to the one before); no hashchange, so no jump to the result.
+      if (location.hash !== "#" + id) history.pushState(null, "", "#" + id);
       inspect(id);
       return;
     }
     // Spaces pass "required": say what is missing, and drop any answer
     // still to come.
     inspectSeq++;
-    inspected = null;
+    inspected = shownTask = null;
     $("inspect-out").hidden = false;
     inspectResult("enter a task id: a UUID, as the task links show in full when hovered", true, false);
   });
+  // Retry acts on the task shown, whatever the box says meanwhile.
   $("inspect-retry").addEventListener("click", () => {
-    const id = $("inspect-id").value.trim();
+    const id = shownTask;
+    if (!id) return;
     confirmAction("retry", "Run task " + id + " again? It goes back to PENDING and is queued.", id);
   });
   // The task id after # is inspected: at load, once the page is drawn (so
