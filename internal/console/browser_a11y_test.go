@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,7 +19,6 @@ import (
 	"github.com/asyncprime/asyncprime/internal/metrics"
 	"github.com/asyncprime/asyncprime/internal/task"
 	"github.com/asyncprime/asyncprime/internal/testkit"
-	"github.com/asyncprime/asyncprime/internal/worker"
 )
 
 // countStats makes the page count the stats requests it starts, in
@@ -77,17 +75,7 @@ func TestConsoleKeepsFocus(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
 	base, sys := startLocal(t)
-	var failing atomic.Bool
-	failing.Store(true)
-	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
-		Store: sys.Store, MaxReceiveCount: 2,
-		Check: func(ctx context.Context, n task.Number) (bool, error) {
-			if n == "4242" && failing.Load() {
-				return false, errors.New("injected by the test: the checker is broken")
-			}
-			return task.CheckPrime(ctx, n)
-		},
-	}}).Handle
+	failing := breakChecker(sys)
 	watchPage(t, ctx, nil)
 	// The failed task is the oldest: its row is the last (a row moves to
 	// the top at each change of its task).
@@ -165,17 +153,7 @@ func TestConsoleInspectorNavigation(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
 	base, sys := startLocal(t)
-	var failing atomic.Bool
-	failing.Store(true)
-	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
-		Store: sys.Store, MaxReceiveCount: 2,
-		Check: func(ctx context.Context, n task.Number) (bool, error) {
-			if n == "4242" && failing.Load() {
-				return false, errors.New("injected by the test: the checker is broken")
-			}
-			return task.CheckPrime(ctx, n)
-		},
-	}}).Handle
+	failing := breakChecker(sys)
 	watchPage(t, ctx, nil)
 	ok := submit(t, base, "11")
 	failed := submit(t, base, "4242")

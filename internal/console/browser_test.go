@@ -81,18 +81,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
 	base, sys := startLocal(t)
-	var failing atomic.Bool
-	failing.Store(true)
-	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
-		Store:           sys.Store,
-		MaxReceiveCount: 2, // startLocal's
-		Check: func(ctx context.Context, n task.Number) (bool, error) {
-			if n == "4242" && failing.Load() {
-				return false, errors.New("injected by the test: the checker is broken")
-			}
-			return task.CheckPrime(ctx, n)
-		},
-	}}).Handle
+	failing := breakChecker(sys)
 	// Nothing goes wrong in the page but the retry refused at the end.
 	watchPage(t, ctx, refused("/console/api/actions/retry"))
 
@@ -213,6 +202,23 @@ func poll(expression string) chromedp.Action[chromedp.Void] {
 // with that id ("" if none).
 func withText(expression string) string {
 	return `((text) => ` + expression + `)((id) => (document.getElementById(id) || {textContent: ""}).textContent.trim())`
+}
+
+// breakChecker makes sys's worker fail the check of 4242, as a broken
+// checker would, while the flag it returns is set; it starts set.
+func breakChecker(sys *local.System) *atomic.Bool {
+	var failing atomic.Bool
+	failing.Store(true)
+	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
+		Store: sys.Store, MaxReceiveCount: 2, // startLocal's
+		Check: func(ctx context.Context, n task.Number) (bool, error) {
+			if n == "4242" && failing.Load() {
+				return false, errors.New("injected by the test: the checker is broken")
+			}
+			return task.CheckPrime(ctx, n)
+		},
+	}}).Handle
+	return &failing
 }
 
 // startLocal runs the local system, as make run does, on a bolt file of

@@ -138,15 +138,7 @@ func TestConsoleNarrow(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
 	base, sys := startLocal(t)
-	sys.Poller.Handler = (&worker.Handler{Processor: &task.Processor{
-		Store: sys.Store, MaxReceiveCount: 2,
-		Check: func(ctx context.Context, n task.Number) (bool, error) {
-			if n == "4242" {
-				return false, errors.New("injected by the test: the checker is broken")
-			}
-			return task.CheckPrime(ctx, n)
-		},
-	}}).Handle
+	breakChecker(sys)
 	watchPage(t, ctx, nil)
 	big := "1" + strings.Repeat("0", 998) + "7" // 1000 digits
 	bigID := submit(t, base, big)
