@@ -100,7 +100,8 @@ func TestConsoleSlowClicks(t *testing.T) {
 
 	// A press on the second failure's Retry, held while two failures come
 	// in, then released: the dialog names the task pressed.
-	do(t, ctx, "see the new failure listed", poll(`document.querySelectorAll("#failures li").length === 4`))
+	do(t, ctx, "see the new failure listed, and the recent tasks caught up",
+		poll(`document.querySelectorAll("#failures li").length === 4 && document.querySelectorAll("#recent tbody tr").length === 9`))
 	p = aim(t, ctx, "#failures li:nth-child(2) button.retry")
 	do(t, ctx, "press a Retry, hold it while failures come in", steps(
 		chromedp.MouseEvent(chromedp.MouseMoved, p.X, p.Y),
