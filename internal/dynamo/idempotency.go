@@ -107,19 +107,14 @@ func (s *Store) Release(ctx context.Context, c task.Claim) error {
 		expression.Name(AttrRequestHash).Equal(expression.Value(c.Hash)).
 			And(expression.Name(AttrTaskIDs + "[0]").Equal(expression.Value(c.TaskIDs[0]))))
 	_, err := s.putClaim(ctx, "release", c, toClaimItem(c.Release()), cond)
-	if _, held := errors.AsType[*heldError](err); held {
+	if errors.Is(err, errHeld) {
 		return fmt.Errorf("release key %s: held by another request: %w", task.Excerpt(c.Key), task.ErrConflict)
 	}
 	return err
 }
 
-// heldError is a failed condition on a claim item.
-type heldError struct {
-	holder  task.Claim
-	missing bool
-}
-
-func (e *heldError) Error() string { return "idempotency key held" }
+// errHeld is a failed condition of Release: the key holds another claim.
+var errHeld = errors.New("idempotency key held")
 
 func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimItem, cond expression.ConditionBuilder) (task.Claim, error) {
 	av, err := attributevalue.MarshalMap(it)
@@ -146,7 +141,7 @@ func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimI
 		return c, nil
 	}
 	if len(ccf.Item) == 0 {
-		return task.Claim{}, &heldError{missing: true}
+		return task.Claim{}, errHeld
 	}
 	var cur claimItem
 	if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
@@ -162,5 +157,5 @@ func (s *Store) putClaim(ctx context.Context, op string, c task.Claim, it claimI
 		}
 		return holder, fmt.Errorf("claim key %s: %w", task.Excerpt(c.Key), task.ErrClaimed)
 	}
-	return holder, &heldError{holder: holder}
+	return holder, errHeld
 }

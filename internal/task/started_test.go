@@ -38,8 +38,8 @@ func TestMessageFor(t *testing.T) {
 			if m.TaskID != id || m.Number != tt.wantNumber {
 				t.Errorf("DecodeMessage(%s) = %+v; want task %s, number %q", body, m, id, tt.wantNumber)
 			}
-			if got := task.Quick(tt.n); got != (tt.wantNumber != "") {
-				t.Errorf("Quick(%s) = %v; want %v", tt.n, got, tt.wantNumber != "")
+			if got := task.Big(tt.n); got != (tt.wantNumber == "") {
+				t.Errorf("Big(%s) = %v; want %v", tt.n, got, tt.wantNumber == "")
 			}
 		})
 	}

@@ -35,19 +35,15 @@ func EncodeMessage(id string) string {
 }
 
 // MessageFor returns the queue message body for a new task: its id, and
-// its number unless it is Big, so that the worker records only the result.
+// its number unless it is Big, so that the worker records only the result
+// (a number of up to 64 bits, or a negative one, is checked at once).
 // For a Big number it is EncodeMessage(t.ID).
 func MessageFor(t Task) string {
-	if !Quick(t.Number) {
+	if Big(t.Number) {
 		return EncodeMessage(t.ID)
 	}
 	return `{"task_id":"` + t.ID + `","number":` + string(t.Number) + `}`
 }
-
-// Quick reports whether n's check takes no time worth recording: n fits in
-// 64 bits, signed or not, or is negative (never prime, however long). It
-// is the opposite of Big: Processor records STARTED only for Big numbers.
-func Quick(n Number) bool { return !Big(n) }
 
 // DecodeMessage parses a queue message body. It fails for anything that
 // does not name a well-formed task id.
@@ -453,8 +449,10 @@ func now(clock func() time.Time) time.Time {
 
 // Big reports whether n is a positive number beyond 64 bits (2^64 or
 // more). Its check takes milliseconds to a tenth of a second rather than a
-// microsecond, so its task goes to the big-task queue. A negative number is
-// never prime, at once, however long.
+// microsecond, so its task goes to the big-task queue, and its worker
+// records STARTED first. A negative number is never prime, at once,
+// however long. An empty n (a message that names just its task) is Big:
+// the worker reads its number with the STARTED write.
 func Big(n Number) bool {
 	if _, ok := n.Int64(); ok || strings.HasPrefix(string(n), "-") {
 		return false
