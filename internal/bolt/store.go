@@ -143,11 +143,30 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 	return err
 }
 
-// Abandon implements task.Store. A message the outbox queued for the task
-// stays; its delivery finds the task final and is acknowledged.
+// Abandon implements task.Store: a missing task is recorded as t. A
+// message the outbox queued for the task stays; its delivery finds the
+// task final and is acknowledged.
 func (s *Store) Abandon(ctx context.Context, t task.Task) error {
-	_, err := s.update(ctx, "abandon", t.ID, func(cur task.Task) (task.Task, error) { return task.Abandoned(cur, t) })
-	return err
+	key := []byte(t.ID)
+	rec, err := encodeTask(t)
+	if err == nil {
+		err = s.db.c.Do(ctx, func(tx *txn) error {
+			if v := tx.get(bucketTasks, key); v != nil {
+				cur, err := decodeTask(t.ID, v)
+				if err != nil {
+					return err
+				}
+				if _, err := task.Abandoned(cur, t); err != nil {
+					return err
+				}
+			}
+			return tx.put(bucketTasks, key, rec)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("abandon task %s: %w", t.ID, err)
+	}
+	return nil
 }
 
 // Revoke implements task.Store.

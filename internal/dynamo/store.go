@@ -218,20 +218,21 @@ func (s *Store) Finish(ctx context.Context, id string, out task.Outcome) error {
 }
 
 // Abandon implements task.Store. It replaces the whole item with PutItem,
-// the one write the submit function is allowed; a batch member's item,
-// if it has none yet, is created (t has the number).
+// the one write the submit function is allowed; a task with no item yet
+// (a batch member, or a create still on its way) gets t as its item.
 func (s *Store) Abandon(ctx context.Context, t task.Task) error {
 	it, err := encode(t)
 	if err != nil {
 		return err
 	}
-	_, _, member := task.BatchOf(t.ID)
-	in, err := s.put(it, condition(member, task.StatusPending))
+	// An upsert: a create that lands later finds the tombstone
+	// (ErrExists), and a batch member's item overrides its batch item.
+	in, err := s.put(it, condition(true, task.StatusPending))
 	if err != nil {
 		return fmt.Errorf("abandon task %s: %w", t.ID, err)
 	}
 	if _, err := s.client.PutItem(ctx, in); err != nil {
-		return s.conditionError("abandon", t.ID, member, err)
+		return s.conditionError("abandon", t.ID, true, err)
 	}
 	return nil
 }

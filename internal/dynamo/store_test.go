@@ -121,7 +121,6 @@ func TestErrorMapping(t *testing.T) {
 		{"FinishMissing", update(errNoItem), finish, task.ErrNotFound, task.ErrConflict, "finish task " + id},
 		{"FinishFinal", update(errFinal(task.StatusFailure)), finish, task.ErrConflict, task.ErrNotFound, "finish: task " + id + " is already FAILURE"},
 		{"FinishThrottled", update(errThrottled), finish, errThrottled, task.ErrConflict, "finish task " + id},
-		{"AbandonMissing", put(errNoItem), abandon, task.ErrNotFound, task.ErrConflict, "abandon task " + id},
 		{"AbandonStarted", put(errFinal(task.StatusStarted)), abandon, task.ErrConflict, task.ErrNotFound, "in state STARTED"},
 		{"AbandonThrottled", put(errThrottled), abandon, errThrottled, task.ErrConflict, "abandon task " + id},
 	}

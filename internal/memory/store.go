@@ -70,10 +70,17 @@ func (s *Store) Finish(_ context.Context, id string, out task.Outcome) error {
 	return err
 }
 
-// Abandon implements task.Store.
+// Abandon implements task.Store: a missing task is recorded as t.
 func (s *Store) Abandon(_ context.Context, t task.Task) error {
-	_, err := s.update("abandon", t.ID, func(cur task.Task) (task.Task, error) { return task.Abandoned(cur, t) })
-	return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.tasks[t.ID]; ok {
+		if _, err := task.Abandoned(cur, t); err != nil {
+			return fmt.Errorf("abandon task %s: %w", t.ID, err)
+		}
+	}
+	s.tasks[t.ID] = t
+	return nil
 }
 
 // Revoke implements task.Store.

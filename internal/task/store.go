@@ -33,7 +33,11 @@ type Store interface {
 	// Abandon replaces a task that is still PENDING with t, which must be
 	// final. Submit uses it when the task's message could not be queued, so
 	// that no PENDING record is left without a message. A task that is not
-	// PENDING gives ErrConflict; a missing one ErrNotFound.
+	// PENDING gives ErrConflict. A missing one is recorded as t, a
+	// tombstone: Submit abandons a task whose create failed, and that
+	// create may still land (its request gave up waiting, not the store);
+	// finding the tombstone, it gives ErrExists instead of leaving a
+	// PENDING task that no message will ever run.
 	Abandon(ctx context.Context, t Task) error
 	// Revoke moves a PENDING or STARTED task to REVOKED, with FinishedAt
 	// at and ExpiresAt expires, and returns the task as written. A task

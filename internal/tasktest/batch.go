@@ -130,6 +130,30 @@ func runBatchMembers(t *testing.T, newStore func(t *testing.T) task.Store, t0 ti
 		assertStored(t, s, b[5])
 	})
 
+	// As AbandonBeforeCreateLands, for a batch: the submit abandons each
+	// member of a batch whose create failed, and the create lands after.
+	t.Run("BatchAbandonBeforeCreateLands", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		b := newBatch("11", "13", "17")
+		tombs := make([]task.Task, len(b))
+		for i, p := range b {
+			tombs[i] = p
+			tombs[i].Status, tombs[i].Error, tombs[i].FinishedAt, tombs[i].ExpiresAt = task.StatusFailure, "not queued", t0.Add(time.Second), t0.Add(time.Hour)
+			if err := s.Abandon(t.Context(), tombs[i]); err != nil {
+				t.Fatalf("Abandon of a member of a batch not created = %v; want nil (a tombstone)", err)
+			}
+		}
+		// The store may refuse the batch (ErrExists) or keep it under the
+		// tombstones; either way no member reads PENDING.
+		if err := s.CreateBatch(t.Context(), b); err != nil && !errors.Is(err, task.ErrExists) {
+			t.Errorf("CreateBatch landing after Abandon = %v; want nil or ErrExists", err)
+		}
+		for _, tomb := range tombs {
+			assertStored(t, s, tomb)
+		}
+	})
+
 	t.Run("BatchNotFound", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

@@ -82,12 +82,6 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		if err := s.Finish(t.Context(), id, success); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Finish = %v; want ErrNotFound", err)
 		}
-		abandoned := pending("11")
-		abandoned.ID = id
-		abandoned.Status = task.StatusFailure
-		if err := s.Abandon(t.Context(), abandoned); !errors.Is(err, task.ErrNotFound) {
-			t.Errorf("Abandon = %v; want ErrNotFound", err)
-		}
 		if _, err := s.Get(t.Context(), id); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get after failed writes = %v; want ErrNotFound (no write may create a task)", err)
 		}
@@ -150,6 +144,28 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 		tomb.ID = started.ID
 		if err := s.Abandon(t.Context(), tomb); !errors.Is(err, task.ErrConflict) {
 			t.Errorf("Abandon STARTED = %v; want ErrConflict", err)
+		}
+	})
+
+	// A submit whose create timed out abandons the task; the create may
+	// still land afterwards. The tombstone must win: a PENDING task then
+	// would have no message to run it.
+	t.Run("AbandonBeforeCreateLands", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		p := pending("11")
+		tomb := p
+		tomb.Status, tomb.Error, tomb.FinishedAt, tomb.ExpiresAt = task.StatusFailure, "not queued", t0.Add(time.Second), t0.Add(time.Hour)
+		if err := s.Abandon(t.Context(), tomb); err != nil {
+			t.Fatalf("Abandon of a missing task = %v; want nil (a tombstone)", err)
+		}
+		assertStored(t, s, tomb)
+		if err := s.Create(t.Context(), p); !errors.Is(err, task.ErrExists) {
+			t.Errorf("Create landing after Abandon = %v; want ErrExists", err)
+		}
+		assertStored(t, s, tomb)
+		if err := s.Abandon(t.Context(), tomb); !errors.Is(err, task.ErrConflict) {
+			t.Errorf("Abandon again = %v; want ErrConflict (final)", err)
 		}
 	})
 
