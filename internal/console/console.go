@@ -106,7 +106,17 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("/console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
 	})
-	c.mux.HandleFunc("/console/", get(assets.ServeHTTP))
+	c.mux.HandleFunc("/console/", get(func(w http.ResponseWriter, r *http.Request) {
+		// Only the console's own files; anything else is the JSON 404 that
+		// every other unknown path gets.
+		if name := strings.TrimPrefix(r.URL.Path, "/console/"); name != "" {
+			if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+				writeError(w, http.StatusNotFound, "no console file "+task.Excerpt(name)+"; the console is at /console/")
+				return
+			}
+		}
+		assets.ServeHTTP(w, r)
+	}))
 	c.mux.HandleFunc("/health", get(c.health))
 	c.mux.HandleFunc("/console/api/stats", get(c.stats))
 	c.mux.HandleFunc("/console/api/tasks/{id}", get(c.inspect))

@@ -101,6 +101,8 @@ func TestBadInput(t *testing.T) {
 		{name: "malformed id", method: "GET", path: "/console/api/tasks/not-a-uuid", want: 400, wantErr: "malformed task id"},
 		{name: "unknown id", method: "GET", path: "/console/api/tasks/" + task.NewID(), want: 404, wantErr: "no task"},
 		{name: "unknown API path", method: "GET", path: "/console/api/nope", want: 404, wantErr: "no such console API path"},
+		{name: "unknown console file", method: "GET", path: "/console/nope.js", want: 404, wantErr: `no console file "nope.js"`},
+		{name: "console directory", method: "GET", path: "/console/static/", want: 404, wantErr: "no console file"},
 		{name: "stats by POST", method: "POST", path: "/console/api/stats", body: "{}", want: 405, wantErr: "use GET"},
 		{name: "action by GET", method: "GET", path: "/console/api/actions/redrive", want: 405, wantErr: "actions take POST"},
 		{name: "unknown action", method: "POST", path: "/console/api/actions/explode", body: "{}", want: 404, wantErr: "no action"},
