@@ -62,12 +62,15 @@ type Result struct {
 
 // Handle is the Lambda handler.
 func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	m := req.RequestContext.HTTP.Method
+	if m == "" {
+		return methodNotAllowed(m, h.allow()), nil // not a payload 2.0 event: 400
+	}
 	param, routed := req.PathParameters["task_id"]
 	if !routed {
 		return errorResponse(http.StatusNotFound,
 			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
 	}
-	m := req.RequestContext.HTTP.Method
 	revoke := m == http.MethodDelete && h.Revoker != nil
 	if !revoke && m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(m, h.allow()), nil
