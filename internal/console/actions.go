@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/asyncprime/asyncprime/internal/api"
+	"github.com/asyncprime/asyncprime/internal/queue"
 	"github.com/asyncprime/asyncprime/internal/task"
 )
 
@@ -229,7 +230,7 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 		msg := res.String()
 		n := len(reopened)
 		if n > 0 {
-			msg += fmt.Sprintf("; %d tasks that had failed because they were dead-lettered are PENDING again and will run", n)
+			msg += "; " + queue.Reopened(n)
 		}
 		writeJSON(w, http.StatusOK, ActionResponse{Action: "redrive", Message: msg, Moved: &res.Moved, Async: res.Async, TaskHandle: res.TaskHandle, Reopened: &n})
 	case "purge":
@@ -239,7 +240,7 @@ func (c *Console) deadLetterAction(ctx context.Context, w http.ResponseWriter, l
 			return
 		}
 		log.InfoContext(ctx, "console: purged the dead-letter queue", slog.Int("purged", purged))
-		writeJSON(w, http.StatusOK, ActionResponse{Action: "purge", Message: fmt.Sprintf("deleted %d dead letters", purged), Purged: &purged})
+		writeJSON(w, http.StatusOK, ActionResponse{Action: "purge", Message: "deleted " + queue.DeadLetters(purged), Purged: &purged})
 	}
 }
 

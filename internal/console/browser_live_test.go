@@ -132,7 +132,7 @@ func TestConsoleNotice(t *testing.T) {
 		chromedp.Click(chromedp.ID("btn-purge")),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
 		chromedp.Click(chromedp.ID("confirm-ok")),
-		poll(shown+` && document.getElementById("notice").className === "" && text("notice-text") === "deleted 1 dead letters"`),
+		poll(shown+` && document.getElementById("notice").className === "" && text("notice-text") === "deleted 1 dead letter"`),
 		// Purge disabled with nothing left to purge, its focus goes to the
 		// dead-letter heading, not to the page.
 		poll(`document.getElementById("btn-purge").disabled && document.activeElement === document.getElementById("dead-heading")`),

@@ -238,7 +238,7 @@ func (c *CLI) queueAction(ctx context.Context, action string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.Out, "deleted %d dead letters\n", n)
+		fmt.Fprintln(c.Out, "deleted "+queue.DeadLetters(n))
 		return nil
 	}
 	reopened := 0
@@ -254,7 +254,7 @@ func (c *CLI) queueAction(ctx context.Context, action string) error {
 		return err
 	}
 	if reopened > 0 {
-		fmt.Fprintf(c.Out, "%d tasks that had failed because they were dead-lettered are PENDING again and will run\n", reopened)
+		fmt.Fprintln(c.Out, queue.Reopened(reopened))
 	}
 	fmt.Fprintln(c.Out, r)
 	return nil

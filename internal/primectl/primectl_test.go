@@ -151,7 +151,7 @@ func TestRedriveOnAStackReopens(t *testing.T) {
 	if got, _ := store.Get(ctx, id); got.Status != task.StatusPending {
 		t.Errorf("after the redrive the task is %s; want PENDING", got.Status)
 	}
-	if !strings.Contains(out.String(), "1 tasks that had failed because they were dead-lettered are PENDING again") {
+	if !strings.Contains(out.String(), "1 task that had failed because it was dead-lettered is PENDING again") {
 		t.Errorf("printed %q; want it to say 1 task was reopened", out.String())
 	}
 }

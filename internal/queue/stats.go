@@ -47,7 +47,24 @@ type Redrive struct {
 // String says what the redrive did, as the console and primectl report it.
 func (r Redrive) String() string {
 	if r.Async {
-		return fmt.Sprintf("SQS is moving the %d dead letters back to the task queue (move task %s)", r.Moved, r.TaskHandle)
+		return fmt.Sprintf("SQS is moving the %s back to the task queue (move task %s)", DeadLetters(r.Moved), r.TaskHandle)
 	}
-	return fmt.Sprintf("moved %d dead letters back to the task queue", r.Moved)
+	return fmt.Sprintf("moved %s back to the task queue", DeadLetters(r.Moved))
+}
+
+// DeadLetters counts n dead letters in words: "1 dead letter", "2 dead
+// letters".
+func DeadLetters(n int) string {
+	if n == 1 {
+		return "1 dead letter"
+	}
+	return fmt.Sprintf("%d dead letters", n)
+}
+
+// Reopened says that n tasks that had been dead-lettered will run again.
+func Reopened(n int) string {
+	if n == 1 {
+		return "1 task that had failed because it was dead-lettered is PENDING again and will run"
+	}
+	return fmt.Sprintf("%d tasks that had failed because they were dead-lettered are PENDING again and will run", n)
 }
