@@ -32,7 +32,7 @@ help: ## List the targets
 # (bash 4; the logical id's first letter is made upper case with tr), and
 # no GNU-only stat -c.
 .PHONY: build
-build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/arm64)
+build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/arm64; LAMBDA_ARCH=x86_64 for linux/amd64)
 	$(GO) build -o $(BIN)/local ./cmd/local
 	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
 	$(GO) build -o $(BIN)/invoke ./cmd/invoke
@@ -43,7 +43,7 @@ build: ## Build the local mode, the tools and the four Lambda bootstraps (linux/
 	done
 
 .PHONY: package
-package: build ## Zip each arm64 bootstrap as Lambda takes it, and print the sizes
+package: build ## Zip each bootstrap (arm64 unless LAMBDA_ARCH=x86_64) as Lambda takes it, and print the sizes
 	@mkdir -p dist
 	@printf "%-10s %12s %12s\n" function bootstrap zip
 	@for fn in $(FUNCTIONS); do \
@@ -73,6 +73,7 @@ sam-local: ## The pipeline under the SAM CLI and Docker: moto (or AWS_ENDPOINT_U
 
 .PHONY: deploy
 deploy: ## Build with SAM and deploy to your AWS account (sam build && sam deploy --guided)
+	@case "$${LAMBDA_ARCH:-arm64}" in arm64) ;; *) echo "make deploy: LAMBDA_ARCH is '$$LAMBDA_ARCH', but the stack deploys arm64 functions (the Architecture parameter's default): unset LAMBDA_ARCH, which is for sam local, or build and deploy by hand with --parameter-overrides Architecture=$$LAMBDA_ARCH" >&2; exit 1;; esac
 	sam build
 	sam deploy --guided
 

@@ -4,10 +4,12 @@
 #   1. checks for `sam` and a container engine, and says which is missing;
 #   2. starts moto on port MOTO_PORT (5050), unless AWS_ENDPOINT_URL names an
 #      emulator already running (LocalStack: http://localhost:4566);
-#   3. builds with `sam build`, and runs cmd/trigger, which creates the queue,
-#      its dead-letter queue and the table as template.yaml declares them,
-#      writes the --env-vars file for them, and then polls the queue and
-#      invokes WorkerFunction through `sam local start-lambda`;
+#   3. builds with `sam build` (x86_64 where Docker runs on x86_64 Linux
+#      with no QEMU for arm64, arm64 elsewhere; LAMBDA_ARCH chooses), and
+#      runs cmd/trigger, which creates the queue, its dead-letter queue and
+#      the table as template.yaml declares them, writes the --env-vars file
+#      for them, and then polls the queue and invokes WorkerFunction
+#      through `sam local start-lambda`;
 #   4. runs `sam local start-lambda` (127.0.0.1:3001) and
 #      `sam local start-api` (127.0.0.1:3000) with that file.
 # Ctrl-C stops everything it started.
@@ -18,7 +20,9 @@
 # SAM_LOCAL_DIR (where it keeps logs and the env file; .aws-sam/sam-local),
 # SAM (the sam command), SAM_LOCAL_ARGS (more arguments for both sam local
 # commands, such as --docker-network NAME), SAM_LOCAL_BINFMT_DIR (where it
-# looks for QEMU's arm64 registration; /proc/sys/fs/binfmt_misc).
+# looks for QEMU's arm64 registration; /proc/sys/fs/binfmt_misc),
+# LAMBDA_ARCH (arm64 or x86_64: the functions' architecture, whatever
+# Docker runs on; unset, the script chooses).
 #
 # It keeps to bash 3.2, which macOS ships: no `wait -n`, no negative array
 # subscripts, and an array that may be empty is expanded as
@@ -66,16 +70,31 @@ else
 	bind=${SAM_LOCAL_BIND:-127.0.0.1}
 fi
 
-# Every function is arm64 (template.yaml), so sam local runs arm64 images.
-# Docker Desktop emulates them; Docker Engine on an x86_64 Linux host
-# needs QEMU registered with binfmt_misc, or each invocation fails with
-# "exec format error". Only a warning: the daemon may emulate by other means.
+# The functions are arm64 (template.yaml's Architecture), so sam local runs
+# arm64 images. Docker Desktop emulates them; Docker Engine on an x86_64
+# Linux host needs QEMU registered with binfmt_misc, or each invocation
+# fails with "exec format error". There, unless LAMBDA_ARCH says otherwise,
+# the script builds and runs x86_64 functions instead: LAMBDA_ARCH=x86_64
+# for sam.mk and Architecture=x86_64 for the template.
+case ${LAMBDA_ARCH:-arm64} in
+arm64 | x86_64) ;;
+*) die "LAMBDA_ARCH is '$LAMBDA_ARCH'; want arm64 or x86_64 (or leave it unset: x86_64 where Docker runs on x86_64 Linux without QEMU for arm64, arm64 elsewhere)" ;;
+esac
+lambda_arch=${LAMBDA_ARCH:-}
 if [[ -z ${DOCKER_HOST:-} && $(uname -s) == Linux ]] && command -v docker >/dev/null; then
-	arch=$(docker info --format '{{.Architecture}}' 2>/dev/null || true)
-	if [[ $arch == x86_64 || $arch == amd64 ]] && [[ ! -e ${SAM_LOCAL_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-aarch64 ]]; then
-		say "warning: the functions are arm64 and Docker runs on $arch without QEMU registered for arm64 (no qemu-aarch64 in binfmt_misc); if sam local reports 'exec format error', register it once: docker run --privileged --rm tonistiigi/binfmt --install arm64"
+	docker_arch=$(docker info --format '{{.Architecture}}' 2>/dev/null || true)
+	if [[ $docker_arch == x86_64 || $docker_arch == amd64 ]] && [[ ! -e ${SAM_LOCAL_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-aarch64 ]]; then
+		if [[ -z $lambda_arch ]]; then
+			lambda_arch=x86_64
+			say "Docker runs on $docker_arch with no QEMU registered for arm64 (no qemu-aarch64 in binfmt_misc): building and running the functions as x86_64 (LAMBDA_ARCH=arm64 to keep arm64)"
+		elif [[ $lambda_arch == arm64 ]]; then
+			say "warning: LAMBDA_ARCH=arm64, but Docker runs on $docker_arch without QEMU registered for arm64 (no qemu-aarch64 in binfmt_misc); if sam local reports 'exec format error', register it once: docker run --privileged --rm tonistiigi/binfmt --install arm64 (or unset LAMBDA_ARCH)"
+		fi
 	fi
 fi
+lambda_arch=${lambda_arch:-arm64}
+# sam.mk reads it: the SAM CLI does not tell make the architecture.
+export LAMBDA_ARCH=$lambda_arch
 
 # Each background part runs in a process group of its own (job control),
 # so that it gets the INT this script sends it (a non-interactive shell
@@ -126,7 +145,7 @@ else
 fi
 container_endpoint=${SAM_CONTAINER_ENDPOINT:-$default_container}
 
-"$sam" build
+"$sam" build --parameter-overrides "Architecture=$lambda_arch"
 go build -o "$logs/trigger" ./cmd/trigger
 
 envfile=$logs/env.json
@@ -144,8 +163,10 @@ done
 [[ -s $envfile ]] || die "the trigger did not write $envfile"
 
 # Container start counts against the function timeout under sam local:
-# the API functions get API Gateway's most, the worker 60 s.
-overrides="ApiFunctionTimeout=29 WorkerTimeout=60"
+# the API functions get API Gateway's most, the worker 60 s. The
+# architecture is the one built. (On the command line, --parameter-overrides
+# replaces samconfig.toml's entirely.)
+overrides="ApiFunctionTimeout=29 WorkerTimeout=60 Architecture=$lambda_arch"
 # shellcheck disable=SC2086
 "$sam" local start-lambda --port "$lambda_port" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
 pids+=("$!")

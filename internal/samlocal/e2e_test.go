@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,9 +37,11 @@ const moduleRoot = "../.."
 // TestSAMLocalEnvironmentEndToEnd renders the environment sam local gives
 // each function of template.yaml (its declared variables, overridden by the
 // env file the trigger writes, undeclared ones ignored), checks it, and runs
-// the three built bootstraps under the RIE with exactly that environment:
-// the tutorial's session reaches SUCCESS, the worker triggered through the
-// Invoke API as `make sam-local` does.
+// the built bootstraps under the RIE with exactly that environment: the
+// tutorial's session reaches SUCCESS, the worker triggered through the
+// Invoke API as `make sam-local` does. On linux/amd64 the bootstraps are
+// the ones `make sam-local` builds for x86_64 Docker without QEMU
+// (sam.mk with LAMBDA_ARCH=x86_64); elsewhere they are built for the host.
 func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 	t.Parallel()
 	rieBin := awstest.RIE(t, moduleRoot)
@@ -85,7 +92,7 @@ func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 		}
 		fnName := strings.TrimPrefix(path, "functions/")
 		wg.Go(func() {
-			bootstrap, err := rie.Build(ctx, moduleRoot, dir, fnName)
+			bootstrap, err := buildBootstrap(ctx, dir, logical, fnName)
 			if err != nil {
 				errs <- err
 				return
@@ -157,6 +164,24 @@ func TestSAMLocalEnvironmentEndToEnd(t *testing.T) {
 	if got.Status != task.StatusSuccess || got.Result == nil || got.Result.Number != "11" || !got.Result.IsPrime {
 		t.Fatalf("GET /%s = %+v; want SUCCESS {number: 11, is_prime: true}", accepted.TaskID, got)
 	}
+}
+
+// buildBootstrap builds function logical (main package functions/fn) into
+// dir as sam build does for x86_64, with sam.mk and LAMBDA_ARCH=x86_64, so
+// that the RIE runs the bootstrap sam local would run; where that one
+// cannot run (not linux/amd64), for this host with rie.Build.
+func buildBootstrap(ctx context.Context, dir, logical, fn string) (string, error) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		return rie.Build(ctx, moduleRoot, dir, fn)
+	}
+	artifacts := filepath.Join(dir, logical)
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-f", "sam.mk", "build-"+logical, "ARTIFACTS_DIR="+artifacts)
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "LAMBDA_ARCH=x86_64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("LAMBDA_ARCH=x86_64 make -f sam.mk build-%s: %w\n%s", logical, err, out)
+	}
+	return filepath.Join(artifacts, "bootstrap"), nil
 }
 
 // dig returns the object at key of m, or nil.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,12 +96,15 @@ func TestScriptSaysWhatIsMissing(t *testing.T) {
 	}
 }
 
-// TestScriptWarnsWithoutArm64Emulation: the functions are arm64, so on a
-// Linux host whose Docker runs x86_64 without QEMU registered for arm64
-// (binfmt_misc), make sam-local says how to register it before it starts
-// anything; with the registration it says nothing. (It then stops here for
-// want of moto_server.)
-func TestScriptWarnsWithoutArm64Emulation(t *testing.T) {
+// TestScriptChoosesArchitecture: the functions are arm64, so on a Linux
+// host whose Docker runs x86_64 without QEMU registered for arm64
+// (binfmt_misc), make sam-local builds and runs them as x86_64 and says so
+// in one line, before it starts anything; with the registration it keeps
+// arm64 and says nothing. LAMBDA_ARCH decides when set: arm64 there gets
+// the warning of how to register QEMU, any other value but x86_64 stops
+// the script. (It then stops for want of moto_server; TestScriptRunsAndStops
+// sees what it passes to sam.)
+func TestScriptChoosesArchitecture(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("the check is for Docker Engine on Linux")
@@ -114,14 +118,23 @@ func TestScriptWarnsWithoutArm64Emulation(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(registered, "qemu-aarch64"), []byte("enabled\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const warning = "tonistiigi/binfmt --install arm64"
+	const (
+		switched = "building and running the functions as x86_64"
+		warning  = "tonistiigi/binfmt --install arm64"
+		refused  = "LAMBDA_ARCH is 'amd64'; want arm64 or x86_64"
+		noMoto   = "moto_server is not installed"
+	)
 	tests := []struct {
 		name   string
 		binfmt string
-		warn   bool
+		arch   string // LAMBDA_ARCH; "" unset
+		says   []string
 	}{
-		{"no arm64 registration", t.TempDir(), true},
-		{"arm64 registered", registered, false},
+		{"no arm64 registration", t.TempDir(), "", []string{switched, noMoto}},
+		{"arm64 registered", registered, "", []string{noMoto}},
+		{"arm64 forced without registration", t.TempDir(), "arm64", []string{warning, noMoto}},
+		{"x86_64 forced", registered, "x86_64", []string{noMoto}},
+		{"unknown architecture", t.TempDir(), "amd64", []string{refused}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,21 +142,29 @@ func TestScriptWarnsWithoutArm64Emulation(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), "bash", script)
 			cmd.Env = []string{"PATH=" + fakes + ":" + sys, "HOME=" + t.TempDir(),
 				"SAM_LOCAL_DIR=" + t.TempDir(), "SAM_LOCAL_BINFMT_DIR=" + tt.binfmt}
-			out, err := cmd.CombinedOutput()
-			if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != 1 || !strings.Contains(string(out), "moto_server is not installed") {
-				t.Fatalf("exit: %v; want status 1 for want of moto_server\n%s", err, out)
+			if tt.arch != "" {
+				cmd.Env = append(cmd.Env, "LAMBDA_ARCH="+tt.arch)
 			}
-			if got := strings.Contains(string(out), warning); got != tt.warn {
-				t.Errorf("output %q; says %q: %v, want %v", out, warning, got, tt.warn)
+			out, err := cmd.CombinedOutput()
+			if exitErr, ok := err.(*exec.ExitError); !ok || exitErr.ExitCode() != 1 {
+				t.Fatalf("exit: %v; want status 1\n%s", err, out)
+			}
+			for _, s := range []string{switched, warning, refused, noMoto} {
+				want := slices.Contains(tt.says, s)
+				if got := strings.Contains(string(out), s); got != want {
+					t.Errorf("output %q; says %q: %v, want %v", out, s, got, want)
+				}
 			}
 		})
 	}
 }
 
 // TestScriptRunsAndStops runs make sam-local's script with a fake sam and
-// docker: it starts moto, builds, has the trigger create the resources and
-// write the env file, starts start-lambda and start-api with that file, and
-// on Ctrl-C (SIGINT) stops everything it started.
+// a fake docker on x86_64 without QEMU for arm64: it starts moto, builds
+// for x86_64 (LAMBDA_ARCH for sam.mk, the Architecture parameter for the
+// template), has the trigger create the resources and write the env file,
+// starts start-lambda and start-api with that file and the same
+// architecture, and on Ctrl-C (SIGINT) stops everything it started.
 func TestScriptRunsAndStops(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("moto_server"); err != nil {
@@ -156,14 +177,15 @@ func TestScriptRunsAndStops(t *testing.T) {
 	motoBin, _ := exec.LookPath("moto_server")
 	record := t.TempDir()
 	fakes := fakeBin(t, map[string]string{
-		// Each call writes its pid and arguments (whole, then renamed,
-		// so that the test never reads a half-written record); `sam
-		// local ...` then runs until interrupted, as the real one does.
-		"sam": fmt.Sprintf(`printf '%%s\n' "$$" "$@" > %[1]q/.partial-$$ && mv %[1]q/.partial-$$ %[1]q/sam-$1-${2:-}-$$
+		// Each call writes its pid, the LAMBDA_ARCH it was given and its
+		// arguments (whole, then renamed, so that the test never reads a
+		// half-written record); `sam local ...` then runs until
+		// interrupted, as the real one does.
+		"sam": fmt.Sprintf(`printf '%%s\n' "$$" "LAMBDA_ARCH=${LAMBDA_ARCH:-}" "$@" > %[1]q/.partial-$$ && mv %[1]q/.partial-$$ %[1]q/sam-$1-$$
 [[ $1 == local ]] && exec sleep 600
 exit 0
 `, record),
-		"docker": "[[ $1 == info ]] && exit 0\nexit 1\n",
+		"docker": "[[ $1 == info ]] || exit 1\n[[ ${2:-} == --format ]] && echo x86_64\nexit 0\n",
 	})
 	motoPort, lambdaPort := freePort(t), freePort(t)
 	samDir := t.TempDir() // logs, the env file and the trigger: this test's own
@@ -176,8 +198,10 @@ exit 0
 		"MOTO_PORT="+strconv.Itoa(motoPort),
 		"LAMBDA_PORT="+strconv.Itoa(lambdaPort),
 		"SAM_CONTAINER_ENDPOINT=http://host.docker.internal:"+strconv.Itoa(motoPort),
+		"SAM_LOCAL_BINFMT_DIR="+t.TempDir(), // no qemu-aarch64
 	)
 	cmd.Env = slicesDeleteEnv(cmd.Env, "AWS_ENDPOINT_URL") // the script starts moto
+	cmd.Env = slicesDeleteEnv(cmd.Env, "LAMBDA_ARCH")      // the script chooses
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -213,17 +237,28 @@ exit 0
 	if got := file["SubmitFunction"]["QUEUE_URL"]; got != wantQueue {
 		t.Errorf("env file QUEUE_URL = %q; want %q", got, wantQueue)
 	}
-	var samPids []int
-	for _, call := range samCalls {
-		b, err := os.ReadFile(call)
+	// samCall returns a recorded call's pid, environment line and arguments.
+	samCall := func(path string) (pid int, env, args string) {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		pid, _ := strconv.Atoi(lines[0])
+		pid, _ = strconv.Atoi(lines[0])
+		return pid, lines[1], strings.Join(lines[2:], " ")
+	}
+	builds, _ := filepath.Glob(record + "/sam-build-*")
+	if len(builds) != 1 {
+		t.Fatalf("sam build ran %d times; want once", len(builds))
+	}
+	if _, env, args := samCall(builds[0]); env != "LAMBDA_ARCH=x86_64" || args != "build --parameter-overrides Architecture=x86_64" {
+		t.Errorf("sam %s with %s; want sam build --parameter-overrides Architecture=x86_64 with LAMBDA_ARCH=x86_64", args, env)
+	}
+	var samPids []int
+	for _, call := range samCalls {
+		pid, _, args := samCall(call)
 		samPids = append(samPids, pid)
-		args := strings.Join(lines[1:], " ")
-		for _, want := range []string{"--env-vars " + envFile, "ApiFunctionTimeout=29 WorkerTimeout=60", "--add-host host.docker.internal:host-gateway"} {
+		for _, want := range []string{"--env-vars " + envFile, "--parameter-overrides ApiFunctionTimeout=29 WorkerTimeout=60 Architecture=x86_64", "--add-host host.docker.internal:host-gateway"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("sam %s; want %q in its arguments", args, want)
 			}
