@@ -34,9 +34,12 @@ func TemplateTimeout(fn string) time.Duration {
 	return 5 * time.Second
 }
 
-// Env returns the environment the template gives a function, for the given
-// resources, plus what the SDK needs to reach them (region, endpoint,
-// credentials) from cfg.
+// Env returns the environment the template gives a function (submit,
+// worker or status), for the given resources, plus what the SDK needs to
+// reach them (region, endpoint, credentials) from cfg. The resources hold
+// one task queue: without BIG_QUEUE_URL the submit queues big numbers on
+// it too, as the function does when that variable is unset. cmd/invoke
+// builds the dead-letter function's environment itself.
 func Env(ctx context.Context, fn string, res provision.Resources, cfg aws.Config, endpoint string) ([]string, error) {
 	env := []string{"TABLE_NAME=" + res.TableName}
 	switch fn {
