@@ -225,6 +225,9 @@ func openChecked(path string, opts Options) (db *DB, err error) {
 	db.store = &Store{db: db}
 	if err := db.init(); err != nil {
 		bdb.Close()
+		if errors.Is(err, ErrDamagedFile) {
+			return nil, err // damagedFile names the file
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
@@ -267,7 +270,7 @@ func (db *DB) init() error {
 	return db.bolt.View(func(tx *bbolt.Tx) error {
 		for _, q := range db.queues() {
 			if err := load(tx, q); err != nil {
-				return err
+				return damagedFile(db.bolt.Path(), err)
 			}
 		}
 		db.log.Info("bolt: opened",
