@@ -233,3 +233,32 @@ func TestFlippedBitsAreDetected(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenDamagedMessage: a queued message whose body changed on disk (a
+// digit of the number it carries, which the worker checks) makes Open
+// fail with ErrDamagedFile, rather than deliver it and record the answer
+// for another number as the task's.
+func TestOpenDamagedMessage(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "asyncprime.db")
+	db := openAt(t, path, bolt.Options{SweepInterval: -1})
+	s := &task.Submitter{Store: db.Store(), Queue: db.Queue(), Logger: discard}
+	if _, err := s.Submit(t.Context(), "1000003"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`"number\":1000003}`) // as the message record quotes it
+	if !bytes.Contains(b, body) {
+		t.Fatalf("the file holds no message body with %s", body)
+	}
+	err = openWritten(t, path, bytes.ReplaceAll(b, body, []byte(`"number\":1000001}`)))
+	if !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "MD5") {
+		t.Errorf("Open = %v; want ErrDamagedFile naming the file and the message's MD5", err)
+	}
+}

@@ -119,13 +119,13 @@ func Open(path string, opts Options) (*DB, error) {
 }
 
 // precheck reads every page an existing file's buckets reach, read-only,
-// before the file is opened for writing. bbolt meets a damaged page header
-// with a panic, and when it rebuilds the free list at Open it does so on a
-// goroutine of its own, where the panic cannot be caught and would crash
-// the process with a stack trace; here it is caught, and becomes an error.
-// A file shorter than its pages (cut short: a copy that stopped early) is
-// refused before any page is read: bbolt maps the file, and a page past
-// its end is a SIGBUS, which no recover catches.
+// before the file is opened for writing, and checks them (checkPages):
+// bbolt meets damaged pages with panics and faults, some on a goroutine
+// of its own where they cannot be caught (the free-list rebuild at Open),
+// some at the first read of a damaged element, long after Open; here they
+// become an error. A file shorter than its pages (cut short: a copy that
+// stopped early) is refused before any page is read: bbolt maps the file,
+// and a page past its end is a SIGBUS.
 func precheck(path string, opts Options) (err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -142,6 +142,11 @@ func precheck(path string, opts Options) (err error) {
 		return damagedFile(path, err)
 	}
 	defer bdb.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		return openFailed(path, err)
+	}
+	defer f.Close()
 	defer func() {
 		if r := recover(); r != nil {
 			err = damagedFile(path, fmt.Errorf("%v", r))
@@ -151,9 +156,10 @@ func precheck(path string, opts Options) (err error) {
 		if used := tx.Size(); fi.Size() < used {
 			return damagedFile(path, fmt.Errorf("the file is %d bytes, but its pages reach byte %d: it was cut short", fi.Size(), used))
 		}
-		return tx.ForEach(func(_ []byte, b *bbolt.Bucket) error {
-			return b.ForEach(func(_, _ []byte) error { return nil })
-		})
+		if err := checkPages(f, bdb.Info().PageSize, uint64(tx.ID())); err != nil {
+			return damagedFile(path, err)
+		}
+		return nil
 	})
 }
 
@@ -219,6 +225,9 @@ func openChecked(path string, opts Options) (db *DB, err error) {
 	db.store = &Store{db: db}
 	if err := db.init(); err != nil {
 		bdb.Close()
+		if errors.Is(err, ErrDamagedFile) {
+			return nil, err // damagedFile names the file
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
@@ -261,7 +270,7 @@ func (db *DB) init() error {
 	return db.bolt.View(func(tx *bbolt.Tx) error {
 		for _, q := range db.queues() {
 			if err := load(tx, q); err != nil {
-				return err
+				return damagedFile(db.bolt.Path(), err)
 			}
 		}
 		db.log.Info("bolt: opened",

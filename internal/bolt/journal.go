@@ -2,12 +2,15 @@ package bolt
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/asyncprime/asyncprime/internal/queue/localq"
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // Queue is a queue.Queue kept in a bucket of the DB: a localq.Queue, the
@@ -87,7 +90,11 @@ func (ws writes) apply(tx *txn) error {
 	return nil
 }
 
-// load restores q's messages from its bucket, in key (sending) order.
+// load restores q's messages from its bucket, in key (sending) order. A
+// message whose body does not match its MD5 was damaged on disk: it is an
+// error, since the body is what the worker checks (the number of a task up
+// to 64 bits travels in it), and a changed digit would record the answer
+// for another number.
 func load(tx *bbolt.Tx, q *Queue) error {
 	c := tx.Bucket(queueBucket(q.Name())).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -97,6 +104,9 @@ func load(tx *bbolt.Tx, q *Queue) error {
 		r, err := decodeMessage(k, v)
 		if err != nil {
 			return fmt.Errorf("queue %s: %w", q.Name(), err)
+		}
+		if sum := md5.Sum([]byte(r.Body)); hex.EncodeToString(sum[:]) != r.MD5 {
+			return fmt.Errorf("queue %s: message %s at key %x: its body does not match its MD5", q.Name(), task.Excerpt(r.ID), k)
 		}
 		q.Restore(localq.Msg{
 			Seq: binary.BigEndian.Uint64(k), ID: r.ID, Body: r.Body, MD5: r.MD5, Sent: fromMillis(r.Sent),
