@@ -426,7 +426,7 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, queued
 				}
 				// Not the tombstone's hour: the record keeps the
 				// expiry it was created with.
-				log.ErrorContext(ctx, "could not abandon a task whose message was not queued; its PENDING record stays until it expires, unless the send that failed went out after all (then it runs)",
+				log.ErrorContext(ctx, "could not abandon a task whose message was not queued; if its create was written (the store may have failed before it), its PENDING record stays until it expires, unless the send that failed went out after all (then it runs)",
 					slog.String("task_id", t.ID), slog.Time("expires_at", t.CreatedAt.Add(cmp.Or(s.Retention, DefaultRetention))), slog.Any("cause", cause), slog.Any("error", err))
 			}
 			return
