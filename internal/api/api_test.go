@@ -478,6 +478,7 @@ func TestMissingResource(t *testing.T) {
 		{name: "submit, no table", method: http.MethodPost, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
 		{name: "submit, no queue", method: http.MethodPost, err: noQueue, wantStatus: 500, wantError: "the queue asyncprime-tasks-big that the service needs does not exist"},
 		{name: "submit, outage", method: http.MethodPost, err: outage, wantStatus: 503, wantError: "temporarily unavailable"},
+		{name: "submit, damaged key claim", method: http.MethodPost, err: fmt.Errorf("not accepted: decode claim k: %w: checksum mismatch", task.ErrDamaged), wantStatus: 500, wantError: "the stored record of this Idempotency-Key is damaged"},
 		{name: "get, no table", method: http.MethodGet, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
 		{name: "get, outage", method: http.MethodGet, err: outage, wantStatus: 503, wantError: "temporarily unavailable"},
 		{name: "delete, no table", method: http.MethodDelete, err: noTable, wantStatus: 500, wantError: "the table asyncprime-tasks that the service needs does not exist"},
@@ -511,8 +512,8 @@ func TestMissingResource(t *testing.T) {
 				t.Fatalf("status = %d (%s); want %d", resp.StatusCode, resp.Body, tt.wantStatus)
 			}
 			if got := decodeError(t, resp); !strings.Contains(got, tt.wantError) ||
-				(tt.wantStatus == 500 && !strings.Contains(got, "deployment")) {
-				t.Errorf("error %q; want it to contain %q (and, for a 500, say it is a deployment fault)", got, tt.wantError)
+				(errors.Is(tt.err, task.ErrMissingResource) && !strings.Contains(got, "deployment")) {
+				t.Errorf("error %q; want it to contain %q (and, for a missing resource, say it is a deployment fault)", got, tt.wantError)
 			}
 			if got, retry := resp.Headers["Retry-After"], tt.wantStatus == 503; (got != "") != retry {
 				t.Errorf("Retry-After = %q; want one: %v", got, retry)

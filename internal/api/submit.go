@@ -83,6 +83,12 @@ func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	case errors.Is(err, task.ErrKeyReused):
 		return errorResponse(http.StatusUnprocessableEntity,
 			"this Idempotency-Key was used for a different request within the retention; use a new key for a new request"), nil
+	case errors.Is(err, task.ErrDamaged):
+		// The stored claim of the request's Idempotency-Key, the one
+		// record a submit reads: never a guess at the task ids it held.
+		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "the stored record of an idempotency key is damaged", slog.String("key", task.Excerpt(r.Key)), slog.Any("error", err))
+		return errorResponse(http.StatusInternalServerError,
+			"the stored record of this Idempotency-Key is damaged (it failed its integrity check), so the tasks it names cannot be given; the damage was logged for the operator; the task was not accepted: send the request with a new Idempotency-Key"), nil
 	case err != nil:
 		cmp.Or(h.Logger, slog.Default()).ErrorContext(ctx, "submit failed", slog.Int("numbers", len(r.Numbers)), slog.Any("error", err))
 		return backendFailed(err, "the task was not accepted", "the task was not accepted, submit it again in a few seconds"), nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"strconv"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -14,8 +16,14 @@ import (
 // bucketClaims holds idempotency claims by key:
 //
 //	idempotency            bucket
-//	  <key>                the Idempotency-Key → {"hash","batch","task_ids",
-//	                       "created_at","expires_at"}
+//	  <key>                the Idempotency-Key → 'c', the CRC-32C of the
+//	                       JSON as 8 hex digits, then the JSON
+//	                       {"hash","batch","task_ids","created_at","expires_at"}
+//
+// A claim names the task ids a retry is answered with, so a record changed
+// on disk must not be read as another claim: the checksum makes it
+// task.ErrDamaged. Claims written before the checksum are the JSON alone,
+// and are read as they are.
 var bucketClaims = []byte("idempotency")
 
 type claimRecord struct {
@@ -27,13 +35,31 @@ type claimRecord struct {
 }
 
 func encodeClaim(c task.Claim) ([]byte, error) {
-	return json.Marshal(claimRecord{Hash: c.Hash, Batch: c.Batch, TaskIDs: c.TaskIDs, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt})
+	b, err := json.Marshal(claimRecord{Hash: c.Hash, Batch: c.Batch, TaskIDs: c.TaskIDs, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt})
+	if err != nil {
+		return nil, err
+	}
+	return append(fmt.Appendf(nil, "%c%08x", checksumMark, crc32.Checksum(b, castagnoli)), b...), nil
 }
 
 func decodeClaim(key string, b []byte) (task.Claim, error) {
+	damaged := func(why string) (task.Claim, error) {
+		return task.Claim{}, fmt.Errorf("decode claim %s: %w: %s", task.Excerpt(key), task.ErrDamaged, why)
+	}
+	switch {
+	case len(b) >= checksumLen && b[0] == checksumMark:
+		want, err := strconv.ParseUint(string(b[1:checksumLen]), 16, 32)
+		b = b[checksumLen:]
+		if err != nil || uint32(want) != crc32.Checksum(b, castagnoli) {
+			return damaged("checksum mismatch")
+		}
+	case len(b) > 0 && b[0] == '{': // written before the checksum
+	default:
+		return damaged("unknown record format")
+	}
 	var r claimRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return task.Claim{}, fmt.Errorf("decode claim %s: %w", task.Excerpt(key), err)
+		return damaged(err.Error())
 	}
 	return task.Claim{Key: key, Hash: r.Hash, Batch: r.Batch, TaskIDs: r.TaskIDs, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
 }

@@ -262,3 +262,53 @@ func TestOpenDamagedMessage(t *testing.T) {
 		t.Errorf("Open = %v; want ErrDamagedFile naming the file and the message's MD5", err)
 	}
 }
+
+// TestDamagedClaimIsDetected: an idempotency claim whose task ids changed
+// on disk is ErrDamaged, never read as naming other tasks; a retry with
+// its key would be answered with them.
+func TestDamagedClaimIsDetected(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "asyncprime.db")
+	db := openAt(t, path, bolt.Options{SweepInterval: -1})
+	now := time.Now()
+	c := task.Claim{Key: "key-1", Hash: "h", TaskIDs: []string{task.NewID()}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if _, err := db.Store().Claim(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := []byte(c.TaskIDs[0])
+	if !bytes.Contains(b, id) {
+		t.Fatalf("the file holds no claim naming %s", id)
+	}
+	other := bytes.Clone(id)
+	other[len(other)-1] ^= 1 // another valid-looking id
+	if err := os.WriteFile(path, bytes.ReplaceAll(b, id, other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, bolt.Options{SweepInterval: -1})
+	if got, err := db.Store().Holder(t.Context(), c.Key, now); !errors.Is(err, task.ErrDamaged) {
+		t.Errorf("Holder = %+v, %v; want ErrDamaged", got, err)
+	}
+}
+
+// TestClaimFormats: a claim written before the checksum (the JSON alone)
+// is read as it is; anything else without a valid checksum is damaged.
+func TestClaimFormats(t *testing.T) {
+	t.Parallel()
+	legacy := `{"hash":"h","task_ids":["01a2384b-d7ed-7c11-9d01-2facf33469e5"],"created_at":"2026-12-02T12:00:00Z","expires_at":"2026-12-03T12:00:00Z"}`
+	c, err := bolt.DecodeClaim("k", []byte(legacy))
+	if err != nil || c.Hash != "h" || len(c.TaskIDs) != 1 || c.TaskIDs[0] != "01a2384b-d7ed-7c11-9d01-2facf33469e5" {
+		t.Errorf("DecodeClaim(legacy JSON) = %+v, %v; want its claim", c, err)
+	}
+	for _, b := range []string{"", "x", "c00000000" + legacy, "czzzzzzzz" + legacy} {
+		if _, err := bolt.DecodeClaim("k", []byte(b)); !errors.Is(err, task.ErrDamaged) {
+			t.Errorf("DecodeClaim(%.20q) = %v; want ErrDamaged", b, err)
+		}
+	}
+}

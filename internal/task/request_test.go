@@ -3,6 +3,7 @@ package task_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -158,25 +159,42 @@ func TestAcceptReplay(t *testing.T) {
 	}
 }
 
-// lookupFailsStore is a memory store whose Holder cannot reach the store.
+// lookupFailsStore is a memory store whose Holder fails with err.
 type lookupFailsStore struct {
 	*memory.Store
+	err error
 }
 
-func (lookupFailsStore) Holder(context.Context, string, time.Time) (task.Claim, error) {
-	return task.Claim{}, errors.New("connection refused")
+func (s lookupFailsStore) Holder(context.Context, string, time.Time) (task.Claim, error) {
+	return task.Claim{}, s.err
 }
 
 func TestAcceptKeyLookupFails(t *testing.T) {
 	t.Parallel()
-	mem := memory.NewStore()
-	q := &fakeQueue{}
-	s := &task.Submitter{Store: lookupFailsStore{mem}, Queue: q, Now: clock()}
-	if _, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}, Key: "k5"}); !errors.Is(err, task.ErrUnavailable) {
-		t.Fatalf("Accept = %v; want ErrUnavailable", err)
+	tests := []struct {
+		name    string
+		err     error
+		want    error
+		notWant error
+	}{
+		{"store down", errors.New("connection refused"), task.ErrUnavailable, nil},
+		// No retry mends a damaged claim: not "unavailable".
+		{"claim damaged", fmt.Errorf("decode claim k5: %w: checksum mismatch", task.ErrDamaged), task.ErrDamaged, task.ErrUnavailable},
 	}
-	if mem.Len() != 0 || len(q.sent) != 0 {
-		t.Errorf("%d tasks written, %d messages sent; want none", mem.Len(), len(q.sent))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewStore()
+			q := &fakeQueue{}
+			s := &task.Submitter{Store: lookupFailsStore{mem, tt.err}, Queue: q, Now: clock()}
+			_, err := s.Accept(t.Context(), task.Request{Numbers: []task.Number{"11"}, Key: "k5"})
+			if !errors.Is(err, tt.want) || tt.notWant != nil && errors.Is(err, tt.notWant) {
+				t.Fatalf("Accept = %v; want %v, not %v", err, tt.want, tt.notWant)
+			}
+			if mem.Len() != 0 || len(q.sent) != 0 {
+				t.Errorf("%d tasks written, %d messages sent; want none", mem.Len(), len(q.sent))
+			}
+		})
 	}
 }
 

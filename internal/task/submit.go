@@ -258,11 +258,12 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 }
 
 // notAccepted is the error of a request whose step failed with err: it
-// wraps ErrUnavailable, unless a resource is missing (ErrMissingResource),
+// wraps ErrUnavailable, unless a resource is missing (ErrMissingResource)
+// or a record it read is damaged (ErrDamaged: an idempotency key's claim),
 // which no retry mends. A store's error names the task or key already
 // (Store's errors say what they were doing), so it is not named again.
 func notAccepted(err error) error {
-	if errors.Is(err, ErrMissingResource) {
+	if errors.Is(err, ErrMissingResource) || errors.Is(err, ErrDamaged) {
 		return fmt.Errorf("not accepted: %w", err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -384,7 +385,9 @@ func (s *Submitter) abandon(ctx context.Context, ts []Task, claim *Claim, queued
 			attemptCtx, cancelAttempt := context.WithTimeout(ctx, abandonAttemptTimeout)
 			err = s.Store.Release(attemptCtx, *claim)
 			cancelAttempt()
-			if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+			// A damaged claim holds the key for no request: nothing to
+			// release, and no retry would read it.
+			if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrDamaged) {
 				claim, err = nil, nil
 			}
 		}
