@@ -246,18 +246,12 @@ func TestOpenDamagedMessage(t *testing.T) {
 	if _, err := s.Submit(t.Context(), "1000003"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := closeAndRead(t, db, path)
 	body := []byte(`"number\":1000003}`) // as the message record quotes it
 	if !bytes.Contains(b, body) {
 		t.Fatalf("the file holds no message body with %s", body)
 	}
-	err = openWritten(t, path, bytes.ReplaceAll(b, body, []byte(`"number\":1000001}`)))
+	err := openWritten(t, path, bytes.ReplaceAll(b, body, []byte(`"number\":1000001}`)))
 	if !errors.Is(err, bolt.ErrDamagedFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "MD5") {
 		t.Errorf("Open = %v; want ErrDamagedFile naming the file and the message's MD5", err)
 	}
@@ -275,13 +269,7 @@ func TestDamagedClaimIsDetected(t *testing.T) {
 	if _, err := db.Store().Claim(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := closeAndRead(t, db, path)
 	id := []byte(c.TaskIDs[0])
 	if !bytes.Contains(b, id) {
 		t.Fatalf("the file holds no claim naming %s", id)
@@ -311,4 +299,17 @@ func TestClaimFormats(t *testing.T) {
 			t.Errorf("DecodeClaim(%.20q) = %v; want ErrDamaged", b, err)
 		}
 	}
+}
+
+// closeAndRead closes db and returns the bytes of its file at path.
+func closeAndRead(t *testing.T, db *bolt.DB, path string) []byte {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
