@@ -2,8 +2,10 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,12 +166,44 @@ func TestConsoleTabUnderArrivals(t *testing.T) {
 	check(t, ctx, "the list held, counting the tasks waiting",
 		fmt.Sprintf(`Array.from(document.querySelectorAll("#recent tbody tr a")).every((a, i) => a === window.__rows[i]) && text("recent-held").startsWith("%d new") && text("recent-held-live") !== ""`, rows))
 
-	// Back to the first row, then Shift+Tab to the button: Enter shows
-	// the newest tasks, the focus on the newest.
+	// Every task done, the server's list stands still. Back to the first
+	// row, then Shift+Tab to the button: Enter shows that list, the focus
+	// on its first row. (The list is in the order the tasks last changed:
+	// two workers finish the tasks of a step in either order.)
+	do(t, ctx, "see every task done", poll(fmt.Sprintf(`text("total-succeeded") === "%d"`, submitted)))
+	want, err := json.Marshal(recentIDs(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
 	do(t, ctx, "show the tasks waiting",
 		chromedp.Focus(chromedp.CSS("#recent tbody tr:first-child a")),
 		chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)),
 		poll(`document.activeElement === document.getElementById("recent-held")`),
 		chromedp.KeyEvent(kb.Enter),
-		poll(fmt.Sprintf(`document.activeElement === document.querySelector("#recent tbody tr:first-child a") && text("recent-held") === "0 new \u2014 show" && document.querySelector("#recent tbody tr:first-child td.num").textContent === "%d"`, 100+submitted)))
+		poll(fmt.Sprintf(`document.activeElement === document.querySelector("#recent tbody tr:first-child a") && text("recent-held") === "0 new \u2014 show" && JSON.stringify(Array.from(document.querySelectorAll("#recent tbody tr")).map((tr) => tr.dataset.task)) === %q`, want)))
+}
+
+// recentIDs gives the ids of the recent tasks the server lists, in order.
+func recentIDs(t *testing.T, base string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/console/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		SinceStart struct {
+			Recent []struct {
+				TaskID string `json:"task_id"`
+			} `json:"recent"`
+		} `json:"since_start"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != http.StatusOK || len(s.SinceStart.Recent) == 0 {
+		t.Fatalf("GET /console/api/stats = %d, %v, %d recent tasks; want 200 and a list", resp.StatusCode, err, len(s.SinceStart.Recent))
+	}
+	ids := make([]string, len(s.SinceStart.Recent))
+	for i, r := range s.SinceStart.Recent {
+		ids[i] = r.TaskID
+	}
+	return ids
 }
