@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/asyncprime/asyncprime/internal/task"
 )
 
 // ErrClosed is returned by every operation on a DB after Close.
@@ -108,7 +110,10 @@ func newCommitter(db *bbolt.DB, maxBatch int, interval time.Duration, log *slog.
 // If ctx ends before the committer takes fn, fn is withdrawn and will never
 // run; once taken, Do waits for its commit regardless of ctx, so that a nil
 // error means the write is on disk and any other error that it did not
-// happen (unless the disk itself failed mid-commit).
+// happen (unless the disk itself failed mid-commit); an error that wraps
+// task.ErrNotWritten is sure of it: the operation's writes were rolled
+// back, or its commit failed before it wrote its meta page (see
+// rolledBack).
 func (c *committer) Do(ctx context.Context, fn opFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -214,7 +219,9 @@ func (c *committer) commit(batch []*op) {
 	}
 	for len(live) > 0 {
 		failed := -1
+		var txid int // the transaction's, once committed
 		err := c.db.Update(func(tx *bbolt.Tx) error {
+			txid = tx.ID()
 			t := &txn{tx: tx}
 			for i, o := range live {
 				t.wrote = false
@@ -227,13 +234,18 @@ func (c *committer) commit(batch []*op) {
 		})
 		if failed >= 0 {
 			o := live[failed]
-			c.finish(o, fmt.Errorf("bolt: write rolled back: %w", o.err))
+			c.finish(o, fmt.Errorf("bolt: write rolled back: %w (%w)", o.err, task.ErrNotWritten))
 			live = append(live[:failed], live[failed+1:]...)
 			continue
 		}
-		if err != nil {
+		switch {
+		case err != nil && c.rolledBack(txid):
+			// A failed write of the pages, the disk full: nothing of the
+			// batch was written.
+			err = fmt.Errorf("bolt: commit: %w (%w)", err, task.ErrNotWritten)
+		case err != nil:
 			err = fmt.Errorf("bolt: commit: %w", err)
-		} else {
+		default:
 			c.count(len(live))
 		}
 		// Before this batch's writers hear back: did others queue up
@@ -249,6 +261,20 @@ func (c *committer) commit(batch []*op) {
 		}
 		return
 	}
+}
+
+// rolledBack reports whether the database, after a failed commit, is
+// still at the transaction before txid: the commit failed before it wrote
+// its meta page, so that none of its writes is read, now or after a
+// restart. (A meta page written but not synced is in the page cache, which
+// bbolt reads, and after a restart too: that commit may have landed.)
+func (c *committer) rolledBack(txid int) bool {
+	var now int
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		now = tx.ID()
+		return nil
+	})
+	return err == nil && now < txid
 }
 
 // run calls fn. A panic counts as an error after a write (whatever fn wrote

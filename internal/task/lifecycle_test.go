@@ -118,6 +118,9 @@ func TestSubmitFailures(t *testing.T) {
 		// leaves a tombstone that it then finds.
 		{name: "create fails: tombstone recorded", createErr: down, wantTasks: 1, wantStatus: task.StatusFailure},
 		{name: "create and roll-back fail: nothing recorded", createErr: down, abandonErr: down, wantTasks: 0},
+		// A store sure that it wrote nothing (a full disk) is not asked
+		// to roll back: no tombstone.
+		{name: "create refused, nothing written: no roll-back", createErr: fmt.Errorf("disk full: %w", task.ErrNotWritten), wantTasks: 0},
 		{name: "queue down: record abandoned", sendErr: down, wantTasks: 1, wantStatus: task.StatusFailure},
 		{name: "queue and roll-back down", sendErr: down, abandonErr: down, wantTasks: 1, wantStatus: task.StatusPending},
 	}

@@ -223,8 +223,12 @@ func (s *Submitter) accept(ctx context.Context, r Request) (Receipt, []Task, err
 	if err != nil {
 		// The write may have been applied even though its answer was lost
 		// (a dropped connection, a timeout): make sure it is not left
-		// PENDING, since its message will never be sent.
-		s.abandon(ctx, ts, nil, false, err)
+		// PENDING, since its message will never be sent; unless the store
+		// knows that it wrote nothing (a full disk would refuse the
+		// roll-back too, for as long as it is allowed to retry).
+		if !errors.Is(err, ErrNotWritten) {
+			s.abandon(ctx, ts, nil, false, err)
+		}
 		return Receipt{}, nil, notAccepted(err)
 	}
 	if !queued {

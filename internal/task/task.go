@@ -92,6 +92,13 @@ var (
 	// checksum, a known status, a number that parses): whatever it says
 	// cannot be trusted, and no retry will change it.
 	ErrDamaged = errors.New("the stored record is damaged")
+	// ErrNotWritten marks a store's error as certain that nothing of the
+	// write was applied, nor ever will be (a commit the database rolled
+	// back: the disk is full, say). There is nothing to undo: Accept
+	// answers at once rather than retry a roll-back that would fail the
+	// same way. A store that cannot be sure (a request whose answer was
+	// lost may yet land) does not wrap it.
+	ErrNotWritten = errors.New("nothing was written")
 )
 
 // Apply returns t with the outcome recorded. Store adapters use it so that
