@@ -219,7 +219,7 @@ func (c *committer) commit(batch []*op) {
 	}
 	for len(live) > 0 {
 		failed := -1
-		var txid int // the transaction's, once committed
+		var txid int // the id the transaction commits as
 		err := c.db.Update(func(tx *bbolt.Tx) error {
 			txid = tx.ID()
 			t := &txn{tx: tx}
