@@ -34,7 +34,7 @@ SAM_GOBUILD := go build -trimpath -tags lambda.norpc -ldflags='-s -w'
 define sam_build
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it, or pass ARTIFACTS_DIR=dir))
 	$(if $(SAM_GOARCH_$(SAM_ARCH)),,$(error LAMBDA_ARCH is '$(LAMBDA_ARCH)'; want arm64 (the default) or x86_64, the values of template.yaml's Architecture parameter))
-	$(SAM_GOENV) $(SAM_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+	$(SAM_GOENV) $(SAM_GOBUILD) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
 endef
 
 .PHONY: build-SubmitFunction build-WorkerFunction build-BigWorkerFunction build-DeadLetterFunction build-StatusFunction

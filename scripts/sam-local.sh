@@ -22,7 +22,9 @@
 # commands, such as --docker-network NAME), SAM_LOCAL_BINFMT_DIR (where it
 # looks for QEMU's arm64 registration; /proc/sys/fs/binfmt_misc),
 # LAMBDA_ARCH (arm64 or x86_64: the functions' architecture, whatever
-# Docker runs on; unset, the script chooses).
+# Docker runs on; unset, the script chooses), AWS_REGION or
+# AWS_DEFAULT_REGION (the region of the emulator's resources and of the
+# functions; us-east-1).
 #
 # It keeps to bash 3.2, which macOS ships: no `wait -n`, no negative array
 # subscripts, and an array that may be empty is expanded as
@@ -144,6 +146,11 @@ else
 	say "moto on $endpoint"
 fi
 container_endpoint=${SAM_CONTAINER_ENDPOINT:-$default_container}
+# One region for all: an emulator keeps each region's queues and tables
+# apart, and sam local would otherwise give the containers the region of
+# the AWS profile, which the trigger does not read.
+region=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}
+export AWS_REGION=$region AWS_DEFAULT_REGION=$region
 
 "$sam" build --parameter-overrides "Architecture=$lambda_arch"
 go build -o "$logs/trigger" ./cmd/trigger
@@ -168,10 +175,10 @@ done
 # replaces samconfig.toml's entirely.)
 overrides="ApiFunctionTimeout=29 WorkerTimeout=60 Architecture=$lambda_arch"
 # shellcheck disable=SC2086
-"$sam" local start-lambda --port "$lambda_port" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
+"$sam" local start-lambda --port "$lambda_port" --region "$region" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
 pids+=("$!")
 # shellcheck disable=SC2086
-"$sam" local start-api --port "$api_port" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
+"$sam" local start-api --port "$api_port" --region "$region" --env-vars "$envfile" --parameter-overrides "$overrides" ${add_host[@]+"${add_host[@]}"} ${SAM_LOCAL_ARGS:-} &
 pids+=("$!")
 
 say "API on http://127.0.0.1:$api_port (the functions reach the emulator at $container_endpoint); Ctrl-C stops everything"

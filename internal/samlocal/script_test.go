@@ -163,8 +163,10 @@ func TestScriptChoosesArchitecture(t *testing.T) {
 // a fake docker on x86_64 without QEMU for arm64: it starts moto, builds
 // for x86_64 (LAMBDA_ARCH for sam.mk, the Architecture parameter for the
 // template), has the trigger create the resources and write the env file,
-// starts start-lambda and start-api with that file and the same
-// architecture, and on Ctrl-C (SIGINT) stops everything it started.
+// starts start-lambda and start-api with that file, the same
+// architecture and the region the trigger created the resources in (from
+// AWS_DEFAULT_REGION here), and on Ctrl-C (SIGINT) stops everything it
+// started.
 func TestScriptRunsAndStops(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("moto_server"); err != nil {
@@ -199,7 +201,9 @@ exit 0
 		"LAMBDA_PORT="+strconv.Itoa(lambdaPort),
 		"SAM_CONTAINER_ENDPOINT=http://host.docker.internal:"+strconv.Itoa(motoPort),
 		"SAM_LOCAL_BINFMT_DIR="+t.TempDir(), // no qemu-aarch64
+		"AWS_DEFAULT_REGION=eu-west-1",      // for the trigger and the containers alike
 	)
+	cmd.Env = slicesDeleteEnv(cmd.Env, "AWS_REGION")
 	cmd.Env = slicesDeleteEnv(cmd.Env, "AWS_ENDPOINT_URL") // the script starts moto
 	cmd.Env = slicesDeleteEnv(cmd.Env, "LAMBDA_ARCH")      // the script chooses
 	var out bytes.Buffer
@@ -258,15 +262,15 @@ exit 0
 	for _, call := range samCalls {
 		pid, _, args := samCall(call)
 		samPids = append(samPids, pid)
-		for _, want := range []string{"--env-vars " + envFile, "--parameter-overrides ApiFunctionTimeout=29 WorkerTimeout=60 Architecture=x86_64", "--add-host host.docker.internal:host-gateway"} {
+		for _, want := range []string{"--env-vars " + envFile, "--parameter-overrides ApiFunctionTimeout=29 WorkerTimeout=60 Architecture=x86_64", "--add-host host.docker.internal:host-gateway", "--region eu-west-1"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("sam %s; want %q in its arguments", args, want)
 			}
 		}
 	}
-	// The trigger created the queue on moto.
+	// The trigger created the queue on moto, in the containers' region.
 	motoURL := "http://127.0.0.1:" + strconv.Itoa(motoPort)
-	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("us-east-1"), config.WithBaseEndpoint(motoURL),
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("eu-west-1"), config.WithBaseEndpoint(motoURL),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	if err != nil {
 		t.Fatal(err)

@@ -15,13 +15,19 @@ import (
 const buildTimeout = 5 * time.Minute
 
 // samBuild runs the make target `sam build` runs for function fn, with the
-// environment the SAM CLI passes (its own, plus ARTIFACTS_DIR) and
+// environment the SAM CLI passes (its own, plus ARTIFACTS_DIR, here with a
+// space in it) and
 // LAMBDA_ARCH=arch ("": unset), and returns make's output and the
 // bootstrap's path.
 func samBuild(t *testing.T, fn, arch string) (out []byte, bootstrap string, err error) {
 	t.Helper()
 	makePath := lookPath(t, "make")
-	artifacts := t.TempDir()
+	// SAM's is <project>/.aws-sam/build/<function>: a project's path may
+	// hold a space.
+	artifacts := filepath.Join(t.TempDir(), "my project", fn)
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, makePath, "--no-print-directory", "-f", "sam.mk", "build-"+fn, "ARTIFACTS_DIR="+artifacts)
