@@ -49,6 +49,9 @@ fi
 api_id=$(${aws[@]+"${aws[@]}"} cloudformation describe-stacks --region "$region" --stack-name "$stack" \
 	--query "Stacks[0].Outputs[?OutputKey=='ApiId'].OutputValue" --output text)
 [[ -n $api_id && $api_id != None ]] || die "stack $stack has no ApiId output"
+# LocalStack may skip a resource its plan lacks rather than fail the deploy.
+${aws[@]+"${aws[@]}"} apigatewayv2 get-api --region "$region" --api-id "$api_id" >/dev/null ||
+	die "the stack's HTTP API ($api_id) does not exist in LocalStack: the HTTP API (API Gateway v2) needs a LocalStack plan that includes it (see localstack/README.md)"
 
 hostport=${endpoint#*://}
 hostport=${hostport%%/*}

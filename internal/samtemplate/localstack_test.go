@@ -116,3 +116,49 @@ func TestLocalStackUpNeedsToken(t *testing.T) {
 		t.Errorf("make localstack-up ran docker compose without a token:\n%s", out)
 	}
 }
+
+// TestLocalStackDeployChecksTheAPI runs localstack/deploy.sh with fake
+// curl, samlocal and awslocal: it prints the HTTP API's URL alone on
+// standard output, unless the API the stack names does not exist (a
+// LocalStack plan without API Gateway v2 may skip it): then it stops,
+// saying so.
+func TestLocalStackDeployChecksTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		apiExists bool
+	}{{"API created", true}, {"API skipped", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			bin := t.TempDir()
+			getAPI := "exit 0"
+			if !tt.apiExists {
+				getAPI = `echo "An error occurred (NotFoundException) when calling the GetApi operation" >&2; exit 254`
+			}
+			for name, body := range map[string]string{
+				"curl":     "exit 0",
+				"samlocal": "exit 0",
+				"awslocal": `case "$1 $2" in
+"cloudformation describe-stacks") echo abc123 ;;
+"apigatewayv2 get-api") ` + getAPI + ` ;;
+*) exit 2 ;;
+esac`,
+			} {
+				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/usr/bin/env bash\n"+body+"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.CommandContext(t.Context(), "bash", filepath.Join(root, "localstack", "deploy.sh"))
+			cmd.Env = []string{"PATH=" + bin + ":/bin:/usr/bin", "HOME=" + t.TempDir()}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			switch {
+			case tt.apiExists && (err != nil || stdout.String() != "http://abc123.execute-api.localhost.localstack.cloud:4566\n"):
+				t.Errorf("deploy.sh = %v, printing %q (stderr %q); want the API's URL alone", err, stdout.String(), stderr.String())
+			case !tt.apiExists && (err == nil || stdout.String() != "" || !strings.Contains(stderr.String(), "HTTP API (abc123) does not exist")):
+				t.Errorf("deploy.sh = %v, printing %q (stderr %q); want it to stop, saying the HTTP API does not exist", err, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
