@@ -332,3 +332,48 @@ func decode(t *testing.T, body string, v any) {
 		t.Fatalf("body %q: %v", body, err)
 	}
 }
+
+// TestPreflight: OPTIONS, a browser's CORS preflight, is 204 with no body
+// and Allow naming the route's methods, on / and on a task (whether or not
+// it exists); on a path that is no route it is the 404 of any method.
+func TestPreflight(t *testing.T) {
+	t.Parallel()
+	store := memory.NewStore()
+	tests := []struct {
+		name       string
+		handler    func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+		fixture    string
+		params     map[string]string // nil: the fixture's
+		wantStatus int
+		wantAllow  string
+	}{
+		{"submit", (&api.Submit{Tasks: &fakeSubmitter{}}).Handle, "submit.json", nil, 204, "POST"},
+		{"task", (&api.Status{Store: store}).Handle, "status.json", nil, 204, "GET, HEAD"},
+		{"task, with cancel", (&api.Status{Store: store, Revoker: store}).Handle, "status.json", nil, 204, "GET, HEAD, DELETE"},
+		{"no route", (&api.Status{Store: store}).Handle, "status.json", map[string]string{}, 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := fixture(t, tt.fixture)
+			req.RequestContext.HTTP.Method = http.MethodOptions
+			req.Body = ""
+			if tt.params != nil {
+				req.PathParameters = nil
+			}
+			resp, err := tt.handler(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.params == nil {
+				apitest.CheckEvent(t, req.RequestContext.HTTP.Method, req.RawPath, resp)
+			}
+			if resp.StatusCode != tt.wantStatus || resp.Headers["Allow"] != tt.wantAllow {
+				t.Errorf("OPTIONS = %d, Allow %q; want %d, Allow %q", resp.StatusCode, resp.Headers["Allow"], tt.wantStatus, tt.wantAllow)
+			}
+			if tt.wantStatus == 204 && resp.Body != "" {
+				t.Errorf("OPTIONS body = %q; want none", resp.Body)
+			}
+		})
+	}
+}

@@ -33,6 +33,14 @@ func errorResponse(status int, msg string) events.APIGatewayV2HTTPResponse {
 	return jsonResponse(status, Error{Error: msg}, nil)
 }
 
+// preflight answers OPTIONS: 204, no body. A browser's CORS preflight
+// reaches the functions through the API's ANY routes and its OPTIONS
+// routes (which need no authorization); on AWS, API Gateway adds the
+// API's CORS headers to this answer and drops any the function sets.
+func preflight(allow string) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"Allow": allow, "Cache-Control": "no-store"}}
+}
+
 func methodNotAllowed(method string, allow string) events.APIGatewayV2HTTPResponse {
 	if method == "" {
 		// API Gateway's REST API (payload 1.0) and other event shapes have

@@ -71,6 +71,9 @@ func (h *Status) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return errorResponse(http.StatusNotFound,
 			"no such resource; POST / submits a number and GET /{task_id} reads its result"), nil
 	}
+	if m == http.MethodOptions {
+		return preflight(h.allow()), nil
+	}
 	revoke := m == http.MethodDelete && h.Revoker != nil
 	if !revoke && m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(m, h.allow()), nil

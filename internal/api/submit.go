@@ -64,7 +64,11 @@ const PollAfter = "1"
 
 // Handle is the Lambda handler.
 func (h *Submit) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if m := req.RequestContext.HTTP.Method; m != http.MethodPost {
+	switch m := req.RequestContext.HTTP.Method; m {
+	case http.MethodPost:
+	case http.MethodOptions:
+		return preflight(http.MethodPost), nil
+	default:
 		return methodNotAllowed(m, http.MethodPost), nil
 	}
 	// Neither API Gateway nor this handler decodes a content coding: a

@@ -139,12 +139,14 @@ func TestTransform(t *testing.T) {
 		t.Parallel()
 		got := routes(t, tmpl)
 		want := map[string]string{
-			"POST /":            "SubmitFunction",
-			"ANY /":             "SubmitFunction",
-			"GET /{task_id}":    "StatusFunction",
-			"DELETE /{task_id}": "StatusFunction",
-			"ANY /{task_id}":    "StatusFunction",
-			"$default":          "StatusFunction",
+			"POST /":             "SubmitFunction",
+			"OPTIONS /":          "SubmitFunction",
+			"ANY /":              "SubmitFunction",
+			"GET /{task_id}":     "StatusFunction",
+			"DELETE /{task_id}":  "StatusFunction",
+			"OPTIONS /{task_id}": "StatusFunction",
+			"ANY /{task_id}":     "StatusFunction",
+			"$default":           "StatusFunction",
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("HTTP API routes: got %v; want %v", got, want)
