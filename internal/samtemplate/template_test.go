@@ -88,6 +88,17 @@ func TestTransform(t *testing.T) {
 		}
 	})
 
+	// lambdacontext.NewLogger, which the functions log through, knows
+	// these levels (parseLogLevel) and takes any other for INFO: Lambda's
+	// filter at TRACE or FATAL would disagree with the functions.
+	t.Run("log levels", func(t *testing.T) {
+		t.Parallel()
+		got := dig(loaded(t).Source, "Parameters", "LogLevel", "AllowedValues")
+		if fmt.Sprint(got) != "[DEBUG INFO WARN ERROR]" {
+			t.Errorf("LogLevel AllowedValues: got %v; want [DEBUG INFO WARN ERROR], the levels aws-lambda-go's logger reads", got)
+		}
+	})
+
 	t.Run("event source mapping", func(t *testing.T) {
 		t.Parallel()
 		for fn, want := range map[string][]string{
