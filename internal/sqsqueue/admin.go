@@ -176,9 +176,9 @@ type peekClient interface {
 // queue.MaxBatch holding those received hidden (for peekVisibility) so
 // that the next batch brings others, then makes them all visible again
 // (ChangeMessageVisibilityBatch to 0): SQS has no other way to look at
-// messages. It stops at the first empty receive. Each look adds one to
-// the messages' ApproximateReceiveCount, which nothing reads on a
-// dead-letter queue.
+// messages. It stops at the first empty receive, a long poll (peekWait).
+// Each look adds one to the messages' ApproximateReceiveCount, which
+// nothing reads on a dead-letter queue.
 func peek(ctx context.Context, c peekClient, url string, limit int) ([]queue.Peeked, error) {
 	limit = max(limit, 1)
 	var (
@@ -204,6 +204,7 @@ func peek(ctx context.Context, c peekClient, url string, limit int) ([]queue.Pee
 			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         int32(min(limit-len(peeked), queue.MaxBatch)),
 			VisibilityTimeout:           peekVisibility,
+			WaitTimeSeconds:             peekWait,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp, types.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
@@ -297,6 +298,16 @@ func unsupported(err error) bool {
 // out), long enough for the other batches of one peek.
 const peekVisibility = 10
 
+// peekWait makes a peek's receives long polls, of a second: a short poll
+// asks only some of SQS's servers, and on a queue of few messages (a
+// dead-letter queue) may answer empty while messages wait ("false empty
+// responses", in SQS's guide to long polling). The first empty receive
+// ends a peek, which would then miss them: a redrive would not reopen their
+// tasks, the dead-letter function would not settle them. A long poll asks
+// every server and returns as soon as it has messages; only the last,
+// empty receive waits the second out.
+const peekWait = 1
+
 // moveVisibility hides the messages being moved from other consumers.
 const moveVisibility = 60
 
@@ -309,6 +320,7 @@ func (q *Queue) moveAll(ctx context.Context, c AdminClient, dlq string) (queue.R
 			QueueUrl:            aws.String(dlq),
 			MaxNumberOfMessages: queue.MaxBatch,
 			VisibilityTimeout:   moveVisibility,
+			WaitTimeSeconds:     peekWait,
 		})
 		if err != nil {
 			return res, fmt.Errorf("move from %s after %d messages: receive: %w", dlq, res.Moved, err)

@@ -272,3 +272,47 @@ func TestMissingQueue(t *testing.T) {
 		t.Errorf("Send with AccessDenied = %v; want no ErrMissingResource", err)
 	}
 }
+
+// samplingClient stands for SQS's sampled short polls: a receive with no
+// wait answers empty although messages wait, as SQS may on a queue of few
+// messages; a long poll answers with those not hidden.
+type samplingClient struct {
+	fakeClient
+	msgs   []types.Message
+	hidden map[string]bool
+}
+
+func (c *samplingClient) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	out := &sqs.ReceiveMessageOutput{}
+	if in.WaitTimeSeconds == 0 {
+		return out, nil // a false empty response
+	}
+	for _, m := range c.msgs {
+		if len(out.Messages) < int(in.MaxNumberOfMessages) && !c.hidden[aws.ToString(m.MessageId)] {
+			c.hidden[aws.ToString(m.MessageId)] = true
+			out.Messages = append(out.Messages, m)
+		}
+	}
+	return out, nil
+}
+
+func (c *samplingClient) ChangeMessageVisibilityBatch(context.Context, *sqs.ChangeMessageVisibilityBatchInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+	return &sqs.ChangeMessageVisibilityBatchOutput{}, nil
+}
+
+// TestPeekLongPolls: a peek's receives are long polls, so that SQS's
+// sampled short polls, which may answer empty while a few messages wait,
+// do not end it early: it sees every dead letter.
+func TestPeekLongPolls(t *testing.T) {
+	t.Parallel()
+	c := &samplingClient{hidden: map[string]bool{}}
+	for i := range 12 {
+		id := fmt.Sprint("m", i)
+		c.msgs = append(c.msgs, types.Message{MessageId: aws.String(id), Body: aws.String("b"), ReceiptHandle: aws.String("h" + id)})
+	}
+	q := sqsqueue.New(c, "http://127.0.0.1:5000/123456789012/tasks-dlq")
+	peeked, err := q.Peek(t.Context(), 100)
+	if err != nil || len(peeked) != len(c.msgs) {
+		t.Errorf("Peek = %d messages, %v; want all %d", len(peeked), err, len(c.msgs))
+	}
+}
