@@ -287,7 +287,7 @@ func unsupported(err error) bool {
 		return false
 	}
 	switch ae.ErrorCode() {
-	case "InvalidAction", "UnsupportedOperation", "NotImplemented", "UnknownOperationException", "InvalidParameterValue":
+	case "InvalidAction", "UnsupportedOperation", "NotImplemented", "UnknownOperationException":
 		return true
 	}
 	return strings.Contains(strings.ToLower(ae.ErrorMessage()), "not yet implemented")
