@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stack := fs.String("stack", "", "a deployed stack's name: read ApiUrl, QueueUrl, BigQueueUrl and TableName from its CloudFormation outputs")
 	asJSON := fs.Bool("json", false, "print the API's JSON as it is")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage, asked for, is not an error
+	} else if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
