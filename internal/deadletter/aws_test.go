@@ -108,10 +108,20 @@ func TestFunctionOnSQS(t *testing.T) {
 		sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(at) }),
 		dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(at) }),
 		cfg.Region, obs, slog.New(slog.DiscardHandler))
+	// Its settlers leave a redrive's background move a grace; the second
+	// round comes after it.
+	clock := now
+	for _, s := range f.Settlers {
+		if s.Grace != deadletter.SQSRedriveGrace {
+			t.Errorf("settler %s: Grace %v; want SQSRedriveGrace", s.Name, s.Grace)
+		}
+		s.Now = func() time.Time { return clock }
+	}
 	for range 2 {
 		if err := f.Handle(ctx); err != nil {
 			t.Fatalf("Handle = %v", err)
 		}
+		clock = clock.Add(deadletter.SQSRedriveGrace)
 	}
 	for _, id := range []string{id, member[1]} {
 		got, err := store.Get(ctx, id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/asyncprime/asyncprime/internal/config"
 	"github.com/asyncprime/asyncprime/internal/dynamo"
@@ -29,6 +30,14 @@ type Function struct {
 	Logger   *slog.Logger
 }
 
+// SQSRedriveGrace is how long the settlers of an SQS dead-letter queue
+// leave a dead letter whose task is not final before they settle it (see
+// Settler.Grace): SQS's StartMessageMoveTask moves the messages of a
+// redrive in the background, after the tasks were reopened. It must not
+// hang on the schedule alone: two runs can come close together (a
+// throttled scheduled event is retried later).
+const SQSRedriveGrace = time.Minute
+
 // NewFunction wires the dead-letter function to SQS and DynamoDB, as its
 // environment says. obs, if not nil, is told of each FAILURE it records
 // (the function passes metrics.EMF, so that the dashboard's failed tasks
@@ -44,7 +53,7 @@ func NewFunction(env config.DeadLetter, sqsClient SQSClient, db dynamo.Client, r
 		f.Settlers = append(f.Settlers, &Settler{
 			Name:  q.name,
 			Queue: PeekFunc(sqsqueue.New(sqsClient, q.url, sqsqueue.WithRegion(region)).Peek),
-			Store: store, Reaper: reaper, Logger: log,
+			Store: store, Reaper: reaper, Grace: SQSRedriveGrace, Logger: log,
 		})
 	}
 	return f

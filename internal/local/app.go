@@ -144,11 +144,6 @@ type System struct {
 // a peek at a local queue and a read per message are cheap.
 const localSettleLimit = 10000
 
-// SQSRedriveGrace is how long the settlers of the aws backend leave a
-// dead letter whose task is not final before they settle it (see
-// deadletter.Settler.Grace).
-const SQSRedriveGrace = time.Minute
-
 // NewSystem wires the handlers (the very ones the Lambda functions run) to
 // a backend, with a poller on each of its queues and a settler on each of
 // its dead-letter queues.
@@ -199,7 +194,7 @@ func NewSystem(cfg Config, b *Backend, log *slog.Logger) *System {
 			// SQS's StartMessageMoveTask moves a redrive's messages in
 			// the background: give it time before a reopened task whose
 			// message still looks dead is put back to FAILURE.
-			st.Limit, st.Grace = deadletter.DefaultLimit, SQSRedriveGrace
+			st.Limit, st.Grace = deadletter.DefaultLimit, deadletter.SQSRedriveGrace
 		}
 		s.Settlers = append(s.Settlers, st)
 	}

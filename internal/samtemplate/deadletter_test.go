@@ -74,6 +74,9 @@ func TestDeadLetterNoRetries(t *testing.T) {
 		if got := dig(r, "Properties", "MaximumRetryAttempts"); got != 0.0 {
 			t.Errorf("%s MaximumRetryAttempts: got %v; want 0", id, got)
 		}
+		if got := dig(r, "Properties", "MaximumEventAgeInSeconds"); got != 60.0 {
+			t.Errorf("%s MaximumEventAgeInSeconds: got %v; want 60, so that a held-back run is dropped, not run beside the next", id, got)
+		}
 		if got := dig(r, "Properties", "Qualifier"); got != "$LATEST" {
 			t.Errorf("%s Qualifier: got %v; want $LATEST, the version the schedule invokes", id, got)
 		}
