@@ -29,6 +29,10 @@ type Processor interface {
 // slowest check under the digit cap takes about a second, plus the writes.
 const DefaultReserve = 2 * time.Second
 
+// answerMargin is the time kept for the answer after the records' work
+// must end: encoding it and posting it to the Lambda runtime API.
+const answerMargin = 300 * time.Millisecond
+
 // DefaultTimeout is the worker function's timeout: the template's
 // WorkerTimeout default.
 const DefaultTimeout = 10 * time.Second
@@ -54,6 +58,16 @@ type Handler struct {
 // is either done (and SQS deletes it) or listed in BatchItemFailures, in the
 // batch's order.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	// The records' work ends answerMargin before the invocation does: a
+	// store call that hangs must not hold the answer past the deadline,
+	// where Lambda counts a timeout, loses the list of failures and returns
+	// the whole batch, its done records too, to the queue.
+	work := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		work, cancel = context.WithDeadline(ctx, deadline.Add(-answerMargin))
+		defer cancel()
+	}
 	failed := make([]bool, len(ev.Records))
 	sem := make(chan struct{}, cmp.Or(h.Concurrency, DefaultConcurrency))
 	var wg sync.WaitGroup
@@ -69,7 +83,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			failed[i] = !h.process(ctx, rec)
+			failed[i] = !h.process(work, rec)
 		})
 	}
 	wg.Wait()

@@ -134,6 +134,38 @@ func TestDeadlineMidBatch(t *testing.T) {
 	}
 }
 
+// TestRecordsEndBeforeTheInvocation: a record's work (a store call that
+// hangs) ends before the invocation's deadline, so that the answer, with
+// its failures, reaches Lambda in time: past the deadline Lambda would
+// count a timeout and return the whole batch, done records too.
+func TestRecordsEndBeforeTheInvocation(t *testing.T) {
+	t.Parallel()
+	deadline := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	var mu sync.Mutex
+	var workDeadlines []time.Time
+	h := &worker.Handler{Reserve: time.Millisecond, Processor: &fakeProcessor{processFunc: func(ctx context.Context, d task.Delivery) error {
+		d0, _ := ctx.Deadline()
+		mu.Lock()
+		workDeadlines = append(workDeadlines, d0)
+		mu.Unlock()
+		return nil
+	}}}
+	ev := batch(t)
+	if _, err := h.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(workDeadlines) != len(ev.Records) {
+		t.Fatalf("processed %d records; want %d", len(workDeadlines), len(ev.Records))
+	}
+	for _, d := range workDeadlines {
+		if !d.Before(deadline) {
+			t.Errorf("a record's work ends at the invocation's deadline %v (got %v); want before it, leaving time for the answer", deadline, d)
+		}
+	}
+}
+
 func TestReceiveCountReachesProcessor(t *testing.T) {
 	t.Parallel()
 	var counts []int
