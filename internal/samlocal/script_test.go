@@ -29,18 +29,6 @@ import (
 
 const script = moduleRoot + "/scripts/sam-local.sh"
 
-// fakeBin writes executables into a new directory and returns it.
-func fakeBin(t *testing.T, scripts map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range scripts {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\n"+body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // systemPath is a PATH with only what the script's checks use: bash,
 // dirname and the tools named, and so no sam, docker or podman.
 func systemPath(t *testing.T, tools ...string) string {
@@ -63,7 +51,7 @@ func systemPath(t *testing.T, tools ...string) string {
 func TestScriptSaysWhatIsMissing(t *testing.T) {
 	t.Parallel()
 	sys := systemPath(t)
-	withSam := fakeBin(t, map[string]string{"sam": "exit 0\n"})
+	withSam := testkit.FakeBin(t, map[string]string{"sam": "exit 0\n"})
 	tests := []struct {
 		name string
 		path string
@@ -71,8 +59,8 @@ func TestScriptSaysWhatIsMissing(t *testing.T) {
 	}{
 		{"no sam", sys, []string{"AWS SAM CLI ('sam') is not installed", "install-sam-cli", "make invoke"}},
 		{"no container engine", withSam + ":" + sys, []string{"no container engine", "Install Docker", "Podman"}},
-		{"podman without DOCKER_HOST", fakeBin(t, map[string]string{"podman": "exit 0\n"}) + ":" + withSam + ":" + sys, []string{"DOCKER_HOST", "podman.socket"}},
-		{"docker without its daemon", fakeBin(t, map[string]string{"docker": "exit 1\n"}) + ":" + withSam + ":" + sys, []string{"daemon does not answer"}},
+		{"podman without DOCKER_HOST", testkit.FakeBin(t, map[string]string{"podman": "exit 0\n"}) + ":" + withSam + ":" + sys, []string{"DOCKER_HOST", "podman.socket"}},
+		{"docker without its daemon", testkit.FakeBin(t, map[string]string{"docker": "exit 1\n"}) + ":" + withSam + ":" + sys, []string{"daemon does not answer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +98,7 @@ func TestScriptChoosesArchitecture(t *testing.T) {
 		t.Skip("the check is for Docker Engine on Linux")
 	}
 	sys := systemPath(t, "uname", "mkdir", "seq")
-	fakes := fakeBin(t, map[string]string{
+	fakes := testkit.FakeBin(t, map[string]string{
 		"sam":    "exit 0\n",
 		"docker": "[[ $1 == info ]] || exit 1\n[[ ${2:-} == --format ]] && echo x86_64\nexit 0\n",
 	})
@@ -178,7 +166,7 @@ func TestScriptRunsAndStops(t *testing.T) {
 	}
 	motoBin, _ := exec.LookPath("moto_server")
 	record := t.TempDir()
-	fakes := fakeBin(t, map[string]string{
+	fakes := testkit.FakeBin(t, map[string]string{
 		// Each call writes its pid, the LAMBDA_ARCH it was given and its
 		// arguments (whole, then renamed, so that the test never reads a
 		// half-written record); `sam local ...` then runs until

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/asyncprime/asyncprime/internal/testkit"
 )
 
 // localStackService maps the service part of a resource type
@@ -130,12 +132,11 @@ func TestLocalStackDeployChecksTheAPI(t *testing.T) {
 	}{{"API created", true}, {"API skipped", false}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			bin := t.TempDir()
 			getAPI := "exit 0"
 			if !tt.apiExists {
 				getAPI = `echo "An error occurred (NotFoundException) when calling the GetApi operation" >&2; exit 254`
 			}
-			for name, body := range map[string]string{
+			bin := testkit.FakeBin(t, map[string]string{
 				"curl":     "exit 0",
 				"samlocal": "exit 0",
 				"awslocal": `case "$1 $2" in
@@ -143,11 +144,7 @@ func TestLocalStackDeployChecksTheAPI(t *testing.T) {
 "apigatewayv2 get-api") ` + getAPI + ` ;;
 *) exit 2 ;;
 esac`,
-			} {
-				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/usr/bin/env bash\n"+body+"\n"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
+			})
 			cmd := exec.CommandContext(t.Context(), "bash", filepath.Join(root, "localstack", "deploy.sh"))
 			cmd.Env = []string{"PATH=" + bin + ":/bin:/usr/bin", "HOME=" + t.TempDir()}
 			var stdout, stderr strings.Builder

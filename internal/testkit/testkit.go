@@ -1,8 +1,9 @@
-// Package testkit holds what tests across the tree share to wait without
+// Package testkit holds what tests across the tree share. To wait without
 // sleeping: Eventually polls a condition, Clock is time a test moves by
-// hand, and WaitSignal tells when a callee has started waiting on a context;
-// and Output, where the processes a test starts write their logs. Only
-// tests import it.
+// hand, and WaitSignal tells when a callee has started waiting on a
+// context. Output is where the processes a test starts write their logs,
+// and FakeBin writes commands that stand in for real ones on a script's
+// PATH. Only tests import it.
 package testkit
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -106,4 +108,18 @@ func Output() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// FakeBin writes each script, a bash body under its name, as an executable
+// into a new directory, and returns the directory: put it first in a PATH
+// to stand in for the commands a script under test runs.
+func FakeBin(t testing.TB, scripts map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/usr/bin/env bash\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
